@@ -1,0 +1,201 @@
+"""Small torch models for the fixture zoo, built in code (no downloads).
+
+Each model is tiny on purpose: the .pte files stay well under 100 KB. Models named
+``...Fixed`` (or built with a ``fixed=True`` switch) replace the operator that splits the
+delegated graph with a form the target backend supports; ``zoo.py`` records which.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class MLP(nn.Module):
+    """Linear -> ReLU -> Linear: one clean delegate on any backend."""
+
+    def __init__(self, d_in: int = 16, d_hidden: int = 32, d_out: int = 10) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(d_in, d_hidden)
+        self.fc2 = nn.Linear(d_hidden, d_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+class SmallCNN(nn.Module):
+    """Conv -> ReLU -> Conv -> ReLU."""
+
+    def __init__(self, in_ch: int = 3, ch: int = 8) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv2(torch.relu(self.conv1(x))))
+
+
+class CumsumSplit(nn.Module):
+    """Conv, a running sum along the width, conv.
+
+    ``fixed=True`` computes the running sum as a matmul with a lower-triangular ones
+    matrix (``F.linear(x, tril(ones))``), which XNNPACK lowers as a fully connected layer.
+    """
+
+    def __init__(self, ch: int = 8, width: int = 16, fixed: bool = False) -> None:
+        super().__init__()
+        self.fixed = fixed
+        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.register_buffer("tril", torch.tril(torch.ones(width, width)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv1(x))
+        if self.fixed:
+            y = F.linear(y, self.tril)
+        else:
+            y = torch.cumsum(y, dim=-1)
+        return self.conv2(y)
+
+
+class DecomposedLayerNorm(nn.Module):
+    """LayerNorm over the last dim written as mean / variance arithmetic."""
+
+    def __init__(self, d: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+        self.bias = nn.Parameter(torch.zeros(d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=-1, keepdim=True)
+        centered = x - mean
+        var = (centered * centered).mean(dim=-1, keepdim=True)
+        return centered * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm self-attention (batched matmuls, softmax) and an MLP, with residuals.
+
+    ``decomposed_norm=True`` swaps ``nn.LayerNorm`` for :class:`DecomposedLayerNorm`.
+    """
+
+    def __init__(self, d: int = 16, heads: int = 2, decomposed_norm: bool = False) -> None:
+        super().__init__()
+        norm = DecomposedLayerNorm if decomposed_norm else nn.LayerNorm
+        self.heads = heads
+        self.norm1 = norm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.norm2 = norm(d)
+        self.fc1 = nn.Linear(d, 2 * d)
+        self.fc2 = nn.Linear(2 * d, d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        h = self.heads
+        q, k, v = self.qkv(self.norm1(x)).chunk(3, dim=-1)
+        q = q.reshape(b, t, h, d // h).transpose(1, 2)
+        k = k.reshape(b, t, h, d // h).transpose(1, 2)
+        v = v.reshape(b, t, h, d // h).transpose(1, 2)
+        att = torch.softmax(q @ k.transpose(-2, -1) * (d // h) ** -0.5, dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.proj(y)
+        return x + self.fc2(torch.relu(self.fc1(self.norm2(x))))
+
+
+class UpsampleCNN(nn.Module):
+    """Conv, 2x upsample (``mode``), conv: the decoder shape of segmentation nets."""
+
+    def __init__(self, ch: int = 8, mode: str = "bilinear") -> None:
+        super().__init__()
+        self.mode = mode
+        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv1(x))
+        if self.mode == "bilinear":
+            y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
+        else:
+            y = F.interpolate(y, scale_factor=2.0, mode="nearest")
+        return torch.relu(self.conv2(y))
+
+
+class WhereSplit(nn.Module):
+    """Two conv branches blended by a data-dependent condition.
+
+    ``fixed=True`` replaces ``where(x > t, a, b)`` by arithmetic masking
+    ``m * a + (1 - m) * b`` with a soft step ``m = clamp((x - t) * 16, 0, 1)``.
+    """
+
+    def __init__(self, ch: int = 8, threshold: float = 0.25, fixed: bool = False) -> None:
+        super().__init__()
+        self.fixed = fixed
+        self.threshold = threshold
+        self.conv_in = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv_a = nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv_b = nn.Conv2d(ch, ch, 1)
+        self.conv_out = nn.Conv2d(ch, ch, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv_in(x))
+        a = self.conv_a(y)
+        b = self.conv_b(y)
+        if self.fixed:
+            mask = torch.clamp((y - self.threshold) * 16.0, 0.0, 1.0)
+            z = mask * a + (1.0 - mask) * b
+        else:
+            z = torch.where(y > self.threshold, a, b)
+        return self.conv_out(z)
+
+
+class GatherSplit(nn.Module):
+    """Conv, a fixed channel gather (``index_select``), conv.
+
+    ``fixed=True`` performs the same channel selection as a 1x1 convolution whose
+    weight is the 0/1 selection matrix.
+    """
+
+    def __init__(self, ch: int = 8, fixed: bool = False) -> None:
+        super().__init__()
+        self.fixed = fixed
+        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+        index = torch.tensor([ch - 1 - i for i in range(ch)], dtype=torch.long)
+        self.register_buffer("index", index)
+        self.select = nn.Conv2d(ch, ch, 1, bias=False)
+        with torch.no_grad():
+            self.select.weight.zero_()
+            for out_ch, in_ch in enumerate(index.tolist()):
+                self.select.weight[out_ch, in_ch, 0, 0] = 1.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv1(x))
+        if self.fixed:
+            y = self.select(y)
+        else:
+            y = torch.index_select(y, 1, self.index)
+        return torch.relu(self.conv2(y))
+
+
+class TopkSplit(nn.Module):
+    """Conv, the maximum along the width taken with ``topk(k=1)``, conv.
+
+    ``fixed=True`` takes the same maximum with ``amax`` (a TOSA REDUCE_MAX).
+    """
+
+    def __init__(self, ch: int = 8, fixed: bool = False) -> None:
+        super().__init__()
+        self.fixed = fixed
+        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv1(x))
+        if self.fixed:
+            y = torch.amax(y, dim=-1, keepdim=True)
+        else:
+            y = torch.topk(y, k=1, dim=-1).values
+        return torch.relu(self.conv2(y))

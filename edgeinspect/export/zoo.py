@@ -1,0 +1,378 @@
+"""The fixture zoo: small real .pte files made by the real ExecuTorch exporter.
+
+``python -m edgeinspect.export.zoo [--out DIR] [--only NAME ...]`` exports every fixture
+(or the named ones) into DIR (default ``tests/data``) and writes, per fixture:
+
+- ``<name>.pte``;
+- ``<name>.expected.json``: :func:`edgeinspect.export.oracle.summarize_pte` of the file,
+  the executorch ``get_delegation_info`` of each method, and the dumped TOSA files;
+- ``<name>.tosa.d/*.tosa`` for the Arm flows (TOSA handed to each delegate);
+- ``<name>.etrecord`` where the fixture asks for one and it is small;
+
+and ``zoo.json``, the index of all fixtures (rewritten only for a full run, merged
+otherwise).
+
+Exports are byte-reproducible only with a fixed ``PYTHONHASHSEED`` (the Arm lowering
+iterates over sets); ``main`` re-executes itself with ``PYTHONHASHSEED=0`` and
+:func:`export_fixture` refuses to run without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from edgeinspect.export import models
+from edgeinspect.export.oracle import summarize_pte
+
+HASH_SEED = "0"
+TORCH_SEED = 0
+ETRECORD_MAX_BYTES = 300 * 1024
+
+FLOW_TARGETS = {
+    "xnnpack": None,
+    "ethos-u55": "ethos-u55-128",
+    "ethos-u85": "ethos-u85-256",
+    "tosa-int": "TOSA-1.0+INT",
+}
+
+Methods = dict[str, tuple[torch.nn.Module, tuple[torch.Tensor, ...]]]
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """One zoo entry. ``build`` returns ``{method name: (model, example inputs)}``."""
+
+    name: str
+    flow: str
+    description: str
+    build: Callable[[], Methods]
+    fragmented: bool
+    extract_delegate_segments: bool
+    fixes: str | None = None
+    replaced: str | None = None
+    replaced_with: str | None = None
+    etrecord: bool = False
+
+
+def _forward(factory: Callable[[], torch.nn.Module], *shape: int) -> Callable[[], Methods]:
+    """A single ``forward`` method taking one random input of ``shape``, built afresh."""
+
+    def build() -> Methods:
+        torch.manual_seed(TORCH_SEED)
+        model = factory().eval()
+        return {"forward": (model, (torch.randn(*shape),))}
+
+    return build
+
+
+def _two_methods() -> Methods:
+    torch.manual_seed(TORCH_SEED)
+    cnn = models.SmallCNN(3, 8).eval()
+    mlp = models.MLP(16, 32, 8).eval()
+    return {
+        "forward": (cnn, (torch.randn(1, 3, 8, 8),)),
+        "encode": (mlp, (torch.randn(2, 16),)),
+    }
+
+
+IMG = (1, 3, 16, 16)
+TOKENS = (1, 8, 16)
+
+FIXTURES: tuple[Fixture, ...] = (
+    # --- XNNPACK (fp32) ---------------------------------------------------------------
+    Fixture("xnn_mlp", "xnnpack", "Linear-ReLU-Linear MLP; one clean XNNPACK delegate",
+            _forward(models.MLP, 2, 16), fragmented=False, extract_delegate_segments=True),
+    Fixture("xnn_cnn", "xnnpack", "Conv-ReLU-Conv-ReLU CNN; one clean XNNPACK delegate",
+            _forward(models.SmallCNN, *IMG), fragmented=False, extract_delegate_segments=False),
+    Fixture("xnn_cumsum", "xnnpack", "CNN split by torch.cumsum (runs on CPU) in the middle",
+            _forward(models.CumsumSplit, *IMG), fragmented=True,
+            extract_delegate_segments=False, etrecord=True),
+    Fixture("xnn_cumsum_fixed", "xnnpack",
+            "xnn_cumsum with the cumsum done as F.linear with a lower-triangular ones matrix",
+            _forward(lambda: models.CumsumSplit(fixed=True), *IMG), fragmented=False,
+            extract_delegate_segments=False, fixes="xnn_cumsum", replaced="aten.cumsum.default",
+            replaced_with="matmul (F.linear) with a lower-triangular ones matrix"),
+    Fixture("xnn_transformer", "xnnpack",
+            "Pre-norm transformer block: nn.LayerNorm, attention with batched matmuls, MLP",
+            _forward(models.TransformerBlock, *TOKENS), fragmented=True,
+            extract_delegate_segments=True, etrecord=True),
+    Fixture("xnn_transformer_fixed", "xnnpack",
+            "xnn_transformer with LayerNorm decomposed into mean/variance arithmetic",
+            _forward(lambda: models.TransformerBlock(decomposed_norm=True), *TOKENS),
+            fragmented=False, extract_delegate_segments=True, fixes="xnn_transformer",
+            replaced="aten.native_layer_norm.default",
+            replaced_with="decomposed mean/var arithmetic (mean, sub, mul, rsqrt)"),
+    Fixture("xnn_two_methods", "xnnpack",
+            "Program with two methods: forward (CNN) and encode (MLP), one delegate each",
+            _two_methods, fragmented=False, extract_delegate_segments=False),
+    # --- Ethos-U55 (int8) -------------------------------------------------------------
+    Fixture("u55_cnn", "ethos-u55", "Conv-ReLU-Conv-ReLU CNN; one clean Ethos-U55 delegate",
+            _forward(models.SmallCNN, *IMG), fragmented=False, extract_delegate_segments=False),
+    Fixture("u55_upsample", "ethos-u55",
+            "CNN with a 2x bilinear upsample in the middle (U55 rejects bilinear)",
+            _forward(models.UpsampleCNN, *IMG), fragmented=True,
+            extract_delegate_segments=True, etrecord=True),
+    Fixture("u55_upsample_fixed", "ethos-u55", "u55_upsample with a nearest-neighbour upsample",
+            _forward(lambda: models.UpsampleCNN(mode="nearest"), *IMG), fragmented=False,
+            extract_delegate_segments=True, fixes="u55_upsample",
+            replaced="aten.upsample_bilinear2d.vec", replaced_with="nearest upsample"),
+    Fixture("u55_where", "ethos-u55",
+            "Two conv branches blended by torch.where(x > t, a, b) (U55 rejects where/gt)",
+            _forward(models.WhereSplit, *IMG), fragmented=True, extract_delegate_segments=False),
+    Fixture("u55_where_fixed", "ethos-u55",
+            "u55_where with arithmetic masking m*a + (1-m)*b, m = clamp((x-t)*16, 0, 1)",
+            _forward(lambda: models.WhereSplit(fixed=True), *IMG), fragmented=False,
+            extract_delegate_segments=False, fixes="u55_where", replaced="aten.where.self",
+            replaced_with="arithmetic masking m*a + (1-m)*b with m = clamp((x-t)*16, 0, 1)"),
+    Fixture("u55_gather", "ethos-u55", "CNN with a channel gather (index_select) in the middle",
+            _forward(models.GatherSplit, *IMG), fragmented=True, extract_delegate_segments=True),
+    Fixture("u55_gather_fixed", "ethos-u55",
+            "u55_gather with the channel selection done by a 1x1 conv with a 0/1 weight",
+            _forward(lambda: models.GatherSplit(fixed=True), *IMG), fragmented=False,
+            extract_delegate_segments=True, fixes="u55_gather",
+            replaced="aten.index_select.default",
+            replaced_with="1x1 convolution with a 0/1 selection weight"),
+    # --- Ethos-U85 (int8) -------------------------------------------------------------
+    Fixture("u85_upsample", "ethos-u85",
+            "u55_upsample's CNN (bilinear upsample) for Ethos-U85, which accepts it",
+            _forward(models.UpsampleCNN, *IMG), fragmented=False, extract_delegate_segments=False),
+    Fixture("u85_transformer", "ethos-u85",
+            "Pre-norm transformer block (LayerNorm, attention, MLP) for Ethos-U85",
+            _forward(models.TransformerBlock, *TOKENS), fragmented=False,
+            extract_delegate_segments=True),
+    # --- TOSA-1.0+INT (TOSABackend, no Vela) -------------------------------------------
+    Fixture("tosa_cnn", "tosa-int", "Conv-ReLU-Conv-ReLU CNN; one clean TOSA delegate",
+            _forward(models.SmallCNN, *IMG), fragmented=False, extract_delegate_segments=True),
+    Fixture("tosa_topk", "tosa-int", "CNN split by torch.topk(k=1) along the width",
+            _forward(models.TopkSplit, *IMG), fragmented=True,
+            extract_delegate_segments=False, etrecord=True),
+    Fixture("tosa_topk_fixed", "tosa-int", "tosa_topk with topk(k=1) replaced by amax",
+            _forward(lambda: models.TopkSplit(fixed=True), *IMG), fragmented=False,
+            extract_delegate_segments=False, fixes="tosa_topk", replaced="aten.topk.default",
+            replaced_with="amax (TOSA REDUCE_MAX)"),
+)
+
+FIXTURES_BY_NAME = {f.name: f for f in FIXTURES}
+
+
+def _lower_xnnpack(methods: Methods):
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    programs = {name: torch.export.export(m, ex) for name, (m, ex) in methods.items()}
+    return to_edge_transform_and_lower(programs, partitioner=[XnnpackPartitioner()])
+
+
+def _lower_arm(methods: Methods, flow: str, dump_dir: str):
+    from executorch.backends.arm import (
+        EthosUCompileSpec,
+        EthosUPartitioner,
+        EthosUQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from executorch.backends.arm.quantizer import TOSAQuantizer
+    from executorch.backends.arm.tosa.compile_spec import TosaCompileSpec
+    from executorch.backends.arm.tosa.partitioner import TOSAPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    if len(methods) != 1:
+        raise ValueError("the Arm flows of the zoo export one method per program")
+    ((name, (model, example)),) = methods.items()
+    if flow == "tosa-int":
+        spec = TosaCompileSpec(FLOW_TARGETS[flow])
+        quantizer = TOSAQuantizer(spec)
+    else:
+        spec = EthosUCompileSpec(FLOW_TARGETS[flow])
+        quantizer = EthosUQuantizer(spec)
+    # Relative on purpose: the path is stored verbatim in every delegate's compile specs.
+    spec.dump_intermediate_artifacts_to(dump_dir)
+    quantizer.set_global(get_symmetric_quantization_config())
+
+    # check_guards=False: with guards the Arm quantizer passes see call_module nodes.
+    graph = torch.export.export(model, example).module(check_guards=False)
+    prepared = prepare_pt2e(graph, quantizer)
+    prepared(*example)
+    quantized = convert_pt2e(prepared)
+    program = torch.export.export(quantized, example)
+    partitioner = TOSAPartitioner(spec) if flow == "tosa-int" else EthosUPartitioner(spec)
+    return to_edge_transform_and_lower({name: program}, partitioner=[partitioner])
+
+
+def _delegation_info(edge) -> dict[str, Any]:
+    from executorch.devtools.backend_debug import get_delegation_info
+
+    info = {}
+    for method in edge.methods:
+        di = get_delegation_info(edge.exported_program(method).graph_module)
+        breakdown = sorted(di.delegation_by_operator.items())
+        info[method] = {
+            "num_delegated_subgraphs": di.num_delegated_subgraphs,
+            "delegated_ops": {op: b.delegated for op, b in breakdown if b.delegated},
+            "non_delegated_ops": {op: b.non_delegated for op, b in breakdown if b.non_delegated},
+        }
+    return info
+
+
+def _check_hash_seed() -> None:
+    if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
+        raise RuntimeError(
+            "fixture export is reproducible only with a fixed hash seed: run with "
+            f"PYTHONHASHSEED={HASH_SEED} (python -m edgeinspect.export.zoo sets it itself)"
+        )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
+    """Export fixture ``name`` into ``outdir``; return its ``zoo.json`` entry.
+
+    Arm flows chdir into ``outdir`` while lowering so the TOSA dump directory is the
+    relative ``<name>.tosa.d`` (no machine path lands in the .pte).
+    """
+    from executorch.exir import ExecutorchBackendConfig
+
+    _check_hash_seed()
+    fixture = FIXTURES_BY_NAME[name]
+    out = Path(outdir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    dump_name = f"{name}.tosa.d"
+    start = time.perf_counter()
+    # Vela prints its report on stdout; keep stdout for our own output.
+    with contextlib.redirect_stdout(sys.stderr):
+        methods = fixture.build()
+        if fixture.flow == "xnnpack":
+            edge = _lower_xnnpack(methods)
+        else:
+            shutil.rmtree(out / dump_name, ignore_errors=True)
+            cwd = os.getcwd()
+            os.chdir(out)
+            try:
+                edge = _lower_arm(methods, fixture.flow, dump_name)
+            finally:
+                os.chdir(cwd)
+        delegation_info = _delegation_info(edge)  # before to_executorch(), which mutates
+        edge_copy = copy.deepcopy(edge) if fixture.etrecord else None
+        config = ExecutorchBackendConfig(
+            extract_delegate_segments=fixture.extract_delegate_segments
+        )
+        et = edge.to_executorch(config)
+        pte = bytes(et.buffer)
+    seconds = time.perf_counter() - start
+
+    (out / f"{name}.pte").write_bytes(pte)
+    tosa_dumps = []
+    if fixture.flow != "xnnpack":
+        dump_dir = out / dump_name
+        # Keep the per-delegate dumps only: Vela's working copy ("out.tosa", the last
+        # delegate's graph again) and its report directory are build litter.
+        for entry in sorted(dump_dir.iterdir()):
+            if entry.is_file() and entry.name.startswith("output") and entry.suffix == ".tosa":
+                tosa_dumps.append(f"{dump_name}/{entry.name}")
+            elif entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+    etrecord_name = None
+    if edge_copy is not None:
+        from executorch.devtools import generate_etrecord
+
+        path = out / f"{name}.etrecord"
+        with contextlib.redirect_stdout(sys.stderr):
+            generate_etrecord(str(path), edge_copy, et)
+        if path.stat().st_size <= ETRECORD_MAX_BYTES:
+            etrecord_name = path.name
+        else:
+            path.unlink()
+
+    summary = summarize_pte(pte)
+    expected = {
+        "name": name,
+        "flow": fixture.flow,
+        "description": fixture.description,
+        "file_bytes": summary["file_bytes"],
+        "program": summary["program"],
+        "delegation_info": delegation_info,
+        "tosa_dumps": tosa_dumps,
+    }
+    _write_json(out / f"{name}.expected.json", expected)
+
+    delegate_calls = {
+        m["name"]: sum(1 for i in m["instructions"] if i["kind"] == "delegate")
+        for m in summary["program"]["methods"]
+    }
+    layouts = sorted({d["location"] for m in summary["program"]["methods"] for d in m["delegates"]})
+    entry: dict[str, Any] = {
+        "name": name,
+        "flow": fixture.flow,
+        "target": FLOW_TARGETS[fixture.flow],
+        "description": fixture.description,
+        "pte": f"{name}.pte",
+        "expected": f"{name}.expected.json",
+        "file_bytes": len(pte),
+        "layout": "/".join(layouts) if layouts else None,
+        "extract_delegate_segments": fixture.extract_delegate_segments,
+        "fragmented": fixture.fragmented,
+        "delegate_calls": delegate_calls,
+        "tosa_dumps": tosa_dumps,
+        "etrecord": etrecord_name,
+        "export_seconds": round(seconds, 2),
+    }
+    if fixture.fixes:
+        entry["fix"] = {"fixes": fixture.fixes, "replaced": fixture.replaced,
+                        "with": fixture.replaced_with}
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edgeinspect.export.zoo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="tests/data", help="output directory (default: tests/data)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(FIXTURES_BY_NAME),
+                        help="export only these fixtures (zoo.json entries are merged)")
+    args = parser.parse_args(argv)
+
+    if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
+        env = dict(os.environ, PYTHONHASHSEED=HASH_SEED)
+        os.execve(sys.executable, [sys.executable, "-m", "edgeinspect.export.zoo", *sys.argv[1:]], env)
+
+    out = Path(args.out)
+    names = args.only or [f.name for f in FIXTURES]
+    index_path = out / "zoo.json"
+    entries: dict[str, Any] = {}
+    if args.only and index_path.exists():
+        entries = {e["name"]: e for e in json.loads(index_path.read_text())["fixtures"]}
+    total = time.perf_counter()
+    for name in names:
+        entry = export_fixture(name, out)
+        entries[name] = entry
+        print(f"{name}: {entry['flow']} {entry['file_bytes']} B delegates={entry['delegate_calls']} "
+              f"{entry['export_seconds']} s", flush=True)
+    order = [f.name for f in FIXTURES]
+    index = {
+        "generated_by": "python -m edgeinspect.export.zoo",
+        "python_hash_seed": int(HASH_SEED),
+        "torch_seed": TORCH_SEED,
+        "fixtures": [entries[n] for n in order if n in entries],
+    }
+    _write_json(index_path, index)
+    print(f"total {time.perf_counter() - total:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
