@@ -60,18 +60,22 @@ class CumsumSplit(nn.Module):
 
 
 class DecomposedLayerNorm(nn.Module):
-    """LayerNorm over the last dim written as mean / variance arithmetic."""
+    """LayerNorm over the last dim written as mean / variance arithmetic.
+
+    The means are matmuls with a constant ``1/d`` column (``F.linear``): XNNPACK takes a
+    fully connected layer on a 3-D tensor but leaves ``mean.dim`` over the last dim on CPU.
+    """
 
     def __init__(self, d: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(d))
         self.bias = nn.Parameter(torch.zeros(d))
+        self.register_buffer("average", torch.full((1, d), 1.0 / d))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=-1, keepdim=True)
-        centered = x - mean
-        var = (centered * centered).mean(dim=-1, keepdim=True)
+        centered = x - F.linear(x, self.average)
+        var = F.linear(centered * centered, self.average)
         return centered * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
 

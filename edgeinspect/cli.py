@@ -1,0 +1,73 @@
+"""The ``edgeinspect`` command.
+
+Each subcommand lives in :mod:`edgeinspect.commands` as a module with ``add_parser`` and
+``run``; this file wires them up, turns our errors into one-line messages and exit codes
+(0 clean, 1 findings, 2 usage error / unreadable input / internal error), and never prints
+a traceback unless ``EDGEINSPECT_DEBUG`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from edgeinspect.errors import EdgeInspectError
+
+__all__ = ["main"]
+
+#: Subcommands in the order ``--help`` lists them.
+COMMANDS = ("inspect", "explain", "lint", "diff", "view", "report")
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 on usage errors, as we want
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"edgeinspect: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand."""
+    from edgeinspect import __version__
+
+    parser = _Parser(prog="edgeinspect", description="Where an edge AI model really runs: inspect ExecuTorch .pte and TOSA files.")
+    parser.add_argument("--version", action="version", version=f"edgeinspect {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"edgeinspect.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"edgeinspect.commands.{name}":
+                continue  # subcommand not shipped in this build
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except EdgeInspectError as err:
+        print(f"edgeinspect: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+    except Exception as err:  # an internal error is still a one-line message and exit 2
+        if os.environ.get("EDGEINSPECT_DEBUG"):
+            raise
+        print(f"edgeinspect: internal error: {type(err).__name__}: {err} (set EDGEINSPECT_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

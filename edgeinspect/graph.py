@@ -1,0 +1,147 @@
+"""The networkx view of a method: one node per instruction plus inputs and outputs.
+
+Nodes
+    Instruction nodes are keyed by the instruction index (``int``); method inputs and
+    outputs by ``"input:<k>"`` and ``"output:<k>"`` (``k`` = position). Attributes:
+
+    ``kind``
+        ``kernel`` | ``delegate`` | ``input`` | ``output`` | ``other`` (moves, jumps, frees).
+    ``name``
+        operator name (``aten::upsample_bilinear2d.vec_out``), backend id, ``move``...
+    ``device``
+        ``"CPU"`` for kernel calls (and inputs/outputs, which the host holds), the backend id
+        for delegate calls, None for the others.
+    ``index``
+        instruction index (position for inputs/outputs).
+    ``delegate``
+        delegate index for delegate calls, else None.
+    ``op``
+        instruction kind as read (``kernel``, ``delegate``, ``move``, ``jump_false``, ``free``).
+
+Edges
+    One edge per tensor value from the instruction that produces it to each instruction
+    that reads it (a ``MultiDiGraph``, keyed by value index, since two tensors can join the
+    same pair). Attributes: ``value`` (index), ``shape`` (tuple), ``dtype`` and ``bytes``.
+
+A value's producer is the first instruction that names it, unless it is a method input
+or a constant: ExecuTorch values are written once, so this is exact for kernel and
+delegate calls (out-arguments are written by the first call that names them); ``move``
+instructions produce their destination.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+if TYPE_CHECKING:
+    from edgeinspect.model import Method
+
+__all__ = ["method_graph", "producers_and_consumers"]
+
+
+def producers_and_consumers(method: Method) -> tuple[dict[int, object], dict[int, list[object]]]:
+    """Map each tensor value to the node that produces it and the nodes that read it.
+
+    Returns
+    -------
+    producer : dict
+        value index -> node key (instruction index or ``"input:<k>"``).
+    consumers : dict
+        value index -> list of node keys, in execution order, without repeats.
+    """
+    producer: dict[int, object] = {}
+    consumers: dict[int, list[object]] = {}
+    for k, v in enumerate(method.inputs):
+        for t in _tensors_of(method, v):
+            producer.setdefault(t, f"input:{k}")
+    values = method.values
+    for ins in method.instructions:
+        if ins.kind == "move":
+            src, dst = ins.args
+            for t in _tensors_of(method, src):
+                if t in producer:
+                    _add_consumer(consumers, t, ins.index)
+            producer.setdefault(dst, ins.index)
+            continue
+        if not ins.is_call:
+            continue
+        for t in method.tensor_args(ins):
+            if t in producer:
+                if producer[t] != ins.index:
+                    _add_consumer(consumers, t, ins.index)
+            else:
+                tensor = values[t].data
+                if tensor.is_constant:
+                    continue
+                producer[t] = ins.index
+    for k, v in enumerate(method.outputs):
+        for t in _tensors_of(method, v):
+            _add_consumer(consumers, t, f"output:{k}")
+    return producer, consumers
+
+
+def _add_consumer(consumers: dict[int, list[object]], value: int, node: object) -> None:
+    lst = consumers.setdefault(value, [])
+    if node not in lst:
+        lst.append(node)
+
+
+def _tensors_of(method: Method, value_index: int) -> list[int]:
+    values = method.values
+    if not 0 <= value_index < len(values):
+        return []
+    v = values[value_index]
+    if v.kind == "tensor":
+        return [value_index]
+    if v.kind in ("tensor_list", "optional_tensor_list"):
+        return [i for i in v.data if 0 <= i < len(values) and values[i].kind == "tensor"]
+    return []
+
+
+def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
+    """Build the dataflow graph of ``method`` (see the module docstring for attributes).
+
+    Parameters
+    ----------
+    method : Method
+        A method of a loaded program.
+    stitched : bool
+        Inline the operators inside delegates (XNNPACK nodes, TOSA operators) as nodes with
+        ``device`` = backend and ``partition`` = delegate index; see :mod:`edgeinspect.stitch`.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+    """
+    g = nx.MultiDiGraph(name=method.name)
+    for k, v in enumerate(method.inputs):
+        g.add_node(f"input:{k}", kind="input", name=f"input {k}", device="CPU", index=k, delegate=None, op="input", value=v)
+    for ins in method.instructions:
+        kind = ins.kind if ins.kind in ("kernel", "delegate") else "other"
+        g.add_node(
+            ins.index,
+            kind=kind,
+            name=ins.name,
+            device=ins.device,
+            index=ins.index,
+            delegate=ins.target if ins.kind == "delegate" else None,
+            op=ins.kind,
+        )
+    for k, v in enumerate(method.outputs):
+        g.add_node(f"output:{k}", kind="output", name=f"output {k}", device="CPU", index=k, delegate=None, op="output", value=v)
+    producer, consumers = producers_and_consumers(method)
+    values = method.values
+    for value, users in consumers.items():
+        src = producer.get(value)
+        if src is None:
+            continue
+        t = values[value].data
+        for dst in users:
+            g.add_edge(src, dst, key=value, value=value, shape=t.sizes, dtype=t.dtype, bytes=t.nbytes)
+    if stitched:
+        from edgeinspect.stitch import stitch
+
+        stitch(method, g)
+    return g

@@ -1,0 +1,1 @@
+"""Rendering: model and metrics -> JSON-ready dicts, text tables, and other output formats."""

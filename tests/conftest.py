@@ -1,0 +1,29 @@
+"""Shared fixtures: the zoo of real exported files under tests/data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def zoo_index() -> list[dict]:
+    """Entries of tests/data/zoo.json (empty until the zoo has been generated)."""
+    p = DATA / "zoo.json"
+    if not p.exists():
+        return []
+    doc = json.loads(p.read_text())
+    return doc["fixtures"] if isinstance(doc, dict) else doc
+
+
+def pte_fixtures() -> list[Path]:
+    """Every committed .pte fixture."""
+    return sorted(DATA.glob("*.pte"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
