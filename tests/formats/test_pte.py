@@ -1,0 +1,155 @@
+"""Our .pte reader against executorch's own deserializer, on every fixture of the zoo."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DATA, pte_fixtures
+from ei_testutil import summarize
+
+import edgeinspect
+from edgeinspect.model import SCALAR_TYPES
+
+FIXTURES = pte_fixtures()
+IDS = [p.stem for p in FIXTURES]
+
+
+def _expected(pte: Path) -> dict:
+    return json.loads((pte.parent / f"{pte.stem}.expected.json").read_text())
+
+
+def test_zoo_is_there():
+    assert len(FIXTURES) >= 2, "tests/data has no .pte fixtures: run python -m edgeinspect.export.zoo"
+    for pte in FIXTURES:
+        assert (pte.parent / f"{pte.stem}.expected.json").exists(), f"{pte.name} has no expected JSON"
+
+
+@pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
+def test_reader_agrees_with_executorch_deserializer(pte: Path):
+    expected = _expected(pte)
+    with edgeinspect.load(pte) as program:
+        ours = summarize(program)
+    assert ours["file_bytes"] == expected["file_bytes"]
+    exp_prog = expected["program"]
+    assert ours["program"]["version"] == exp_prog["version"]
+    assert ours["program"]["segments"] == exp_prog["segments"]
+    assert [m["name"] for m in ours["program"]["methods"]] == [m["name"] for m in exp_prog["methods"]]
+    for mine, theirs in zip(ours["program"]["methods"], exp_prog["methods"]):
+        name = mine["name"]
+        assert mine["inputs"] == theirs["inputs"], name
+        assert mine["outputs"] == theirs["outputs"], name
+        assert mine["operators"] == theirs["operators"], name
+        assert mine["instructions"] == theirs["instructions"], name
+        assert mine["delegates"] == theirs["delegates"], name
+        assert len(mine["values"]) == len(theirs["values"]), name
+        for i, (a, b) in enumerate(zip(mine["values"], theirs["values"])):
+            if a["kind"] == "double" and b["kind"] == "double" and math.isnan(a["value"]):
+                assert math.isnan(b["value"]), (name, i)
+                continue
+            assert a == b, (name, i)
+
+
+@pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
+def test_tensor_byte_sizes_and_dtypes(pte: Path):
+    with edgeinspect.load(pte) as program:
+        for m in program.methods:
+            for v in m.values:
+                if v.kind == "tensor":
+                    t = v.data
+                    assert t.scalar_type in SCALAR_TYPES, t
+                    assert t.nbytes == math.prod(t.sizes) * SCALAR_TYPES[t.scalar_type][1]
+
+
+@pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
+def test_payloads_lie_inside_the_file_and_are_read_lazily(pte: Path):
+    with edgeinspect.load(pte) as program:
+        for d in program.delegates:
+            assert 0 < d.payload_offset and d.payload_offset + d.payload_size <= program.file_size
+            payload = d.payload()
+            assert len(payload) == d.payload_size
+            if d.backend_id == "XnnpackBackend":
+                assert payload[4:8] == b"XH00"
+
+
+@pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
+def test_payload_bytes_equal_executorch(pte: Path):
+    program_mod = pytest.importorskip("executorch.exir._serialize._program")
+    data = pte.read_bytes()
+    restored = program_mod.deserialize_pte_binary(data).program
+    with edgeinspect.load(pte) as program:
+        for mine, plan in zip(program.methods, restored.execution_plan):
+            for d, theirs in zip(mine.delegates, plan.delegates):
+                blob = bytes(restored.backend_delegate_data[theirs.processed.index].data)
+                assert d.payload() == blob, (mine.name, d.index)
+
+
+@pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
+def test_networkx_graph_matches_the_method(pte: Path):
+    with edgeinspect.load(pte) as program:
+        for m in program.methods:
+            g = program.to_networkx(m.name)
+            instr_nodes = [n for n, d in g.nodes(data=True) if d["kind"] not in ("input", "output")]
+            assert len(instr_nodes) == len(m.instructions)
+            assert sum(1 for _, d in g.nodes(data=True) if d["kind"] == "input") == len(m.inputs)
+            assert sum(1 for _, d in g.nodes(data=True) if d["kind"] == "output") == len(m.outputs)
+            for ins in m.instructions:
+                node = g.nodes[ins.index]
+                assert node["index"] == ins.index
+                if ins.kind == "delegate":
+                    assert node["device"] == m.delegates[ins.target].backend_id
+                    assert node["delegate"] == ins.target
+                elif ins.kind == "kernel":
+                    assert node["device"] == "CPU" and node["name"] == m.operators[ins.target].full_name
+            # every edge carries a tensor that both ends name, with consistent bytes
+            for u, v, key, d in g.edges(keys=True, data=True):
+                t = m.values[key].data
+                assert d["shape"] == t.sizes and d["bytes"] == t.nbytes and d["dtype"] == t.dtype
+            # every method output is reachable from some input or producer
+            for k in range(len(m.outputs)):
+                assert g.in_degree(f"output:{k}") >= 1 or m.values[m.outputs[k]].kind != "tensor"
+
+
+def test_two_methods_are_read():
+    multi = [p for p in FIXTURES if len(_expected(p)["program"]["methods"]) > 1]
+    if not multi:
+        pytest.skip("no multi-method fixture yet")
+    with edgeinspect.load(multi[0]) as program:
+        assert len(program.methods) > 1
+        for name in program.method_names:
+            assert program.method(name).name == name
+        with pytest.raises(edgeinspect.UsageError, match="methods:"):
+            program.method("no_such_method")
+
+
+def test_both_payload_layouts_are_covered():
+    layouts = {d["location"] for p in FIXTURES for m in _expected(p)["program"]["methods"] for d in m["delegates"]}
+    assert layouts >= {"inline", "segment"}
+
+
+def test_load_accepts_bytes():
+    pte = FIXTURES[0]
+    a = summarize(edgeinspect.load(pte.read_bytes(), name=pte.name))
+    b = summarize(edgeinspect.load(pte))
+    assert a == b
+
+
+def test_load_and_graph_never_import_torch():
+    code = (
+        "import sys, edgeinspect, glob\n"
+        f"files = sorted(glob.glob({str(DATA)!r} + '/*.pte'))\n"
+        "assert files\n"
+        "for f in files:\n"
+        "    p = edgeinspect.load(f)\n"
+        "    for m in p.methods: p.to_networkx(m.name)\n"
+        "bad = [m for m in ('torch', 'executorch', 'numpy', 'model_explorer') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
