@@ -82,15 +82,33 @@ class DecomposedLayerNorm(nn.Module):
 class TransformerBlock(nn.Module):
     """Pre-norm self-attention (batched matmuls, softmax) and an MLP, with residuals.
 
-    ``decomposed_norm=True`` swaps ``nn.LayerNorm`` for :class:`DecomposedLayerNorm`.
+    Switches that replace what XNNPACK leaves on CPU:
+    ``decomposed_norm`` swaps ``nn.LayerNorm`` for :class:`DecomposedLayerNorm`;
+    ``separate_qkv`` uses three projections instead of ``chunk`` (``split_with_sizes``);
+    ``bmm_3d`` folds the heads into the batch and calls ``torch.bmm`` on 3-D tensors,
+    so no ``expand`` is inserted in front of the batched matmuls.
     """
 
-    def __init__(self, d: int = 16, heads: int = 2, decomposed_norm: bool = False) -> None:
+    def __init__(
+        self,
+        d: int = 16,
+        heads: int = 2,
+        decomposed_norm: bool = False,
+        separate_qkv: bool = False,
+        bmm_3d: bool = False,
+    ) -> None:
         super().__init__()
         norm = DecomposedLayerNorm if decomposed_norm else nn.LayerNorm
         self.heads = heads
+        self.separate_qkv = separate_qkv
+        self.bmm_3d = bmm_3d
         self.norm1 = norm(d)
-        self.qkv = nn.Linear(d, 3 * d)
+        if separate_qkv:
+            self.q = nn.Linear(d, d)
+            self.k = nn.Linear(d, d)
+            self.v = nn.Linear(d, d)
+        else:
+            self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
         self.norm2 = norm(d)
         self.fc1 = nn.Linear(d, 2 * d)
@@ -99,13 +117,21 @@ class TransformerBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
         h = self.heads
-        q, k, v = self.qkv(self.norm1(x)).chunk(3, dim=-1)
-        q = q.reshape(b, t, h, d // h).transpose(1, 2)
-        k = k.reshape(b, t, h, d // h).transpose(1, 2)
-        v = v.reshape(b, t, h, d // h).transpose(1, 2)
-        att = torch.softmax(q @ k.transpose(-2, -1) * (d // h) ** -0.5, dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + self.proj(y)
+        hd = d // h
+        n = self.norm1(x)
+        if self.separate_qkv:
+            q, k, v = self.q(n), self.k(n), self.v(n)
+        else:
+            q, k, v = self.qkv(n).chunk(3, dim=-1)
+        q, k, v = (z.reshape(b, t, h, hd).transpose(1, 2) for z in (q, k, v))
+        if self.bmm_3d:
+            q, k, v = (z.reshape(b * h, t, hd) for z in (q, k, v))
+            att = torch.softmax(torch.bmm(q, k.transpose(1, 2)) * hd**-0.5, dim=-1)
+            y = torch.bmm(att, v).reshape(b, h, t, hd)
+        else:
+            att = torch.softmax(q @ k.transpose(-2, -1) * hd**-0.5, dim=-1)
+            y = att @ v
+        x = x + self.proj(y.transpose(1, 2).reshape(b, t, d))
         return x + self.fc2(torch.relu(self.fc1(self.norm2(x))))
 
 
@@ -203,3 +229,20 @@ class TopkSplit(nn.Module):
         else:
             y = torch.topk(y, k=1, dim=-1).values
         return torch.relu(self.conv2(y))
+
+
+class MultiSplit(nn.Module):
+    """Conv, 2x upsample (``mode``), conv, channel gather (``index_select``), conv.
+
+    Two different splitting operators for Ethos-U55 in one graph: three delegates.
+    """
+
+    def __init__(self, ch: int = 8, mode: str = "bilinear") -> None:
+        super().__init__()
+        self.up = UpsampleCNN(ch, mode)
+        self.conv = nn.Conv2d(ch, ch, 3, padding=1)
+        self.register_buffer("index", torch.arange(ch - 1, -1, -1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.index_select(self.up(x), 1, self.index)
+        return torch.relu(self.conv(y))

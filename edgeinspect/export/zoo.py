@@ -7,7 +7,7 @@
 - ``<name>.expected.json``: :func:`edgeinspect.export.oracle.summarize_pte` of the file,
   the executorch ``get_delegation_info`` of each method, and the dumped TOSA files;
 - ``<name>.tosa.d/*.tosa`` for the Arm flows (TOSA handed to each delegate);
-- ``<name>.etrecord`` where the fixture asks for one and it is small;
+- ``<name>.etrecord`` for fragmented fixtures, when it is small;
 
 and ``zoo.json``, the index of all fixtures (rewritten only for a full run, merged
 otherwise).
@@ -52,7 +52,11 @@ Methods = dict[str, tuple[torch.nn.Module, tuple[torch.Tensor, ...]]]
 
 @dataclass(frozen=True)
 class Fixture:
-    """One zoo entry. ``build`` returns ``{method name: (model, example inputs)}``."""
+    """One zoo entry. ``build`` returns ``{method name: (model, example inputs)}``.
+
+    ``fragmented`` is what we expect (some method has more than one delegate call);
+    the export checks it, so an upstream change in what a backend accepts fails loudly.
+    """
 
     name: str
     flow: str
@@ -63,7 +67,6 @@ class Fixture:
     fixes: str | None = None
     replaced: str | None = None
     replaced_with: str | None = None
-    etrecord: bool = False
 
 
 def _forward(factory: Callable[[], torch.nn.Module], *shape: int) -> Callable[[], Methods]:
@@ -98,22 +101,33 @@ FIXTURES: tuple[Fixture, ...] = (
             _forward(models.SmallCNN, *IMG), fragmented=False, extract_delegate_segments=False),
     Fixture("xnn_cumsum", "xnnpack", "CNN split by torch.cumsum (runs on CPU) in the middle",
             _forward(models.CumsumSplit, *IMG), fragmented=True,
-            extract_delegate_segments=False, etrecord=True),
+            extract_delegate_segments=False),
     Fixture("xnn_cumsum_fixed", "xnnpack",
             "xnn_cumsum with the cumsum done as F.linear with a lower-triangular ones matrix",
             _forward(lambda: models.CumsumSplit(fixed=True), *IMG), fragmented=False,
-            extract_delegate_segments=False, fixes="xnn_cumsum", replaced="aten.cumsum.default",
+            extract_delegate_segments=False, fixes="xnn_cumsum", replaced="aten::cumsum",
             replaced_with="matmul (F.linear) with a lower-triangular ones matrix"),
     Fixture("xnn_transformer", "xnnpack",
             "Pre-norm transformer block: nn.LayerNorm, attention with batched matmuls, MLP",
             _forward(models.TransformerBlock, *TOKENS), fragmented=True,
-            extract_delegate_segments=True, etrecord=True),
+            extract_delegate_segments=True),
     Fixture("xnn_transformer_fixed", "xnnpack",
-            "xnn_transformer with LayerNorm decomposed into mean/variance arithmetic",
+            "xnn_transformer with LayerNorm decomposed into mean/variance arithmetic "
+            "(chunk and 4-D matmuls still split it)",
             _forward(lambda: models.TransformerBlock(decomposed_norm=True), *TOKENS),
-            fragmented=False, extract_delegate_segments=True, fixes="xnn_transformer",
-            replaced="aten.native_layer_norm.default",
-            replaced_with="decomposed mean/var arithmetic (mean, sub, mul, rsqrt)"),
+            fragmented=True, extract_delegate_segments=True, fixes="xnn_transformer",
+            replaced="aten::native_layer_norm",
+            replaced_with="decomposed mean/var arithmetic (means as F.linear with a 1/d "
+            "vector, sub, mul, rsqrt)"),
+    Fixture("xnn_transformer_fixed_all", "xnnpack",
+            "xnn_transformer with every CPU op replaced: decomposed LayerNorm, separate "
+            "q/k/v projections instead of chunk, 3-D torch.bmm instead of 4-D matmul",
+            _forward(lambda: models.TransformerBlock(
+                decomposed_norm=True, separate_qkv=True, bmm_3d=True), *TOKENS),
+            fragmented=False, extract_delegate_segments=False, fixes="xnn_transformer",
+            replaced="aten::native_layer_norm, aten::split_with_sizes_copy, aten::expand_copy",
+            replaced_with="decomposed LayerNorm; three q/k/v linears (no chunk); heads folded "
+            "into the batch and torch.bmm on 3-D tensors (no expand)"),
     Fixture("xnn_two_methods", "xnnpack",
             "Program with two methods: forward (CNN) and encode (MLP), one delegate each",
             _two_methods, fragmented=False, extract_delegate_segments=False),
@@ -123,27 +137,38 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture("u55_upsample", "ethos-u55",
             "CNN with a 2x bilinear upsample in the middle (U55 rejects bilinear)",
             _forward(models.UpsampleCNN, *IMG), fragmented=True,
-            extract_delegate_segments=True, etrecord=True),
+            extract_delegate_segments=True),
     Fixture("u55_upsample_fixed", "ethos-u55", "u55_upsample with a nearest-neighbour upsample",
             _forward(lambda: models.UpsampleCNN(mode="nearest"), *IMG), fragmented=False,
             extract_delegate_segments=True, fixes="u55_upsample",
-            replaced="aten.upsample_bilinear2d.vec", replaced_with="nearest upsample"),
+            replaced="aten::upsample_bilinear2d",
+            replaced_with="nearest-neighbour upsample (F.interpolate mode='nearest')"),
     Fixture("u55_where", "ethos-u55",
             "Two conv branches blended by torch.where(x > t, a, b) (U55 rejects where/gt)",
             _forward(models.WhereSplit, *IMG), fragmented=True, extract_delegate_segments=False),
     Fixture("u55_where_fixed", "ethos-u55",
             "u55_where with arithmetic masking m*a + (1-m)*b, m = clamp((x-t)*16, 0, 1)",
             _forward(lambda: models.WhereSplit(fixed=True), *IMG), fragmented=False,
-            extract_delegate_segments=False, fixes="u55_where", replaced="aten.where.self",
-            replaced_with="arithmetic masking m*a + (1-m)*b with m = clamp((x-t)*16, 0, 1)"),
+            extract_delegate_segments=False, fixes="u55_where", replaced="aten::where",
+            replaced_with="arithmetic masking m*a + (1-m)*b with m = clamp((x-t)*16, 0, 1) "
+            "(the aten::gt feeding the where goes too)"),
     Fixture("u55_gather", "ethos-u55", "CNN with a channel gather (index_select) in the middle",
             _forward(models.GatherSplit, *IMG), fragmented=True, extract_delegate_segments=True),
     Fixture("u55_gather_fixed", "ethos-u55",
             "u55_gather with the channel selection done by a 1x1 conv with a 0/1 weight",
             _forward(lambda: models.GatherSplit(fixed=True), *IMG), fragmented=False,
             extract_delegate_segments=True, fixes="u55_gather",
-            replaced="aten.index_select.default",
+            replaced="aten::index_select",
             replaced_with="1x1 convolution with a 0/1 selection weight"),
+    Fixture("u55_multi", "ethos-u55",
+            "CNN split twice: bilinear upsample, then a channel gather (index_select)",
+            _forward(models.MultiSplit, *IMG), fragmented=True, extract_delegate_segments=False),
+    Fixture("u55_multi_fixed", "ethos-u55",
+            "u55_multi with the bilinear upsample made nearest (the gather still splits it)",
+            _forward(lambda: models.MultiSplit(mode="nearest"), *IMG), fragmented=True,
+            extract_delegate_segments=False, fixes="u55_multi",
+            replaced="aten::upsample_bilinear2d",
+            replaced_with="nearest-neighbour upsample (F.interpolate mode='nearest')"),
     # --- Ethos-U85 (int8) -------------------------------------------------------------
     Fixture("u85_upsample", "ethos-u85",
             "u55_upsample's CNN (bilinear upsample) for Ethos-U85, which accepts it",
@@ -157,10 +182,10 @@ FIXTURES: tuple[Fixture, ...] = (
             _forward(models.SmallCNN, *IMG), fragmented=False, extract_delegate_segments=True),
     Fixture("tosa_topk", "tosa-int", "CNN split by torch.topk(k=1) along the width",
             _forward(models.TopkSplit, *IMG), fragmented=True,
-            extract_delegate_segments=False, etrecord=True),
+            extract_delegate_segments=False),
     Fixture("tosa_topk_fixed", "tosa-int", "tosa_topk with topk(k=1) replaced by amax",
             _forward(lambda: models.TopkSplit(fixed=True), *IMG), fragmented=False,
-            extract_delegate_segments=False, fixes="tosa_topk", replaced="aten.topk.default",
+            extract_delegate_segments=False, fixes="tosa_topk", replaced="aten::topk",
             replaced_with="amax (TOSA REDUCE_MAX)"),
 )
 
@@ -266,7 +291,7 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
             finally:
                 os.chdir(cwd)
         delegation_info = _delegation_info(edge)  # before to_executorch(), which mutates
-        edge_copy = copy.deepcopy(edge) if fixture.etrecord else None
+        edge_copy = copy.deepcopy(edge) if fixture.fragmented else None
         config = ExecutorchBackendConfig(
             extract_delegate_segments=fixture.extract_delegate_segments
         )
@@ -316,6 +341,11 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
         m["name"]: sum(1 for i in m["instructions"] if i["kind"] == "delegate")
         for m in summary["program"]["methods"]
     }
+    if fixture.fragmented != (max(delegate_calls.values()) > 1):
+        raise RuntimeError(
+            f"{name}: expected fragmented={fixture.fragmented}, got delegate calls "
+            f"{delegate_calls}; the toolchain changed what it delegates: update the zoo"
+        )
     layouts = sorted({d["location"] for m in summary["program"]["methods"] for d in m["delegates"]})
     entry: dict[str, Any] = {
         "name": name,
@@ -337,6 +367,18 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
         entry["fix"] = {"fixes": fixture.fixes, "replaced": fixture.replaced,
                         "with": fixture.replaced_with}
     return entry
+
+
+def _cpu_ops(expected_json: Path) -> set[str]:
+    """Names of the non-glue operators run as CPU kernels, e.g. ``aten::cumsum``."""
+    expected = json.loads(expected_json.read_text())
+    ops = set()
+    for method in expected["program"]["methods"]:
+        names = [op["name"] for op in method["operators"]]
+        for instruction in method["instructions"]:
+            if instruction["kind"] == "kernel":
+                ops.add(names[instruction["op_index"]])
+    return {op for op in ops if not op.startswith("quantized_decomposed::")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         entries[name] = entry
         print(f"{name}: {entry['flow']} {entry['file_bytes']} B delegates={entry['delegate_calls']} "
               f"{entry['export_seconds']} s", flush=True)
+    for entry in entries.values():
+        if "fix" in entry and entry["fix"]["fixes"] in entries:
+            entry["fix"]["removed_cpu_ops"] = sorted(
+                _cpu_ops(out / f"{entry['fix']['fixes']}.expected.json")
+                - _cpu_ops(out / entry["expected"])
+            )
     order = [f.name for f in FIXTURES]
     index = {
         "generated_by": "python -m edgeinspect.export.zoo",
