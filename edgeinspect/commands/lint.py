@@ -1,0 +1,113 @@
+"""``edgeinspect lint FILE|DIR ...``: the pre-merge lint (see docs/lint.md).
+
+Exit codes: 0 clean, 1 findings (an unreadable or corrupt model is finding EI001),
+2 usage or tool error (bad option or configuration, missing path, internal error);
+``--exit-zero`` turns 1 into 0 and never hides a 2. Machine formats print only their
+document on stdout, tool errors included; the text format prints tool errors on stderr.
+
+Imports stay light: nothing here (or on the lint path) imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from edgeinspect.lint.output import FORMATS
+
+    p = sub.add_parser(
+        "lint",
+        help="fail when a model's delegated graph fragments (CI lint)",
+        description="Lint .pte/.tosa files (directories are walked) for fragmented delegation, CPU islands, "
+        "threshold breaches, baseline regressions and leaked paths. Exit 0 clean, 1 findings, 2 usage/tool error.",
+    )
+    p.add_argument("paths", nargs="*", metavar="FILE|DIR", help="model files or directories")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("-o", "--output-file", metavar="F", help="write the document to F instead of stdout")
+    p.add_argument("--config", metavar="F", help="configuration file (default: edgeinspect.toml or pyproject.toml found upwards)")
+    p.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    p.add_argument("--select", action="append", metavar="CODES", help="only these rules (codes or prefixes, comma-separated)")
+    p.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules (codes or prefixes, comma-separated)")
+    p.add_argument("--severity", action="append", metavar="CODE=LEVEL", help="set a rule's severity: error, warning or note (notes never fail)")
+    p.add_argument("--max-delegates", action="append", metavar="[BACKEND=]N", help="delegated subgraphs allowed per backend (default 1; repeatable)")
+    p.add_argument("--max-transitions", metavar="N", help="CPU<->backend transitions allowed per method")
+    p.add_argument("--min-coverage", metavar="X", help="minimum delegated fraction of operators (0.9 or 90%%)")
+    p.add_argument("--max-boundary-bytes", action="append", metavar="[BACKEND=]N", help="bytes allowed across delegate boundaries per method")
+    p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files under directories that match (repeatable)")
+    p.add_argument("--baseline", metavar="F", help="fail only on regressions against this baseline")
+    p.add_argument("--write-baseline", metavar="F", help="record today's figures into F, then lint against it")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings (never hides exit code 2)")
+    p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    p.set_defaults(run=run)
+
+
+def _list_rules(fmt: str) -> str:
+    import json
+
+    from edgeinspect.lint.rules import RULES
+
+    if fmt == "json":
+        rules = [{"code": r.code, "name": r.name, "severity": r.severity, "default": r.default, "summary": r.summary, "fix": r.fix} for r in RULES.values()]
+        return json.dumps({"schema_version": 1, "rules": rules}, indent=2) + "\n"
+    return "".join(f"{r.code} {r.name:<32} {r.severity:<8} {r.summary}\n" for r in RULES.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    from edgeinspect.errors import EdgeInspectError
+    from edgeinspect.lint import LintResult, ToolError, lint_paths
+    from edgeinspect.lint.config import Config, load_config, parse_options
+    from edgeinspect.lint.output import render
+
+    if args.list_rules:
+        return _emit(_list_rules(args.format if args.format == "json" else "text"), args, ())
+    try:
+        if not args.paths:
+            raise _Usage("no files given: edgeinspect lint FILE|DIR ... (see --help)")
+        max_transitions = None
+        if args.max_transitions is not None:
+            try:
+                max_transitions = int(args.max_transitions)
+            except ValueError:
+                raise _Usage(f"--max-transitions takes a whole number, got {args.max_transitions!r}") from None
+        options = parse_options(
+            select=args.select, ignore=args.ignore, severity=args.severity, max_delegates=args.max_delegates,
+            max_transitions=max_transitions, min_coverage=args.min_coverage,
+            max_boundary_bytes=args.max_boundary_bytes, exclude=args.exclude,
+        )
+        config = Config() if args.isolated else load_config(args.config)
+        result = lint_paths(args.paths, config.with_cli(options), baseline=args.baseline, write_baseline=args.write_baseline)
+    except (EdgeInspectError, _Usage) as err:
+        result = LintResult((), (), (ToolError(str(err)),))
+    except Exception as err:  # internal error: still one message, in the chosen format
+        import os
+
+        if os.environ.get("EDGEINSPECT_DEBUG"):
+            raise
+        result = LintResult((), (), (ToolError(f"internal error: {type(err).__name__}: {err} (set EDGEINSPECT_DEBUG=1 for a traceback)"),))
+    code = result.exit_code(exit_zero=args.exit_zero)
+    stderr_lines = [f"edgeinspect: error: {e.message}" for e in result.errors] if args.format == "text" or args.output_file else ()
+    return _emit(render(result, args.format), args, stderr_lines, code)
+
+
+class _Usage(Exception):
+    """A bad command line found after argparse (rendered as a tool error, exit 2)."""
+
+
+def _emit(document: str, args: argparse.Namespace, stderr_lines: tuple[str, ...] | list[str], code: int = 0) -> int:
+    for line in stderr_lines:
+        print(line, file=sys.stderr)
+    if args.output_file:
+        try:
+            with open(args.output_file, "w", encoding="utf-8") as f:
+                f.write(document)
+        except OSError as err:
+            print(f"edgeinspect: error: cannot write {args.output_file}: {err.strerror or err}", file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(document)
+        sys.stdout.flush()
+    return code

@@ -1,0 +1,207 @@
+"""What changed between two programs: delegates, CPU islands, operators and bytes.
+
+:func:`method_figures` is the one summary of a method that the lint, its baseline and
+the diff all compare, so the three can never disagree about a number.
+
+Examples
+--------
+>>> import edgeinspect
+>>> from edgeinspect.diff import diff_programs
+>>> d = diff_programs(edgeinspect.load("base.pte"), edgeinspect.load("head.pte"))  # doctest: +SKIP
+>>> print(d.to_text())                                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraphs, transitions
+from edgeinspect.model import Method, Program
+
+__all__ = ["ProgramDiff", "diff_programs", "method_coverage", "method_figures"]
+
+
+def method_coverage(method: Method) -> float | None:
+    """Delegated operators / all operators, or None when unknown (never guessed).
+
+    Uses :mod:`edgeinspect.analysis`'s coverage when this build has it; without it,
+    coverage is known only for a method with no delegates (0.0).
+    """
+    from edgeinspect import analysis
+
+    fn = getattr(analysis, "coverage", None)
+    if fn is not None:
+        value = fn(method)
+        value = getattr(value, "ratio", value)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if not method.delegates and any(i.kind == "kernel" for i in method.instructions):
+        return 0.0
+    return None
+
+
+def method_figures(method: Method) -> dict[str, Any]:
+    """The figures of one method that the lint checks, the baseline records and the diff compares.
+
+    Returns
+    -------
+    dict
+        ``delegated_subgraphs`` ({backend: calls}), ``transitions``, ``boundary_bytes``,
+        ``boundary_bytes_by_backend``, ``islands`` (list of {instructions, between, ops,
+        causes}), ``kernel_calls``, ``operators`` ({CPU operator: calls}),
+        ``payload_bytes`` ({backend: bytes}) and ``coverage`` (float or None).
+    """
+    by_backend: dict[str, int] = {}
+    for ins in method.instructions:
+        if ins.kind == "delegate":
+            n = sum(method.values[v].data.nbytes or 0 for v in method.tensor_args(ins))
+            by_backend[ins.name] = by_backend.get(ins.name, 0) + n
+    payload: dict[str, int] = {}
+    for d in method.delegates:
+        payload[d.backend_id] = payload.get(d.backend_id, 0) + d.payload_size
+    ops = Counter(i.name for i in method.instructions if i.kind == "kernel")
+    return {
+        "delegated_subgraphs": delegated_subgraphs(method),
+        "transitions": transitions(method),
+        "boundary_bytes": boundary_bytes(method),
+        "boundary_bytes_by_backend": by_backend,
+        "islands": [
+            {"instructions": list(isl.instructions), "between": [isl.before, isl.after], "ops": list(isl.ops), "causes": list(isl.causes)}
+            for isl in cpu_islands(method)
+        ],
+        "kernel_calls": sum(ops.values()),
+        "operators": dict(sorted(ops.items())),
+        "payload_bytes": payload,
+        "coverage": method_coverage(method),
+    }
+
+
+def _pairs(before: dict[str, int], after: dict[str, int]) -> dict[str, list[int]]:
+    """{key: [before, after]} for every key whose count differs, keys in first-seen order."""
+    keys = dict.fromkeys([*before, *after])
+    return {k: [before.get(k, 0), after.get(k, 0)] for k in keys if before.get(k, 0) != after.get(k, 0)}
+
+
+def _island_key(isl: dict[str, Any]) -> str:
+    return ", ".join(isl["causes"]) if isl["causes"] else "glue: " + ", ".join(isl["ops"])
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramDiff:
+    """The changes between a base and a head program.
+
+    Attributes
+    ----------
+    base, head : str
+        The two files.
+    file_size : tuple of int
+        (base, head) sizes in bytes.
+    methods : tuple of dict
+        One entry per method present in either, in base order then new head methods:
+        ``name``, ``status`` (``same``, ``changed``, ``added``, ``removed``) and, for the
+        figures that changed, ``[before, after]`` pairs (``delegated_subgraphs``,
+        ``transitions``, ``boundary_bytes``, ``payload_bytes``, ``operators``) and the
+        islands ``islands_added`` / ``islands_removed`` (by their causes).
+    """
+
+    base: str
+    head: str
+    file_size: tuple[int, int]
+    methods: tuple[dict[str, Any], ...]
+
+    @property
+    def changed(self) -> bool:
+        """Whether any method's figures changed (file size alone does not count)."""
+        return any(m["status"] != "same" for m in self.methods)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``edgeinspect diff --format json``)."""
+        return {
+            "schema_version": 1,
+            "base": self.base,
+            "head": self.head,
+            "changed": self.changed,
+            "file_size": list(self.file_size),
+            "methods": list(self.methods),
+        }
+
+    def to_text(self) -> str:
+        """Human-readable form (``edgeinspect diff``)."""
+        lines = [f"--- {self.base}", f"+++ {self.head}"]
+        b, h = self.file_size
+        lines.append(f"file size: {b:,} -> {h:,} bytes ({h - b:+,})")
+        for m in self.methods:
+            if m["status"] in ("added", "removed"):
+                lines.append(f"method {m['name']}: {m['status']}")
+                continue
+            if m["status"] == "same":
+                lines.append(f"method {m['name']}: no change in delegates, islands, operators or bytes")
+                continue
+            lines.append(f"method {m['name']}:")
+            for backend, (x, y) in m.get("delegated_subgraphs", {}).items():
+                lines.append(f"  delegates {backend}: {x} -> {y} ({y - x:+})")
+            for key, label in (("transitions", "transitions"), ("boundary_bytes", "boundary bytes")):
+                if key in m:
+                    x, y = m[key]
+                    lines.append(f"  {label}: {x:,} -> {y:,} ({y - x:+,})")
+            for backend, (x, y) in m.get("payload_bytes", {}).items():
+                lines.append(f"  payload bytes {backend}: {x:,} -> {y:,} ({y - x:+,})")
+            for isl in m.get("islands_added", []):
+                lines.append(f"  + CPU island: {isl}")
+            for isl in m.get("islands_removed", []):
+                lines.append(f"  - CPU island: {isl}")
+            for op, (x, y) in m.get("operators", {}).items():
+                lines.append(f"  operator {op}: {x} -> {y} ({y - x:+})")
+        return "\n".join(lines)
+
+
+def diff_methods(base: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
+    """The changed figures between two :func:`method_figures` results."""
+    out: dict[str, Any] = {}
+    for key in ("delegated_subgraphs", "payload_bytes", "operators"):
+        pairs = _pairs(base[key], head[key])
+        if pairs:
+            out[key] = pairs
+    for key in ("transitions", "boundary_bytes"):
+        if base[key] != head[key]:
+            out[key] = [base[key], head[key]]
+    before = Counter(_island_key(i) for i in base["islands"])
+    after = Counter(_island_key(i) for i in head["islands"])
+    added, removed = list((after - before).elements()), list((before - after).elements())
+    if added:
+        out["islands_added"] = added
+    if removed:
+        out["islands_removed"] = removed
+    return out
+
+
+def diff_programs(base: Program, head: Program) -> ProgramDiff:
+    """Compare two programs method by method.
+
+    Parameters
+    ----------
+    base, head : Program
+        The programs before and after (e.g. main and a pull request).
+
+    Returns
+    -------
+    ProgramDiff
+    """
+    methods: list[dict[str, Any]] = []
+    head_names = head.method_names
+    for m in base.methods:
+        if m.name not in head_names:
+            methods.append({"name": m.name, "status": "removed"})
+            continue
+        changes = diff_methods(method_figures(m), method_figures(head.method(m.name)))
+        methods.append({"name": m.name, "status": "changed" if changes else "same", **changes})
+    for m in head.methods:
+        if m.name not in base.method_names:
+            methods.append({"name": m.name, "status": "added"})
+    return ProgramDiff(
+        base=base.path or "base",
+        head=head.path or "head",
+        file_size=(base.file_size, head.file_size),
+        methods=tuple(methods),
+    )

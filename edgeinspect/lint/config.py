@@ -1,0 +1,409 @@
+"""Lint configuration: ``[tool.edgeinspect.lint]`` in pyproject.toml, ``[lint]`` in edgeinspect.toml.
+
+Where it comes from, first found wins: ``--config FILE``; else, walking up from the
+current directory, the first ``edgeinspect.toml`` or the first ``pyproject.toml`` that
+has a ``[tool.edgeinspect.lint]`` table. Per-path overrides (``[[...lint.overrides]]``
+with ``paths = [globs]``) apply on top, in file order, to files whose path relative
+to the configuration file's folder matches; command-line flags apply last.
+
+Keys (kebab-case; snake_case is accepted too)::
+
+    select = ["EI"]                  # codes or prefixes; empty = the default rules
+    ignore = ["EI107"]
+    severity = {EI102 = "warning"}   # code or prefix -> error | warning | note
+    max-delegates = 1                # or {EthosUBackend = 1, "*" = 2}
+    max-transitions = 4
+    min-coverage = 0.9
+    max-boundary-bytes = 65536       # or {EthosUBackend = 65536}
+    include = ["*.pte", "*.tosa"]    # which files a directory argument expands to
+    exclude = ["build/**"]
+    baseline = "edgeinspect-baseline.json"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from edgeinspect.errors import UsageError
+from edgeinspect.lint.rules import RULES, SEVERITIES
+
+__all__ = ["Config", "Settings", "find_config", "glob_match", "load_config", "parse_options"]
+
+_PER_BACKEND = ("max_delegates", "max_boundary_bytes")
+_KEYS = ("select", "ignore", "severity", "max_delegates", "max_transitions", "min_coverage", "max_boundary_bytes", "include", "exclude", "baseline")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The effective lint settings for one file.
+
+    Per-backend limits are ``((backend, limit), ...)`` where backend ``"*"`` is the
+    default for backends not named.
+    """
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: tuple[tuple[str, str], ...] = ()
+    max_delegates: tuple[tuple[str, int], ...] = (("*", 1),)
+    max_transitions: int | None = None
+    min_coverage: float | None = None
+    max_boundary_bytes: tuple[tuple[str, int], ...] = ()
+    include: tuple[str, ...] = ("*.pte", "*.tosa")
+    exclude: tuple[str, ...] = ()
+    baseline: str | None = None
+
+    def limit(self, key: str, backend: str | None = None, *, fallback: bool = True) -> Any:
+        """The limit ``key`` for ``backend`` (per-backend keys) or overall; None when unset.
+
+        For a per-backend key, ``backend=None`` asks for the overall (``"*"``) limit, and
+        ``fallback=False`` returns None unless the backend is named explicitly.
+        """
+        value = getattr(self, key)
+        if key not in _PER_BACKEND:
+            return value
+        table = dict(value)
+        if backend is None:
+            return table.get("*")
+        if backend in table:
+            return table[backend]
+        return table.get("*") if fallback else None
+
+    def enabled(self, code: str) -> bool:
+        """Whether a rule runs: the longest matching select/ignore prefix decides, ties go to ignore."""
+        best_select = max((len(p) for p in self.select if _matches(code, p)), default=-1)
+        best_ignore = max((len(p) for p in self.ignore if _matches(code, p)), default=-1)
+        if best_ignore >= 0 and best_ignore >= best_select:
+            return False
+        if best_select >= 0:
+            return True
+        return not self.select and RULES[code].default
+
+    def severity_of(self, code: str) -> str:
+        """Effective severity of a rule (the longest matching ``severity`` entry, else the default)."""
+        best, level = -1, RULES[code].severity
+        for prefix, sev in self.severity:
+            if _matches(code, prefix) and len(prefix) > best:
+                best, level = len(prefix), sev
+        return level
+
+
+def _matches(code: str, prefix: str) -> bool:
+    return prefix == "ALL" or code.startswith(prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Layers of raw settings: the file's top table, its overrides, then the command line."""
+
+    source: str | None = None
+    root: Path = field(default_factory=Path.cwd)
+    base: dict[str, Any] = field(default_factory=dict)
+    overrides: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = ()
+    cli: dict[str, Any] = field(default_factory=dict)
+
+    def with_cli(self, options: dict[str, Any]) -> Config:
+        """This configuration with command-line options on top."""
+        return replace(self, cli=options)
+
+    def settings_for(self, path: str | os.PathLike[str] | None = None) -> Settings:
+        """The effective settings for one file (overrides matched against its path)."""
+        layers = [self.base]
+        if path is not None and self.overrides:
+            rel = _relative(path, self.root)
+            layers += [raw for patterns, raw in self.overrides if any(glob_match(rel, p) for p in patterns)]
+        layers.append(self.cli)
+        merged: dict[str, Any] = {}
+        for raw in layers:
+            for key, value in raw.items():
+                if key in _PER_BACKEND:
+                    merged[key] = {**merged.get(key, {}), **value}
+                elif key == "severity":
+                    merged[key] = {**merged.get(key, {}), **value}
+                elif key == "ignore":
+                    merged[key] = [*merged.get(key, []), *value]
+                else:
+                    merged[key] = value
+        kwargs: dict[str, Any] = {}
+        for key, value in merged.items():
+            if key in _PER_BACKEND or key == "severity":
+                kwargs[key] = tuple(value.items())
+            elif isinstance(value, list):
+                kwargs[key] = tuple(value)
+            else:
+                kwargs[key] = value
+        if "max_delegates" in kwargs and "*" not in dict(kwargs["max_delegates"]):
+            kwargs["max_delegates"] = (("*", 1), *kwargs["max_delegates"])
+        return Settings(**kwargs)
+
+
+def _relative(path: str | os.PathLike[str], root: Path) -> str:
+    p = Path(os.path.abspath(path))
+    try:
+        return p.relative_to(root.resolve() if root.exists() else root).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+_GLOB_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Match a POSIX relative path against a glob: ``*`` and ``?`` stay inside one folder,
+    ``**`` crosses folders, and a pattern without ``/`` matches the base name anywhere.
+
+    Examples
+    --------
+    >>> glob_match("models/legacy/a.pte", "models/legacy/*.pte")
+    True
+    >>> glob_match("models/legacy/deep/a.pte", "models/**/*.pte")
+    True
+    >>> glob_match("models/legacy/deep/a.pte", "models/*.pte")
+    False
+    >>> glob_match("models/x/a.pte", "*.pte")
+    True
+    """
+    if "/" not in pattern:
+        path = path.rsplit("/", 1)[-1]
+    rx = _GLOB_CACHE.get(pattern)
+    if rx is None:
+        parts, i = [], 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                parts.append("(?:.*/)?")
+                i += 3
+            elif pattern.startswith("**", i):
+                parts.append(".*")
+                i += 2
+            elif pattern[i] == "*":
+                parts.append("[^/]*")
+                i += 1
+            elif pattern[i] == "?":
+                parts.append("[^/]")
+                i += 1
+            else:
+                parts.append(re.escape(pattern[i]))
+                i += 1
+        rx = _GLOB_CACHE[pattern] = re.compile("".join(parts) + r"\Z")
+    return rx.match(path) is not None
+
+
+# -- reading files ---------------------------------------------------------------
+def _toml_load(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError as err:
+            raise UsageError(f"{path}: reading TOML on Python 3.10 needs the 'tomli' package (pip install tomli)") from err
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read the configuration: {err.strerror or err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise UsageError(f"{path}: invalid TOML: {err}") from err
+
+
+def _lint_table(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    if path.name == "pyproject.toml" or "tool" in doc:
+        table = doc.get("tool", {}).get("edgeinspect", {}).get("lint")
+    else:
+        table = doc.get("lint")
+    if table is not None and not isinstance(table, dict):
+        raise UsageError(f"{path}: the lint configuration must be a table")
+    return table
+
+
+def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The configuration file for ``start`` (default: the current directory), or None."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        standalone = folder / "edgeinspect.toml"
+        if standalone.is_file():
+            return standalone
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                text = pyproject.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if "edgeinspect" in text and _lint_table(_toml_load(pyproject), pyproject) is not None:
+                return pyproject
+    return None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = True) -> Config:
+    """Read the lint configuration from ``path``, or the one :func:`find_config` finds.
+
+    Raises
+    ------
+    UsageError
+        When the file cannot be read, is not TOML, or has an unknown key or a bad value.
+    """
+    if path is None:
+        found = find_config() if search else None
+        if found is None:
+            return Config()
+        path = found
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"configuration file {path} does not exist")
+    table = _lint_table(_toml_load(path), path) or {}
+    where = f"{path} [{'tool.edgeinspect.lint' if path.name == 'pyproject.toml' else 'lint'}]"
+    raw_overrides = table.pop("overrides", [])
+    base = _validate(table, where)
+    if not isinstance(raw_overrides, list):
+        raise UsageError(f"{where}: 'overrides' must be an array of tables ([[...overrides]])")
+    overrides = []
+    for i, item in enumerate(raw_overrides):
+        if not isinstance(item, dict):
+            raise UsageError(f"{where}: overrides[{i}] must be a table")
+        item = dict(item)
+        patterns = item.pop("paths", None)
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not patterns or not all(isinstance(p, str) for p in patterns):
+            raise UsageError(f"{where}: overrides[{i}] needs 'paths', a list of globs")
+        raw = _validate(item, f"{where} overrides[{i}]")
+        for key in ("include", "exclude", "baseline"):
+            if key in raw:
+                raise UsageError(f"{where} overrides[{i}]: {key!r} cannot be set per path; set it at the top")
+        overrides.append((tuple(patterns), raw))
+    return Config(source=str(path), root=path.parent.resolve(), base=base, overrides=tuple(overrides))
+
+
+def _validate(table: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        norm = key.replace("-", "_")
+        if norm not in _KEYS:
+            known = ", ".join(k.replace("_", "-") for k in _KEYS)
+            raise UsageError(f"{where}: unknown key {key!r} (known keys: {known}, overrides)")
+        out[norm] = _value(norm, value, f"{where}: {key}")
+    return out
+
+
+def _codes(value: Any, what: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{what} must be a list of rule codes or prefixes")
+    out = []
+    for v in value:
+        v = v.strip()
+        if v != "ALL" and not any(c.startswith(v) for c in RULES):
+            raise UsageError(f"{what}: {v!r} matches no rule (codes: {', '.join(RULES)})")
+        out.append(v)
+    return out
+
+
+def _number(value: Any, what: str, *, integer: bool) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        raise UsageError(f"{what} must be {'a whole number' if integer else 'a number'}, got {value!r}")
+    if value < 0:
+        raise UsageError(f"{what} must not be negative, got {value!r}")
+    return value
+
+
+def _value(key: str, value: Any, what: str) -> Any:
+    if key in ("select", "ignore"):
+        return _codes(value, what)
+    if key in ("include", "exclude"):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"{what} must be a list of globs")
+        return list(value)
+    if key == "baseline":
+        if not isinstance(value, str):
+            raise UsageError(f"{what} must be a file name")
+        return value
+    if key == "severity":
+        if not isinstance(value, dict):
+            raise UsageError(f'{what} must be a table such as {{EI102 = "warning"}}')
+        for code, level in value.items():
+            _codes(code, what)
+            if level not in SEVERITIES:
+                raise UsageError(f"{what}: severity of {code} must be one of {', '.join(SEVERITIES)}, got {level!r}")
+        return dict(value)
+    if key in _PER_BACKEND:
+        if isinstance(value, dict):
+            return {str(k): _number(v, f"{what}.{k}", integer=True) for k, v in value.items()}
+        return {"*": _number(value, what, integer=True)}
+    if key == "max_transitions":
+        return _number(value, what, integer=True)
+    if key == "min_coverage":
+        value = _number(value, what, integer=False)
+        if value > 1:
+            raise UsageError(f"{what} is a fraction between 0 and 1 (0.9 for 90%), got {value!r}")
+        return float(value)
+    raise AssertionError(key)  # pragma: no cover - _KEYS and this function list the same keys
+
+
+def parse_options(
+    *,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    severity: list[str] | None = None,
+    max_delegates: list[str] | None = None,
+    max_transitions: int | None = None,
+    min_coverage: str | None = None,
+    max_boundary_bytes: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> dict[str, Any]:
+    """Turn command-line option strings into a raw settings layer (validated like the file).
+
+    Examples
+    --------
+    >>> parse_options(max_delegates=["2", "EthosUBackend=1"], select=["EI1,EI3"])
+    {'select': ['EI1', 'EI3'], 'max_delegates': {'*': 2, 'EthosUBackend': 1}}
+    """
+    out: dict[str, Any] = {}
+
+    def split(items: list[str]) -> list[str]:
+        return [s.strip() for item in items for s in item.split(",") if s.strip()]
+
+    if select:
+        out["select"] = _codes(split(select), "--select")
+    if ignore:
+        out["ignore"] = _codes(split(ignore), "--ignore")
+    if severity:
+        table = {}
+        for item in split(severity):
+            code, sep, level = item.partition("=")
+            if not sep:
+                raise UsageError(f"--severity takes CODE=LEVEL (e.g. EI102=warning), got {item!r}")
+            table[code.strip()] = level.strip()
+        out["severity"] = _value("severity", table, "--severity")
+    for key, items in (("max_delegates", max_delegates), ("max_boundary_bytes", max_boundary_bytes)):
+        if not items:
+            continue
+        flag = "--" + key.replace("_", "-")
+        table = {}
+        for item in items:
+            backend, sep, number = item.rpartition("=")
+            if not sep:
+                backend = "*"
+            try:
+                table[backend.strip() or "*"] = int(number)
+            except ValueError:
+                raise UsageError(f"{flag} takes N or BACKEND=N (e.g. EthosUBackend=1), got {item!r}") from None
+        out[key] = _value(key, table, flag)
+    if max_transitions is not None:
+        out["max_transitions"] = _value("max_transitions", max_transitions, "--max-transitions")
+    if min_coverage is not None:
+        text = min_coverage.strip()
+        try:
+            number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise UsageError(f"--min-coverage takes a fraction (0.9) or a percentage (90%), got {min_coverage!r}") from None
+        out["min_coverage"] = _value("min_coverage", number, "--min-coverage")
+    if exclude:
+        out["exclude"] = list(exclude)
+    return out
