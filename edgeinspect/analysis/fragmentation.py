@@ -1,31 +1,127 @@
-"""The core fragmentation metrics of design.md, exactly as defined there."""
+"""The fragmentation metrics of design.md, exactly as defined there, and what builds on them.
+
+Every function takes a :class:`~edgeinspect.model.Method` (or its networkx graph) and
+returns plain data; nothing here reads bytes, prints or imports torch.
+
+Definitions (design.md, "Metric definitions"):
+
+delegated_subgraphs
+    number of delegate calls per backend id.
+transitions
+    device changes along the kernel/delegate calls in instruction order, with the host
+    (``"CPU"``) standing at both ends: one clean delegate gives 2.
+boundary_bytes
+    sum over delegate calls of the byte size of every tensor argument.
+cpu_islands
+    maximal runs of kernel calls between two delegate calls; quantize/dequantize kernels in
+    an island are glue, not causes.
+coverage
+    delegated operators / all operators, where the operators inside every delegate are
+    known; ``"unknown"`` otherwise (never a guess).
+round_trips
+    tensors that leave a delegate and re-enter a delegate after only glue or trivial (layout,
+    copy) CPU work.
+fragmentation_score
+    ``1 - 2 / transitions`` (0 when there are fewer than 2 transitions): the share of
+    host <-> backend crossings that one contiguous delegate would not have. Range
+    ``[0, 1)``: 0 is one clean delegate (or nothing delegated), 0.5 two delegated pieces,
+    0.75 four.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Mapping
 
-from edgeinspect.model import Method
+from edgeinspect.model import Delegate, Instruction, Method
 
 __all__ = [
     "GLUE_OPERATORS",
+    "TRIVIAL_OPERATORS",
+    "Coverage",
     "CpuIsland",
+    "RoundTrip",
+    "base_operator",
     "boundary_bytes",
+    "coverage",
     "cpu_islands",
     "delegated_subgraphs",
     "device_sequence",
+    "fragmentation_score",
     "is_glue",
+    "is_trivial",
     "method_metrics",
+    "round_trips",
     "transitions",
 ]
 
 #: Substrings of operator names that are quantize/dequantize glue, never the cause of a split.
-GLUE_OPERATORS = ("quantize_per_tensor", "dequantize_per_tensor", "quantize_per_channel", "dequantize_per_channel", "quantize_per_token", "dequantize_per_token", "choose_qparams")
+GLUE_OPERATORS = (
+    "quantize_per_tensor",
+    "dequantize_per_tensor",
+    "quantize_per_channel",
+    "dequantize_per_channel",
+    "quantize_per_token",
+    "dequantize_per_token",
+    "choose_qparams",
+)
+
+#: Base names of CPU kernels that only move or relabel data (no arithmetic): a tensor that
+#: passes through only these (and glue) between two delegates makes a round trip for nothing.
+TRIVIAL_OPERATORS = (
+    "aten::view_copy",
+    "aten::_reshape_alias_copy",
+    "aten::squeeze_copy",
+    "aten::unsqueeze_copy",
+    "aten::permute_copy",
+    "aten::transpose_copy",
+    "aten::t_copy",
+    "aten::clone",
+    "aten::alias_copy",
+    "aten::detach_copy",
+    "aten::_to_copy",
+    "dim_order_ops::_clone_dim_order",
+    "dim_order_ops::_to_dim_order_copy",
+    "executorch_prim::et_view",
+)
+
+
+def base_operator(name: str) -> str:
+    """An operator name without its overload: ``aten::cumsum.out`` -> ``aten::cumsum``.
+
+    Examples
+    --------
+    >>> base_operator("aten::upsample_bilinear2d.vec_out")
+    'aten::upsample_bilinear2d'
+    >>> base_operator("aten::cumsum")
+    'aten::cumsum'
+    """
+    ns, sep, rest = name.rpartition("::")
+    return f"{ns}{sep}{rest.split('.', 1)[0]}"
 
 
 def is_glue(operator_name: str) -> bool:
-    """Whether a kernel is quantize/dequantize glue (``quantized_decomposed::*quantize*``)."""
+    """Whether a kernel is quantize/dequantize glue (``quantized_decomposed::*quantize*``).
+
+    Examples
+    --------
+    >>> is_glue("quantized_decomposed::dequantize_per_tensor.out")
+    True
+    >>> is_glue("aten::where.self_out")
+    False
+    """
     return any(g in operator_name for g in GLUE_OPERATORS)
+
+
+def is_trivial(operator_name: str) -> bool:
+    """Whether a kernel only moves or relabels data (:data:`TRIVIAL_OPERATORS`) or is glue.
+
+    Examples
+    --------
+    >>> is_trivial("aten::view_copy.out"), is_trivial("aten::cumsum.out")
+    (True, False)
+    """
+    return is_glue(operator_name) or base_operator(operator_name) in TRIVIAL_OPERATORS
 
 
 def delegated_subgraphs(method: Method) -> dict[str, int]:
@@ -49,8 +145,21 @@ def delegated_subgraphs(method: Method) -> dict[str, int]:
 
 
 def device_sequence(method: Method) -> list[str]:
-    """Devices of the kernel and delegate calls in instruction order, with ``"CPU"`` at both ends."""
+    """Devices of the kernel and delegate calls in instruction order, with ``"CPU"`` at both ends.
+
+    Examples
+    --------
+    >>> from edgeinspect.model import Method, Instruction
+    >>> calls = (Instruction(0, "kernel", 0, (), "q", "CPU"), Instruction(1, "delegate", 0, (), "X", "X"))
+    >>> device_sequence(Method("forward", (), (), (), calls, (), ()))
+    ['CPU', 'CPU', 'X', 'CPU']
+    """
     return ["CPU", *(ins.device or "CPU" for ins in method.instructions if ins.is_call), "CPU"]
+
+
+def count_transitions(devices: list[str]) -> int:
+    """Adjacent pairs of differing devices in a device sequence (ends included as given)."""
+    return sum(1 for a, b in zip(devices, devices[1:]) if a != b)
 
 
 def transitions(method: Method) -> int:
@@ -67,21 +176,46 @@ def transitions(method: Method) -> int:
     >>> transitions(Method("forward", (), (), (), calls, (), ()))
     4
     """
-    seq = device_sequence(method)
-    return sum(1 for a, b in zip(seq, seq[1:]) if a != b)
+    return count_transitions(device_sequence(method))
+
+
+def tensor_bytes(method: Method, values: Any) -> int:
+    """Total byte size of the tensor values given by index (unknown element sizes count 0)."""
+    return sum(method.values[v].data.nbytes or 0 for v in values)
 
 
 def boundary_bytes(method: Method) -> int:
     """Sum over delegate calls of the byte size of every tensor argument (inputs and outputs).
 
-    Tensors of unknown element size count 0; tensor lists are expanded.
+    Tensors of unknown element size count 0; tensor lists are expanded. A tensor passed to
+    two delegate calls counts twice (it crosses twice).
     """
     total = 0
     for ins in method.instructions:
         if ins.kind == "delegate":
-            for v in method.tensor_args(ins):
-                total += method.values[v].data.nbytes or 0
+            total += tensor_bytes(method, method.tensor_args(ins))
     return total
+
+
+def fragmentation_score(method: Method) -> float:
+    """One number for how fragmented the delegated work is: ``1 - 2 / transitions``.
+
+    Range ``[0, 1)``. 0 means at most one contiguous delegated region (a clean delegate, or
+    nothing delegated at all); ``1 - 1/k`` means ``k`` delegated pieces with CPU work (or
+    another backend) between them: 0.5 for two, 0.75 for four. Read it as the share of
+    host <-> backend crossings that would disappear if the delegated work were one piece.
+
+    Examples
+    --------
+    >>> from edgeinspect.model import Method, Instruction
+    >>> seq = ["EthosU", "CPU", "EthosU"]
+    >>> calls = tuple(Instruction(i, "kernel" if d == "CPU" else "delegate", 0, (), d, d)
+    ...               for i, d in enumerate(seq))
+    >>> fragmentation_score(Method("forward", (), (), (), calls, (), ()))
+    0.5
+    """
+    t = transitions(method)
+    return 0.0 if t <= 2 else round(1.0 - 2.0 / t, 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +230,13 @@ class CpuIsland:
         Their operator names, in order.
     before, after : int
         Instruction indices of the delegate calls on either side.
+    before_backend, after_backend : str
+        Backend ids of those two delegate calls.
     causes : tuple of str
-        The operators that are not quantize/dequantize glue (the real reasons the island exists).
+        The operators that are not quantize/dequantize glue (the real reasons the island
+        exists), without repeats, in order.
+    glue : tuple of int
+        Instruction indices of the quantize/dequantize kernels in the island.
     tensors_in, tensors_out : tuple of int
         Tensor values the island reads from / writes to the rest of the method.
     bytes_in, bytes_out : int
@@ -113,6 +252,9 @@ class CpuIsland:
     tensors_out: tuple[int, ...]
     bytes_in: int
     bytes_out: int
+    before_backend: str = ""
+    after_backend: str = ""
+    glue: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -120,7 +262,9 @@ class CpuIsland:
             "instructions": list(self.instructions),
             "ops": list(self.ops),
             "between": [self.before, self.after],
+            "backends": [self.before_backend, self.after_backend],
             "causes": list(self.causes),
+            "glue": list(self.glue),
             "tensors_in": list(self.tensors_in),
             "tensors_out": list(self.tensors_out),
             "bytes_in": self.bytes_in,
@@ -129,57 +273,286 @@ class CpuIsland:
 
 
 def cpu_islands(method: Method) -> list[CpuIsland]:
-    """The CPU islands of a method: maximal runs of kernel calls between two delegate calls."""
+    """The CPU islands of a method: maximal runs of kernel calls between two delegate calls.
+
+    Examples
+    --------
+    >>> from edgeinspect.model import Method, Instruction
+    >>> names = ["EthosUBackend", "quantized_decomposed::dequantize_per_tensor.out",
+    ...          "aten::upsample_bilinear2d.vec_out", "quantized_decomposed::quantize_per_tensor.out",
+    ...          "EthosUBackend"]
+    >>> calls = tuple(Instruction(i, "delegate" if n.startswith("Ethos") else "kernel", 0, (), n,
+    ...                           n if n.startswith("Ethos") else "CPU") for i, n in enumerate(names))
+    >>> [(isl.instructions, isl.causes, isl.glue) for isl in cpu_islands(Method("forward", (), (), (), calls, (), ()))]
+    [((1, 2, 3), ('aten::upsample_bilinear2d.vec_out',), (1, 3))]
+    """
     from edgeinspect.graph import producers_and_consumers
 
-    calls = [ins for ins in method.instructions if ins.is_call]
     producer, consumers = producers_and_consumers(method)
     islands = []
-    last_delegate: int | None = None
-    run: list[int] = []
-    for ins in calls:
+    last_delegate: Instruction | None = None
+    run: list[Instruction] = []
+    for ins in method.calls:
         if ins.kind == "delegate":
             if last_delegate is not None and run:
-                islands.append(_island(method, run, last_delegate, ins.index, producer, consumers))
-            last_delegate = ins.index
+                islands.append(_island(method, run, last_delegate, ins, producer, consumers))
+            last_delegate = ins
             run = []
         else:
-            run.append(ins.index)
+            run.append(ins)
     return islands
 
 
-def _island(method: Method, run: list[int], before: int, after: int, producer: dict[int, Any], consumers: dict[int, list[Any]]) -> CpuIsland:
-    members = set(run)
-    ins_by_index = {i.index: i for i in method.instructions}
-    ops = tuple(ins_by_index[i].name for i in run)
+def _island(
+    method: Method,
+    run: list[Instruction],
+    before: Instruction,
+    after: Instruction,
+    producer: Mapping[int, Any],
+    consumers: Mapping[int, list[Any]],
+) -> CpuIsland:
+    members = {i.index for i in run}
     tin: dict[int, None] = {}
     tout: dict[int, None] = {}
-    for i in run:
-        for v in method.tensor_args(ins_by_index[i]):
+    for ins in run:
+        for v in method.tensor_args(ins):
             src = producer.get(v)
             if src is not None and src not in members:
                 tin[v] = None
             elif src in members and any(c not in members for c in consumers.get(v, ())):
                 tout[v] = None
-    nbytes = lambda vs: sum(method.values[v].data.nbytes or 0 for v in vs)  # noqa: E731
+    ops = tuple(i.name for i in run)
     return CpuIsland(
-        instructions=tuple(run),
+        instructions=tuple(i.index for i in run),
         ops=ops,
-        before=before,
-        after=after,
+        before=before.index,
+        after=after.index,
         causes=tuple(dict.fromkeys(o for o in ops if not is_glue(o))),
         tensors_in=tuple(tin),
         tensors_out=tuple(tout),
-        bytes_in=nbytes(tin),
-        bytes_out=nbytes(tout),
+        bytes_in=tensor_bytes(method, tin),
+        bytes_out=tensor_bytes(method, tout),
+        before_backend=before.name,
+        after_backend=after.name,
+        glue=tuple(i.index for i in run if is_glue(i.name)),
     )
 
 
-def method_metrics(method: Method) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A tensor that leaves a delegate and re-enters a delegate after only glue or trivial CPU work.
+
+    Attributes
+    ----------
+    source, sink : int
+        Instruction indices of the delegate call that produces the tensor and of the one it
+        (or what the CPU made of it) re-enters.
+    value : int
+        The tensor value leaving ``source``.
+    path : tuple of int
+        The CPU kernel calls between them, in dataflow order (glue and trivial ops only).
+    ops : tuple of str
+        Their operator names.
+    bytes : int
+        Bytes that cross the boundary twice for nothing: the tensor leaving ``source`` plus
+        the tensor entering ``sink``.
+    """
+
+    source: int
+    sink: int
+    value: int
+    path: tuple[int, ...]
+    ops: tuple[str, ...]
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"from": self.source, "to": self.sink, "value": self.value, "path": list(self.path), "ops": list(self.ops), "bytes": self.bytes}
+
+
+def round_trips(method: Method) -> list[RoundTrip]:
+    """NPU -> CPU -> NPU round trips: delegate outputs that reach another delegate call
+    through CPU kernels that are all glue or trivial (:func:`is_trivial`).
+
+    Each kernel on the path must take exactly one non-constant tensor (so nothing else
+    flows in); the walk follows every consumer. Results are ordered by source, then sink.
+
+    Examples
+    --------
+    >>> from edgeinspect.model import Method, Instruction, Value, Tensor
+    >>> t = Value("tensor", Tensor(1, (1, 8)))
+    >>> calls = (Instruction(0, "delegate", 0, (0, 1), "EthosUBackend", "EthosUBackend"),
+    ...          Instruction(1, "kernel", 0, (1, 2), "aten::view_copy.out", "CPU"),
+    ...          Instruction(2, "delegate", 1, (2, 3), "EthosUBackend", "EthosUBackend"))
+    >>> m = Method("forward", (t, t, t, t), (0,), (3,), calls, (), ())
+    >>> [(r.source, r.sink, r.path, r.bytes) for r in round_trips(m)]
+    [(0, 2, (1,), 16)]
+    """
+    from edgeinspect.graph import producers_and_consumers
+
+    producer, consumers = producers_and_consumers(method)
+    by_index = {i.index: i for i in method.instructions}
+    out: list[RoundTrip] = []
+    for src in method.calls:
+        if src.kind != "delegate":
+            continue
+        for v in method.tensor_args(src):
+            if producer.get(v) != src.index:
+                continue
+            for sink, path, last in _trivial_paths(method, v, consumers, producer, by_index):
+                if sink == src.index:
+                    continue
+                ops = tuple(by_index[i].name for i in path)
+                nbytes = tensor_bytes(method, [v]) + tensor_bytes(method, [last])
+                out.append(RoundTrip(src.index, sink, v, path, ops, nbytes))
+    out.sort(key=lambda r: (r.source, r.sink, r.value, r.path))
+    return out
+
+
+def _trivial_paths(
+    method: Method,
+    value: int,
+    consumers: Mapping[int, list[Any]],
+    producer: Mapping[int, Any],
+    by_index: Mapping[int, Instruction],
+) -> list[tuple[int, tuple[int, ...], int]]:
+    """(sink delegate call, CPU path, tensor entering the sink) reached from ``value``."""
+    found = []
+    stack: list[tuple[int, tuple[int, ...]]] = [(value, ())]
+    while stack:
+        v, path = stack.pop()
+        for c in consumers.get(v, ()):
+            ins = by_index.get(c) if isinstance(c, int) else None
+            if ins is None:
+                continue
+            if ins.kind == "delegate":
+                if path:
+                    found.append((ins.index, path, v))
+                continue
+            if ins.kind != "kernel" or not is_trivial(ins.name) or ins.index in path:
+                continue
+            ins_inputs = [a for a in method.tensor_args(ins) if producer.get(a) is not None and producer.get(a) != ins.index]
+            if len(dict.fromkeys(ins_inputs)) != 1:
+                continue
+            for o in method.tensor_args(ins):
+                if producer.get(o) == ins.index:
+                    stack.append((o, (*path, ins.index)))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How much of a method's work runs in delegates, counted in operators.
+
+    Attributes
+    ----------
+    delegated_ops : int or None
+        Operators inside all delegates (None when any delegate's operators are unknown).
+    cpu_ops : int
+        Kernel calls on the CPU that are not quantize/dequantize glue.
+    glue_ops : int
+        Quantize/dequantize kernel calls on the CPU (format conversion at delegate
+        boundaries, not model operators: they count in neither side of the ratio).
+    unknown_delegates : tuple of int
+        Delegates whose operators are not known.
+    """
+
+    delegated_ops: int | None
+    cpu_ops: int
+    glue_ops: int
+    unknown_delegates: tuple[int, ...]
+
+    @property
+    def ratio(self) -> float | str:
+        """``delegated / (delegated + cpu)`` rounded to 4 places, or ``"unknown"``."""
+        if self.delegated_ops is None:
+            return "unknown"
+        total = self.delegated_ops + self.cpu_ops
+        return round(self.delegated_ops / total, 4) if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "ratio": self.ratio,
+            "delegated_ops": self.delegated_ops,
+            "cpu_ops": self.cpu_ops,
+            "glue_ops": self.glue_ops,
+            "unknown_delegates": list(self.unknown_delegates),
+        }
+
+
+#: Delegate-internal operators that are data, not work (TOSA constants).
+_NOT_WORK = ("CONST", "CONST_SHAPE")
+
+
+def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int] | None] | None = None) -> Coverage:
+    """Delegated operators / all operators of a method, or ``"unknown"`` (never a guess).
+
+    Parameters
+    ----------
+    method : Method
+    delegate_ops : callable, optional
+        ``delegate -> {operator: count}`` or None when unknown. Default:
+        :func:`known_delegate_ops` (payload decoders and joined .tosa files).
+
+    Examples
+    --------
+    >>> from edgeinspect.model import Method, Instruction, Delegate
+    >>> d = Delegate(0, "XnnpackBackend", "inline", 0, (), 0, 0)
+    >>> calls = (Instruction(0, "delegate", 0, (), "XnnpackBackend", "XnnpackBackend"),
+    ...          Instruction(1, "kernel", 0, (), "aten::cumsum.out", "CPU"))
+    >>> m = Method("forward", (), (), (), calls, (), (d,))
+    >>> coverage(m, lambda d: {"CONV_2D": 2, "ADD": 1}).ratio
+    0.75
+    >>> coverage(m, lambda d: None).ratio
+    'unknown'
+    """
+    lookup = delegate_ops or known_delegate_ops
+    cpu = sum(1 for i in method.calls if i.kind == "kernel" and not is_glue(i.name))
+    glue = sum(1 for i in method.calls if i.kind == "kernel" and is_glue(i.name))
+    by_index = {d.index: d for d in method.delegates}
+    known: dict[int, int | None] = {}
+    delegated = 0
+    for call in method.calls:  # a delegate called twice runs its operators twice
+        if call.kind != "delegate":
+            continue
+        if call.target not in known:
+            d = by_index.get(call.target)
+            ops = lookup(d) if d is not None else None
+            known[call.target] = None if ops is None else sum(n for op, n in ops.items() if op not in _NOT_WORK)
+        delegated += known[call.target] or 0
+    unknown = [k for k, n in known.items() if n is None]
+    return Coverage(None if unknown else delegated, cpu, glue, tuple(unknown))
+
+
+def known_delegate_ops(delegate: Delegate) -> Mapping[str, int] | None:
+    """The operator histogram inside a delegate when a decoder knows it, else None.
+
+    Uses ``edgeinspect.formats.payloads.decode_delegate`` (XNNPACK and TOSA payloads, and
+    .tosa files joined with :func:`edgeinspect.join.attach_tosa`) when it is available.
+    """
+    try:
+        from edgeinspect.formats.payloads import decode_delegate
+    except ImportError:
+        return None
+    from edgeinspect.errors import EdgeInspectError
+
+    try:
+        decoded = decode_delegate(delegate)
+    except EdgeInspectError:
+        return None
+    ops = getattr(decoded, "ops", None)
+    return dict(ops) if ops is not None else None
+
+
+def method_metrics(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int] | None] | None = None) -> dict[str, Any]:
     """The ``metrics`` object of ``inspect --format json`` for one method."""
     return {
         "delegated_subgraphs": delegated_subgraphs(method),
         "transitions": transitions(method),
         "boundary_bytes": boundary_bytes(method),
         "cpu_islands": [isl.to_dict() for isl in cpu_islands(method)],
+        "coverage": coverage(method, delegate_ops).to_dict(),
+        "round_trips": [r.to_dict() for r in round_trips(method)],
+        "fragmentation_score": fragmentation_score(method),
     }

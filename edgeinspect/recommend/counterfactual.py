@@ -1,0 +1,332 @@
+"""The .pte-only counterfactual: re-partition a method's dataflow graph as if some CPU
+operators were supported by a backend, and measure what would change.
+
+The model of partitioning follows ExecuTorch's capability-based partitioners:
+
+1. Candidates for backend ``B`` are its delegate calls (known to be supported), the kernel
+   calls of the operators treated as supported, and quantize/dequantize glue.
+2. Walking the calls in reverse topological order, each candidate joins the partition of a
+   candidate it feeds when the merged partition stays convex (no path leaves it and comes
+   back, which would make the partitioned graph cyclic).
+3. Glue on a partition's boundary (a dequantize fed from outside, a quantize read outside)
+   stays on the CPU, as the Arm partitioner's boundary de-tagging does; glue between two
+   supported nodes disappears into the partition. Partitions are then split into their
+   connected pieces, and pieces with no real work (glue only) dissolve.
+
+The new instruction order is a topological order of the graph with each partition
+contracted to one call, ties broken by original instruction order; transitions and
+boundary bytes are then measured with the definitions of design.md. An untouched
+delegate keeps its exact original argument bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from edgeinspect.analysis.fragmentation import (
+    base_operator,
+    boundary_bytes,
+    count_transitions,
+    is_glue,
+    tensor_bytes,
+    transitions,
+)
+from edgeinspect.model import Method
+
+__all__ = ["Counterfactual", "Partitioning", "counterfactual", "repartition"]
+
+
+@dataclass(frozen=True, slots=True)
+class Partitioning:
+    """The outcome of :func:`repartition`.
+
+    Attributes
+    ----------
+    partitions : tuple of tuple of int
+        Instruction indices of each partition of the backend, ordered by first instruction.
+    order : tuple of tuple of int
+        The new call sequence: each entry the instruction indices that became one call
+        (one for a kernel or an untouched delegate, several for a merged partition).
+    devices : tuple of str
+        The device of each entry of ``order``.
+    boundary_bytes : int
+        Boundary bytes of the new sequence (design.md definition).
+    """
+
+    partitions: tuple[tuple[int, ...], ...]
+    order: tuple[tuple[int, ...], ...]
+    devices: tuple[str, ...]
+    boundary_bytes: int
+
+    @property
+    def transitions(self) -> int:
+        """Transitions of the new sequence, the host at both ends."""
+        return count_transitions(["CPU", *self.devices, "CPU"])
+
+
+@dataclass(frozen=True, slots=True)
+class Counterfactual:
+    """What delegating ``operators`` to ``backend`` would do to one method.
+
+    Attributes
+    ----------
+    method, backend : str
+    operators : tuple of str
+        Base operator names treated as supported (``aten::cumsum``).
+    subgraphs_before, subgraphs_after : dict
+        Delegate calls per backend before and after.
+    transitions_before, transitions_after : int
+    bytes_before, bytes_after : int
+        Boundary bytes before and after.
+    partitioning : Partitioning
+    """
+
+    method: str
+    backend: str
+    operators: tuple[str, ...]
+    subgraphs_before: dict[str, int]
+    subgraphs_after: dict[str, int]
+    transitions_before: int
+    transitions_after: int
+    bytes_before: int
+    bytes_after: int
+    partitioning: Partitioning = field(repr=False)
+
+    @property
+    def delegates_after(self) -> int:
+        """Delegate calls of the method after (all backends)."""
+        return sum(self.subgraphs_after.values())
+
+    @property
+    def delegates_saved(self) -> int:
+        """Delegate calls that disappear (can be negative when new partitions appear)."""
+        return sum(self.subgraphs_before.values()) - self.delegates_after
+
+    @property
+    def transitions_saved(self) -> int:
+        """Transitions that disappear."""
+        return self.transitions_before - self.transitions_after
+
+    @property
+    def bytes_saved(self) -> int:
+        """Boundary bytes that disappear (negative when more bytes would cross)."""
+        return self.bytes_before - self.bytes_after
+
+
+def _call_graph(method: Method) -> nx.DiGraph:
+    """Dataflow between instructions (and method inputs/outputs), without edge multiplicity."""
+    g = nx.DiGraph(method.to_networkx())
+    return g
+
+
+def _is_convex(g: nx.DiGraph, members: set[Any]) -> bool:
+    """No path from the set leaves it and comes back."""
+    frontier = [s for m in members for s in g.successors(m) if s not in members]
+    seen: set[Any] = set()
+    while frontier:
+        n = frontier.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        for s in g.successors(n):
+            if s in members:
+                return False
+            if s not in seen:
+                frontier.append(s)
+    return True
+
+
+def repartition(method: Method, backend: str, supported: Iterable[str]) -> Partitioning:
+    """Re-partition ``method`` for ``backend`` with the ``supported`` operators delegated.
+
+    Parameters
+    ----------
+    method : Method
+    backend : str
+        Backend id (``EthosUBackend``, ``XnnpackBackend``...).
+    supported : iterable of str
+        Base operator names (``aten::cumsum``) or full names (``aten::cumsum.out``) of CPU
+        kernels to treat as supported by ``backend``.
+
+    Returns
+    -------
+    Partitioning
+
+    Examples
+    --------
+    >>> from edgeinspect.model import Method, Instruction, Value, Tensor
+    >>> t = Value("tensor", Tensor(6, (1, 4)))      # 16 bytes each
+    >>> calls = (Instruction(0, "delegate", 0, (0, 1), "XnnpackBackend", "XnnpackBackend"),
+    ...          Instruction(1, "kernel", 0, (1, 2), "aten::cumsum.out", "CPU"),
+    ...          Instruction(2, "delegate", 1, (2, 3), "XnnpackBackend", "XnnpackBackend"))
+    >>> m = Method("forward", (t, t, t, t), (0,), (3,), calls, (), ())
+    >>> p = repartition(m, "XnnpackBackend", ["aten::cumsum"])
+    >>> p.partitions, p.transitions, p.boundary_bytes
+    (((0, 1, 2),), 2, 32)
+    """
+    wanted = set(supported)
+    g = _call_graph(method)
+    by_index = {i.index: i for i in method.instructions}
+
+    def candidate(n: Any) -> bool:
+        ins = by_index.get(n) if isinstance(n, int) else None
+        if ins is None:
+            return False
+        if ins.kind == "delegate":
+            return ins.name == backend
+        if ins.kind != "kernel":
+            return False
+        return is_glue(ins.name) or ins.name in wanted or base_operator(ins.name) in wanted
+
+    order = list(nx.lexicographical_topological_sort(g, key=_order_key))
+    part_of: dict[Any, int] = {}
+    parts: dict[int, set[Any]] = {}
+    for n in reversed(order):
+        if not candidate(n):
+            continue
+        pid = len(parts)
+        parts[pid] = {n}
+        part_of[n] = pid
+        for user in sorted(g.successors(n), key=_order_key):
+            other = part_of.get(user)
+            if other is None or other == part_of[n]:
+                continue
+            merged = parts[part_of[n]] | parts[other]
+            if _is_convex(g, merged):
+                keep, drop = other, part_of[n]
+                parts[keep] = merged
+                for m in parts.pop(drop):
+                    part_of[m] = keep
+    final = _detag_boundary_glue(g, by_index, parts.values())
+    return _sequence(method, g, by_index, final, backend)
+
+
+def _order_key(n: Any) -> tuple[int, int, str]:
+    """Inputs first, then instructions by index, then outputs."""
+    if isinstance(n, int):
+        return (1, n, "")
+    kind, _, k = str(n).partition(":")
+    return (0 if kind == "input" else 2, int(k) if k.isdigit() else 0, str(n))
+
+
+def _detag_boundary_glue(g: nx.DiGraph, by_index: dict[int, Any], parts: Iterable[set[Any]]) -> list[tuple[int, ...]]:
+    out: list[tuple[int, ...]] = []
+    for members in parts:
+        members = set(members)
+        changed = True
+        while changed:
+            changed = False
+            for n in sorted(members):
+                if not is_glue(by_index[n].name):
+                    continue
+                outside = any(p not in members for p in g.predecessors(n)) or any(s not in members for s in g.successors(n))
+                if outside or g.out_degree(n) == 0:
+                    members.discard(n)
+                    changed = True
+        for piece in nx.weakly_connected_components(g.subgraph(members)):
+            if any(by_index[n].kind == "delegate" or not is_glue(by_index[n].name) for n in piece):
+                out.append(tuple(sorted(piece)))
+    out.sort()
+    return out
+
+
+def _sequence(method: Method, g: nx.DiGraph, by_index: dict[int, Any], parts: list[tuple[int, ...]], backend: str) -> Partitioning:
+    rep: dict[Any, Any] = {}
+    for p in parts:
+        for n in p:
+            rep[n] = ("part", p[0])
+    contracted = nx.DiGraph()
+    for n in g.nodes:
+        contracted.add_node(rep.get(n, n))
+    for a, b in g.edges:
+        ra, rb = rep.get(a, a), rep.get(b, b)
+        if ra != rb:
+            contracted.add_edge(ra, rb)
+    members = {("part", p[0]): p for p in parts}
+
+    def key(n: Any) -> tuple[int, int, str]:
+        return _order_key(members[n][0] if n in members else n)
+
+    order: list[tuple[int, ...]] = []
+    devices: list[str] = []
+    nbytes = 0
+    for n in nx.lexicographical_topological_sort(contracted, key=key):
+        if n in members:
+            p = members[n]
+            order.append(p)
+            devices.append(backend)
+            nbytes += _partition_bytes(method, g, by_index, p)
+            continue
+        ins = by_index.get(n) if isinstance(n, int) else None
+        if ins is None or not ins.is_call:
+            continue
+        order.append((n,))
+        devices.append(ins.device or "CPU")
+        if ins.kind == "delegate":
+            nbytes += tensor_bytes(method, method.tensor_args(ins))
+    return Partitioning(tuple(parts), tuple(order), tuple(devices), nbytes)
+
+
+def _partition_bytes(method: Method, g: nx.DiGraph, by_index: dict[int, Any], part: tuple[int, ...]) -> int:
+    """Argument bytes of the delegate call a partition would become."""
+    delegates = [n for n in part if by_index[n].kind == "delegate"]
+    if len(part) == 1 and delegates:
+        return tensor_bytes(method, method.tensor_args(by_index[part[0]]))
+    from edgeinspect.graph import producers_and_consumers
+
+    producer, consumers = producers_and_consumers(method)
+    inside = set(part)
+    args: dict[int, None] = {}
+    for n in part:
+        for v in method.tensor_args(by_index[n]):
+            src = producer.get(v)
+            if src is None:  # a constant: it would be baked into the delegate
+                continue
+            users = consumers.get(v, [])
+            if src in inside and users and all(u in inside for u in users):
+                continue  # produced and consumed inside: never crosses
+            args[v] = None
+    return tensor_bytes(method, args)
+
+
+def counterfactual(method: Method, backend: str, operators: Iterable[str]) -> Counterfactual:
+    """Delegate calls, transitions and boundary bytes of ``method`` before and after
+    treating ``operators`` as supported by ``backend`` (see :func:`repartition`).
+
+    Examples
+    --------
+    >>> from edgeinspect.model import Method, Instruction, Value, Tensor
+    >>> t = Value("tensor", Tensor(6, (1, 4)))
+    >>> calls = (Instruction(0, "delegate", 0, (0, 1), "XnnpackBackend", "XnnpackBackend"),
+    ...          Instruction(1, "kernel", 0, (1, 2), "aten::cumsum.out", "CPU"),
+    ...          Instruction(2, "delegate", 1, (2, 3), "XnnpackBackend", "XnnpackBackend"))
+    >>> cf = counterfactual(Method("forward", (t, t, t, t), (0,), (3,), calls, (), ()), "XnnpackBackend", ["aten::cumsum"])
+    >>> cf.delegates_after, cf.transitions_saved, cf.bytes_saved
+    (1, 2, 32)
+    """
+    ops = tuple(dict.fromkeys(operators))
+    p = repartition(method, backend, ops)
+    before: dict[str, int] = {}
+    for ins in method.calls:
+        if ins.kind == "delegate":
+            before[ins.name] = before.get(ins.name, 0) + 1
+    after: dict[str, int] = {}
+    for entry, dev in zip(p.order, p.devices):
+        if dev != "CPU":
+            after[dev] = after.get(dev, 0) + 1
+    return Counterfactual(
+        method=method.name,
+        backend=backend,
+        operators=ops,
+        subgraphs_before=before,
+        subgraphs_after=after,
+        transitions_before=transitions(method),
+        transitions_after=p.transitions,
+        bytes_before=boundary_bytes(method),
+        bytes_after=p.boundary_bytes,
+        partitioning=p,
+    )
