@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraphs, transitions
+from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraphs, fragmentation_score, transitions
 from edgeinspect.model import Method, Program
 
 __all__ = ["ProgramDiff", "diff_programs", "method_coverage", "method_figures"]
@@ -47,7 +47,7 @@ def method_figures(method: Method) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``delegated_subgraphs`` ({backend: calls}), ``transitions``, ``boundary_bytes``,
+        ``delegated_subgraphs`` ({backend: calls}), ``transitions``, ``fragmentation_score``, ``boundary_bytes``,
         ``boundary_bytes_by_backend``, ``islands`` (list of {instructions, between, ops,
         causes}), ``kernel_calls``, ``operators`` ({CPU operator: calls}),
         ``payload_bytes`` ({backend: bytes}) and ``coverage`` (float or None).
@@ -64,6 +64,7 @@ def method_figures(method: Method) -> dict[str, Any]:
     return {
         "delegated_subgraphs": delegated_subgraphs(method),
         "transitions": transitions(method),
+        "fragmentation_score": round(fragmentation_score(method), 4),
         "boundary_bytes": boundary_bytes(method),
         "boundary_bytes_by_backend": by_backend,
         "islands": [
@@ -101,7 +102,7 @@ class ProgramDiff:
         One entry per method present in either, in base order then new head methods:
         ``name``, ``status`` (``same``, ``changed``, ``added``, ``removed``) and, for the
         figures that changed, ``[before, after]`` pairs (``delegated_subgraphs``,
-        ``transitions``, ``boundary_bytes``, ``payload_bytes``, ``operators``) and the
+        ``transitions``, ``fragmentation_score``, ``boundary_bytes``, ``payload_bytes``, ``operators``) and the
         islands ``islands_added`` / ``islands_removed`` (by their causes).
     """
 
@@ -145,6 +146,9 @@ class ProgramDiff:
                 if key in m:
                     x, y = m[key]
                     lines.append(f"  {label}: {x:,} -> {y:,} ({y - x:+,})")
+            if "fragmentation_score" in m:
+                x, y = m["fragmentation_score"]
+                lines.append(f"  fragmentation score: {x:.2f} -> {y:.2f} ({y - x:+.2f})")
             for backend, (x, y) in m.get("payload_bytes", {}).items():
                 lines.append(f"  payload bytes {backend}: {x:,} -> {y:,} ({y - x:+,})")
             for isl in m.get("islands_added", []):
@@ -163,7 +167,7 @@ def diff_methods(base: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
         pairs = _pairs(base[key], head[key])
         if pairs:
             out[key] = pairs
-    for key in ("transitions", "boundary_bytes"):
+    for key in ("transitions", "fragmentation_score", "boundary_bytes"):
         if base[key] != head[key]:
             out[key] = [base[key], head[key]]
     before = Counter(_island_key(i) for i in base["islands"])

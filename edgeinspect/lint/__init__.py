@@ -161,6 +161,7 @@ def lint_paths(
     -------
     LintResult
     """
+    from edgeinspect.errors import FormatError
     from edgeinspect.lint.baseline import Baseline
 
     config = config or Config()
@@ -194,6 +195,10 @@ def lint_paths(
             continue
         try:
             found = _lint_model(model, p, settings, base)
+        except FormatError as err:  # a corrupt part read on demand (e.g. a delegate payload)
+            results.append(FileResult(p, "invalid"))
+            _add(findings, settings, _invalid(p, err))
+            continue
         except Exception as err:  # a bug of ours must not stop the other files
             errors.append(ToolError(f"{p}: internal error: {type(err).__name__}: {err}", p))
             results.append(FileResult(p, "error"))
@@ -229,13 +234,17 @@ def _load(path: str) -> tuple[Any, Finding | ToolError | None]:
     try:
         return read(path), None
     except FormatError as err:
-        where = f"{err.field}: " if err.field else ""
-        message = f"not a valid model: {where}{err.message}"
-        return None, Finding("EI001", path, message, RULES["EI001"].severity, err.offset)
+        return None, _invalid(path, err)
     except EdgeInspectError as err:
         return None, ToolError(str(err), path)
     except Exception as err:  # the reader must raise FormatError only; report a bug, keep going
         return None, ToolError(f"{path}: internal error while reading: {type(err).__name__}: {err}", path)
+
+
+def _invalid(path: str, err: Any) -> Finding:
+    """The EI001 finding for a FormatError."""
+    where = f"{err.field}: " if err.field else ""
+    return Finding("EI001", path, f"not a valid model: {where}{err.message}", RULES["EI001"].severity, err.offset)
 
 
 def _lint_model(model: Any, path: str, settings: Settings, base: Any) -> list[Finding]:

@@ -1,0 +1,164 @@
+"""Fuzz targets over every reader and payload decoder, shared by tests/fuzz and benchmarks/fuzz_long.py.
+
+A target takes bytes and must either succeed or raise :class:`edgeinspect.FormatError`;
+anything else (IndexError, struct.error, RecursionError, MemoryError, a hang) is a bug.
+Each target exercises more than the parse: the figures the lint computes, the graph,
+the report, so a hostile-but-parseable file cannot crash the layers above either.
+
+Adding a payload decoder is one line in :data:`DECODERS`: (target name, module,
+function, backend ids whose payloads seed it). A decoder whose module has not landed
+yet is skipped, not failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import edgeinspect
+from edgeinspect.errors import FormatError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+#: (target name, module, function taking the payload bytes, backend ids that seed it).
+DECODERS: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("xnnpack", "edgeinspect.formats.xnnpack", "decode_xnnpack", ("XnnpackBackend",)),
+    ("ethosu", "edgeinspect.formats.ethosu", "decode_ethosu", ("EthosUBackend",)),
+    ("tosa-payload", "edgeinspect.formats.tosa", "parse_tosa", ("TOSABackend",)),
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One fuzz target: a name, seed inputs, and the function under test."""
+
+    name: str
+    seeds: tuple[bytes, ...]
+    run: Callable[[bytes], object]
+
+
+def _exercise_pte(data: bytes) -> None:
+    from edgeinspect.diff import method_figures
+    from edgeinspect.lint.rules import check_program
+
+    program = edgeinspect.load(data, name="fuzz.pte")
+    try:
+        check_program(program, "fuzz.pte")
+        for method in program.methods:
+            method_figures(method)
+            method.to_networkx()
+        _decode_payloads(program)
+    finally:
+        program.close()
+
+
+def _decode_payloads(program: object) -> None:
+    """Run the generic payload decoder, when this build has it, over every delegate."""
+    try:
+        payloads = importlib.import_module("edgeinspect.formats.payloads")
+    except ModuleNotFoundError:
+        return
+    decode = getattr(payloads, "decode_delegate", None)
+    if decode is None:
+        return
+    for d in program.delegates:  # type: ignore[attr-defined]
+        try:
+            decode(d)
+        except FormatError:
+            pass
+
+
+def _exercise_tosa(data: bytes) -> None:
+    graph = edgeinspect.load(data, name="fuzz.tosa")
+    graph.to_networkx()
+    try:
+        from edgeinspect.report.tosa import tosa_dict
+    except ModuleNotFoundError:
+        return
+    tosa_dict(graph)
+
+
+def _files(pattern: str, limit: int = 6) -> list[Path]:
+    """The smallest few fixtures matching ``pattern`` (small seeds mutate into more paths per second)."""
+    return sorted(DATA.glob(pattern), key=lambda p: (p.stat().st_size, p.name))[:limit]
+
+
+def _payload_seeds(backends: tuple[str, ...], limit: int = 6) -> tuple[bytes, ...]:
+    seeds: dict[bytes, None] = {}
+    for path in sorted(DATA.glob("*.pte"), key=lambda p: p.stat().st_size):
+        with edgeinspect.load(path) as program:
+            for d in program.delegates:
+                if d.backend_id in backends and len(seeds) < limit:
+                    seeds[d.payload()] = None
+    return tuple(seeds)
+
+
+def _decoder(module: str, function: str) -> Callable[[bytes], object] | None:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name == module:
+            return None
+        raise
+    return getattr(mod, function, None)
+
+
+def targets() -> list[Target]:
+    """Every target this build has (decoders not yet shipped are left out)."""
+    out = [
+        Target("pte", tuple(p.read_bytes() for p in _files("*.pte")), _exercise_pte),
+        Target("tosa", tuple(p.read_bytes() for p in _files("*.tosa.d/*.tosa")), _exercise_tosa),
+    ]
+    for name, module, function, backends in DECODERS:
+        fn = _decoder(module, function)
+        if fn is not None:
+            out.append(Target(name, _payload_seeds(backends), fn))
+    return out
+
+
+def missing_decoders() -> list[str]:
+    """Names of the decoders listed in :data:`DECODERS` that this build does not have yet."""
+    return [name for name, module, function, _ in DECODERS if _decoder(module, function) is None]
+
+
+INTERESTING_U32 = (0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFF0, 0xFFFFFFFF)
+
+
+def mutate(seed: bytes, ops: list[tuple[int, int, int]]) -> bytes:
+    """Apply mutation ops ``(kind, position, value)`` to a seed; positions wrap, so any ints work.
+
+    Kinds: 0 set a byte, 1 overwrite an aligned u32 with an interesting value, 2 truncate,
+    3 duplicate a slice (aliasing-ish), 4 flip a bit, 5 delete a byte.
+    """
+    buf = bytearray(seed)
+    for kind, pos, value in ops:
+        if not buf:
+            break
+        pos %= len(buf)
+        k = kind % 6
+        if k == 0:
+            buf[pos] = value & 0xFF
+        elif k == 1:
+            p = pos & ~3
+            if p + 4 <= len(buf):
+                buf[p : p + 4] = INTERESTING_U32[value % len(INTERESTING_U32)].to_bytes(4, "little")
+        elif k == 2:
+            del buf[pos:]
+        elif k == 3:
+            n = 1 + value % 64
+            buf[pos:pos] = buf[pos : pos + n]
+        elif k == 4:
+            buf[pos] ^= 1 << (value % 8)
+        else:
+            del buf[pos]
+    return bytes(buf)
+
+
+def check(target: Target, data: bytes) -> None:
+    """Run one input; re-raise anything but FormatError (with the input's size in the message)."""
+    try:
+        target.run(data)
+    except FormatError as err:
+        assert err.offset is None or err.offset >= 0, f"negative offset in {err}"
