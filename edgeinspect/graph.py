@@ -33,9 +33,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 if TYPE_CHECKING:
+    import networkx as nx
+
     from edgeinspect.model import Method
 
 __all__ = ["method_graph", "producers_and_consumers"]
@@ -115,6 +115,10 @@ def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
     -------
     networkx.MultiDiGraph
     """
+    # Imported here, not at the top: the metrics use producers_and_consumers without
+    # networkx, and importing it costs a CLI run that never builds a graph about 0.2 s.
+    import networkx as nx
+
     g = nx.MultiDiGraph(name=method.name)
     for k, v in enumerate(method.inputs):
         g.add_node(f"input:{k}", kind="input", name=f"input {k}", device="CPU", index=k, delegate=None, op="input", value=v)
