@@ -1,0 +1,367 @@
+"""Build Model Explorer graphs from what edgeinspect reads and measures.
+
+.pte: one graph per method. Every node sits in the layer of its partition (``CPU_input``,
+``EthosUBackend_0``, ``CPU_island_0``, ...; see :func:`edgeinspect.report.overlays.partitions`),
+is coloured by its device, and carries its instruction index, device and (for a delegate call)
+backend, target, payload size and compile specs. When the payload decoders are present the
+delegate layers hold the operators inside the delegate (:mod:`edgeinspect.stitch`); otherwise
+a delegate is one node. Edges whose ends run on different devices are boundaries: their tensor
+metadata says how many bytes cross, and an edge overlay labels them on the canvas. Each layer's
+attributes carry the metrics of its partition; the root carries the method's.
+
+.tosa: one graph per basic block, CONST operators folded into the attributes of the operators
+that read them, so the graph shows the operators that compute.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from model_explorer import graph_builder as gb
+
+from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraphs, transitions
+from edgeinspect.analysis.fragmentation import is_glue
+from edgeinspect.report.overlays import device_color, explorer_graph, node_id, node_namespaces, partitions
+
+__all__ = ["BOUNDARY_OVERLAY", "pte_graphs", "tint"]
+
+#: Name of the edge overlay that labels boundary edges with their bytes.
+BOUNDARY_OVERLAY = "boundary bytes"
+
+
+def tint(color: str, amount: float = 0.8) -> str:
+    """Mix a ``#rrggbb`` colour with white (``amount`` of white), for readable node fills."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    mix = [round(c + (255 - c) * amount) for c in (r, g, b)]
+    return "#" + "".join(f"{c:02x}" for c in mix)
+
+
+def _fmt_bytes(n: int | None) -> str:
+    return "unknown" if n is None else f"{n:,} B"
+
+
+def _tensor_text(data: dict[str, Any]) -> str:
+    shape = data.get("shape")
+    dims = ",".join(str(d) for d in shape) if shape is not None else "?"
+    return f"{data.get('dtype', '?')}[{dims}]"
+
+
+def _kv(key: str, value: object) -> gb.KeyValue:
+    return gb.KeyValue(key=key, value=str(value))
+
+
+def pte_graphs(program: Any) -> list[gb.Graph]:
+    """One Model Explorer graph per method of a loaded .pte (graph id = method name)."""
+    return [_method_graph(program, m) for m in program.methods]
+
+
+def _method_graph(program: Any, method: Any) -> gb.Graph:
+    graph = explorer_graph(method)
+    parts = partitions(method)
+    namespaces = node_namespaces(method, graph, parts)
+    islands = cpu_islands(method)
+    island_of = {i: p.island for p in parts if p.island is not None for i in p.instructions}
+    delegates = {d.index: d for d in method.delegates}
+    devices = dict(graph.nodes(data="device"))
+
+    nodes: list[gb.GraphNode] = []
+    boundary_edges: list[gb.Edge] = []
+    for key, data in graph.nodes(data=True):
+        nid = node_id(key)
+        device = data.get("device")
+        attrs = [_kv("kind", data.get("kind")), _kv("device", device or "-")]
+        if data.get("kind") not in ("input", "output"):
+            attrs.append(_kv("instruction", data.get("index")))
+        if data.get("name"):
+            attrs.append(_kv("name", data.get("name")))
+        if data.get("partition") is not None:
+            attrs.append(_kv("delegate", data.get("partition")))
+        delegate = delegates.get(data.get("delegate")) if data.get("kind") == "delegate" else None
+        if delegate is not None:
+            attrs += [
+                _kv("delegate", delegate.index),
+                _kv("backend", delegate.backend_id),
+                _kv("target", delegate.target or "-"),
+                _kv("payload", f"{_fmt_bytes(delegate.payload_size)} ({delegate.location})"),
+            ]
+            attrs += [_kv(f"compile_spec.{k}", v) for k, v in delegate.specs.items()]
+        k = island_of.get(data.get("index")) if data.get("kind") == "kernel" and data.get("partition") is None else None
+        if k is not None:
+            attrs.append(_kv("island", f"{k} ({'glue' if is_glue(str(data.get('name', ''))) else 'cause'})"))
+
+        incoming = []
+        inputs_meta = []
+        for src, _, ekey, edata in graph.in_edges(key, keys=True, data=True):
+            value = str(edata.get("value", ekey))
+            incoming.append(gb.IncomingEdge(sourceNodeId=node_id(src), sourceNodeOutputId=value, targetNodeInputId=value))
+            meta = [
+                _kv("__tensor_tag", f"v{value}"),
+                _kv("tensor_shape", _tensor_text(edata)),
+                _kv("bytes", _fmt_bytes(edata.get("bytes"))),
+            ]
+            if devices.get(src) != device:
+                meta.append(_kv("boundary", f"{devices.get(src)} -> {device}: {_fmt_bytes(edata.get('bytes'))}"))
+                boundary_edges.append(gb.Edge(sourceNodeId=node_id(src), targetNodeId=nid, label=_fmt_bytes(edata.get("bytes"))))
+            inputs_meta.append(gb.MetadataItem(id=value, attrs=meta))
+
+        outputs_meta: dict[str, gb.MetadataItem] = {}
+        for _, dst, ekey, edata in graph.out_edges(key, keys=True, data=True):
+            value = str(edata.get("value", ekey))
+            item = outputs_meta.get(value)
+            if item is None:
+                item = gb.MetadataItem(
+                    id=value,
+                    attrs=[
+                        _kv("__tensor_tag", f"v{value}"),
+                        _kv("tensor_shape", _tensor_text(edata)),
+                        _kv("bytes", _fmt_bytes(edata.get("bytes"))),
+                    ],
+                )
+                outputs_meta[value] = item
+            if devices.get(dst) != device:
+                item.attrs.append(_kv("boundary", f"{device} -> {devices.get(dst)}: {_fmt_bytes(edata.get('bytes'))}"))
+
+        color = device_color(device)
+        nodes.append(
+            gb.GraphNode(
+                id=nid,
+                label=_label(data),
+                namespace=namespaces.get(key, ""),
+                attrs=attrs,
+                incomingEdges=incoming,
+                inputsMetadata=inputs_meta,
+                outputsMetadata=list(outputs_meta.values()),
+                style=gb.GraphNodeStyle(backgroundColor=tint(color), borderColor=color, hoveredBorderColor=color),
+            )
+        )
+
+    group_attrs = _group_attributes(method, graph, parts, namespaces, islands)
+    configs = [
+        gb.GroupNodeConfig(
+            namespaceRegex=f"^{p.namespace}$",
+            backgroundColor=tint(device_color(p.device), 0.9),
+            borderColor=device_color(p.device),
+            textColor="#202020",
+        )
+        for p in parts
+    ]
+    tasks = None
+    if boundary_edges:
+        tasks = gb.TasksData(
+            edgeOverlaysDataListLeftPane=[
+                gb.EdgeOverlaysData(
+                    name="edgeinspect",
+                    overlays=[
+                        gb.EdgeOverlay(name=BOUNDARY_OVERLAY, edgeColor="#d62728", edges=boundary_edges, edgeWidth=3, edgeLabelFontSize=9)
+                    ],
+                )
+            ]
+        )
+    return gb.Graph(
+        id=method.name,
+        nodes=nodes,
+        groupNodeAttributes=group_attrs,
+        groupNodeConfigs=configs,
+        tasksData=tasks,
+    )
+
+
+def _label(data: dict[str, Any]) -> str:
+    """Short node label: the operator without its ``aten::`` namespace and ``.out`` overload."""
+    name = str(data.get("name", ""))
+    if data.get("kind") == "kernel":
+        name = name.split("::", 1)[-1]
+        if "." in name:
+            name = name.rsplit(".", 1)[0]
+    return name or str(data.get("kind", "node"))
+
+
+def _group_attributes(
+    method: Any, graph: Any, parts: list[Any], namespaces: dict[object, str], islands: list[Any]
+) -> dict[str, dict[str, str]]:
+    """Metrics on every layer (the partition's) and on the root (the method's)."""
+    subgraphs = delegated_subgraphs(method)
+    out: dict[str, dict[str, str]] = {
+        "": {
+            "method": method.name,
+            "transitions": str(transitions(method)),
+            "boundary_bytes": f"{boundary_bytes(method):,}",
+            "delegated_subgraphs": ", ".join(f"{k}={v}" for k, v in subgraphs.items()) or "none",
+            "cpu_islands": str(len(islands)),
+            "partitions": " -> ".join(p.namespace for p in parts),
+        }
+    }
+    members: dict[str, list[object]] = {}
+    for key, ns in namespaces.items():
+        members.setdefault(ns, []).append(key)
+    devices = dict(graph.nodes(data="device"))
+    for p in parts:
+        keys = members.get(p.namespace, [])
+        inside = set(keys)
+        bytes_in: dict[str, int] = {}
+        bytes_out: dict[str, int] = {}
+        for key in keys:
+            for src, _, ekey, edata in graph.in_edges(key, keys=True, data=True):
+                if src not in inside and devices.get(src) != p.device:
+                    bytes_in[str(edata.get("value", ekey))] = edata.get("bytes") or 0
+            for _, dst, ekey, edata in graph.out_edges(key, keys=True, data=True):
+                if dst not in inside and devices.get(dst) != p.device:
+                    bytes_out[str(edata.get("value", ekey))] = edata.get("bytes") or 0
+        attrs = {
+            "device": p.device,
+            "instructions": ", ".join(str(i) for i in p.instructions),
+            "nodes": str(len(keys)),
+            "bytes_in_from_other_devices": f"{sum(bytes_in.values()):,}",
+            "bytes_out_to_other_devices": f"{sum(bytes_out.values()):,}",
+        }
+        if p.delegate is not None:
+            d = next((d for d in method.delegates if d.index == p.delegate), None)
+            if d is not None:
+                attrs.update(
+                    {"delegate": str(d.index), "backend": d.backend_id, "target": d.target or "-", "payload_bytes": f"{d.payload_size:,}"}
+                )
+            inner: dict[str, int] = {}
+            for key in keys:
+                data = graph.nodes[key]
+                if data.get("partition") is not None:
+                    inner[str(data.get("name"))] = inner.get(str(data.get("name")), 0) + 1
+            attrs["operators_inside"] = ", ".join(f"{k} x{v}" for k, v in inner.items()) if inner else "unknown (payload not decoded)"
+        if p.island is not None and p.island < len(islands):
+            isl = islands[p.island]
+            attrs.update(
+                {
+                    "island": str(p.island),
+                    "between_instructions": f"{isl.before} and {isl.after}",
+                    "causes": ", ".join(isl.causes) or "glue only",
+                    "island_bytes_in": f"{isl.bytes_in:,}",
+                    "island_bytes_out": f"{isl.bytes_out:,}",
+                }
+            )
+        out[p.namespace] = attrs
+    return out
+
+
+def file_label(path: str) -> str:
+    """Collection label: the file's base name."""
+    return os.path.basename(path)
+
+
+#: Colour of TOSA operators in a .tosa file (the TOSABackend colour).
+TOSA_COLOR = device_color("TOSABackend")
+
+
+def tosa_graphs(tosa: Any) -> list[gb.Graph]:
+    """One Model Explorer graph per basic block of a loaded .tosa, CONST operators folded.
+
+    A CONST (or CONST_SHAPE) operator becomes ``const.<tensor>`` attributes (shape, dtype,
+    bytes) on each operator that reads it; the graph keeps the operators that compute.
+    Graph ids are ``<region>/<block>``, or the block name for the single main block.
+    """
+    blocks = list(tosa.blocks)
+    return [_block_graph(tosa, region, block, single=len(blocks) == 1) for region, block in blocks]
+
+
+def _block_graph(tosa: Any, region: Any, block: Any, *, single: bool) -> gb.Graph:
+    graph_id = block.name if single else f"{region.name}/{block.name}"
+    tensors = block.tensor_map
+    shapes = {s.name: s for s in block.shapes}
+    producer: dict[str, str] = {}
+    folded: dict[str, Any] = {}
+    nodes: list[gb.GraphNode] = []
+    style = gb.GraphNodeStyle(backgroundColor=tint(TOSA_COLOR), borderColor=TOSA_COLOR, hoveredBorderColor=TOSA_COLOR)
+    io_style = gb.GraphNodeStyle(backgroundColor=tint(device_color("CPU")), borderColor=device_color("CPU"))
+
+    def tensor_meta(name: str) -> gb.MetadataItem:
+        t = tensors.get(name)
+        attrs = [_kv("__tensor_tag", name)]
+        if t is not None:
+            attrs += [_kv("tensor_shape", f"{t.dtype}[{','.join(str(d) for d in t.shape)}]"), _kv("bytes", _fmt_bytes(t.nbytes))]
+        elif name in shapes:
+            attrs.append(_kv("tensor_shape", f"SHAPE[{shapes[name].rank}]"))
+        return gb.MetadataItem(id=name, attrs=attrs)
+
+    for k, name in enumerate(block.inputs):
+        nid = f"input:{k}"
+        producer[name] = nid
+        nodes.append(
+            gb.GraphNode(id=nid, label=f"input {k}", attrs=[_kv("tensor", name)], outputsMetadata=[tensor_meta(name)], style=io_style)
+        )
+    for op in block.operators:
+        if op.is_const:
+            for out in op.outputs:
+                folded[out] = op
+            continue
+        nid = str(op.index)
+        for out in op.outputs:
+            producer[out] = nid
+    for op in block.operators:
+        if op.is_const:
+            continue
+        nid = str(op.index)
+        attrs = [_kv("operator", op.op), _kv("index", op.index)]
+        attrs += [_kv(f"attr.{k}", v) for k, v in op.attributes.items()]
+        if op.location:
+            attrs.append(_kv("location", op.location))
+        incoming = []
+        inputs_meta = []
+        for name in op.inputs:
+            if name in folded:
+                t = tensors.get(name)
+                desc = f"{folded[name].op}"
+                if t is not None:
+                    desc += f" {t.dtype}[{','.join(str(d) for d in t.shape)}], {_fmt_bytes(t.nbytes)}"
+                elif name in shapes:
+                    desc += f" SHAPE[{shapes[name].rank}]"
+                attrs.append(_kv(f"const.{name}", desc))
+                continue
+            src = producer.get(name)
+            if src is not None:
+                incoming.append(gb.IncomingEdge(sourceNodeId=src, sourceNodeOutputId=name, targetNodeInputId=name))
+            inputs_meta.append(tensor_meta(name))
+        nodes.append(
+            gb.GraphNode(
+                id=nid,
+                label=op.op,
+                attrs=attrs,
+                incomingEdges=incoming,
+                inputsMetadata=inputs_meta,
+                outputsMetadata=[tensor_meta(o) for o in op.outputs],
+                subgraphIds=[f"{r}/{b.name}" for r in op.regions for b in _region_blocks(tosa, r)],
+                style=style,
+            )
+        )
+    for k, name in enumerate(block.outputs):
+        src = producer.get(name)
+        incoming = [gb.IncomingEdge(sourceNodeId=src, sourceNodeOutputId=name, targetNodeInputId=name)] if src else []
+        nodes.append(
+            gb.GraphNode(
+                id=f"output:{k}",
+                label=f"output {k}",
+                attrs=[_kv("tensor", name)],
+                incomingEdges=incoming,
+                inputsMetadata=[tensor_meta(name)],
+                style=io_style,
+            )
+        )
+    computed = [op.op for op in block.operators if not op.is_const]
+    counts: dict[str, int] = {}
+    for name in computed:
+        counts[name] = counts.get(name, 0) + 1
+    root = {
+        "tosa_version": tosa.version_string,
+        "region": region.name,
+        "block": block.name,
+        "operators": str(len(computed)),
+        "const_operators_folded": str(len(block.operators) - len(computed)),
+        "constant_bytes": f"{sum(t.nbytes or 0 for n, t in tensors.items() if n in folded):,}",
+        "histogram": ", ".join(f"{k} x{v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+    return gb.Graph(id=graph_id, nodes=nodes, groupNodeAttributes={"": root})
+
+
+def _region_blocks(tosa: Any, region_name: str) -> tuple[Any, ...]:
+    for r in tosa.regions:
+        if r.name == region_name:
+            return r.blocks
+    return ()

@@ -1,0 +1,123 @@
+"""``edgeinspect view FILE [--tosa F ...] [--port N] [--host H] [--allow-remote]``.
+
+Starts Google Model Explorer with the edgeinspect adapter and the device / island /
+recommendation overlays, and prints the URL. The server binds to 127.0.0.1: Model Explorer
+serves ``/api/v1/read_text_file?path=``, which reads any file the user can read, so any other
+bind address is refused unless ``--allow-remote`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.request
+
+from edgeinspect.errors import UsageError
+
+__all__ = ["LOOPBACK_HOSTS", "add_parser", "check_host", "free_port", "run"]
+
+#: Bind addresses that only this machine can reach.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("view", help="open a .pte or .tosa in Google Model Explorer (local server, needs edgeinspect[explorer])")
+    p.add_argument("file", help=".pte or .tosa file")
+    p.add_argument(
+        "--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)"
+    )
+    p.add_argument("--port", type=int, default=None, metavar="N", help="port to serve on (default: a free port)")
+    p.add_argument("--host", default="127.0.0.1", metavar="H", help="bind address (default: 127.0.0.1; others need --allow-remote)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host; anyone who reaches it can read any file this user can read",
+    )
+    p.add_argument("--no-overlays", action="store_true", help="start without the device/island/recommendation overlays")
+    p.set_defaults(run=run)
+
+
+def check_host(host: str, allow_remote: bool) -> None:
+    """Refuse a bind address other than loopback unless explicitly allowed.
+
+    Raises
+    ------
+    UsageError
+        For a non-loopback ``host`` without ``allow_remote``.
+    """
+    if host in LOOPBACK_HOSTS or allow_remote:
+        return
+    raise UsageError(
+        f"refusing to serve Model Explorer on {host!r}: its /api/v1/read_text_file endpoint reads any file on this "
+        f"machine for whoever can reach the port. Use --host 127.0.0.1 (the default) and an SSH tunnel "
+        f"(ssh -L PORT:127.0.0.1:PORT), or pass --allow-remote if you really mean to expose it."
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _announce_when_ready(base: str, url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/check_health", timeout=2) as resp:
+                if resp.status == 200:
+                    print(f"edgeinspect: Model Explorer is ready at {url}", flush=True)
+                    return
+        except OSError:
+            time.sleep(0.2)
+    print(f"edgeinspect: Model Explorer did not answer on {base} within {timeout:.0f} s", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_host(args.host, args.allow_remote)
+    if args.port is not None and not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port} is not a TCP port (1..65535)")
+    path = os.path.abspath(args.file)
+    if not os.path.isfile(path):
+        raise UsageError(f"{args.file}: no such file")
+    try:
+        import edgeinspect_explorer.main as adapter
+        import model_explorer
+        from model_explorer.config import ModelExplorerConfig
+    except ImportError as err:
+        raise UsageError(f"edgeinspect view needs Model Explorer ({err}): pip install 'edgeinspect[explorer]'") from err
+
+    import edgeinspect
+    from edgeinspect.report.overlays import overlays
+
+    # Load once here so a bad file fails now, with our message, not inside the web page.
+    tosa = [os.path.abspath(t) for t in args.tosa]
+    model = edgeinspect.load(path, tosa=tosa or None)
+    adapter.TOSA_FILES[path] = tosa
+    config = ModelExplorerConfig()
+    config.add_model_from_path(path, adapterId=adapter.ADAPTER_ID)
+    if not args.no_overlays and getattr(model, "format", None) == "pte":
+        # Model Explorer shows the last node data first: put the device colours there.
+        for name, doc in sorted(overlays(model).items(), key=lambda kv: kv[0] == "device"):
+            config.add_node_data(name=name, node_data=json.dumps(doc))
+
+    port = args.port or free_port(args.host)
+    host_in_url = f"[{args.host}]" if ":" in args.host else args.host
+    base = f"http://{host_in_url}:{port}"
+    url = f"{base}/?data={config.to_url_param_value()}"
+    threading.Thread(target=_announce_when_ready, args=(base, url), daemon=True).start()
+    model_explorer.visualize_from_config(
+        config=config,
+        extensions=["edgeinspect_explorer"],
+        host=args.host,
+        port=port,
+        no_open_in_browser=True,
+    )
+    return 0

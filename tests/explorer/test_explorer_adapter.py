@@ -1,0 +1,106 @@
+"""The Model Explorer adapter on the real fixture zoo: graphs, layers, boundaries, CONST folding."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import DATA, zoo_index
+
+pytest.importorskip("model_explorer")
+
+from edgeinspect_explorer import ADAPTER_ID  # noqa: E402
+from edgeinspect_explorer.main import EdgeInspectAdapter, convert  # noqa: E402
+from model_explorer.utils import convert_adapter_response  # noqa: E402
+
+import edgeinspect  # noqa: E402
+from edgeinspect.analysis import boundary_bytes, transitions  # noqa: E402
+from edgeinspect.report.overlays import explorer_graph, node_id, partitions  # noqa: E402
+
+PTE_NAMES = [e["name"] for e in zoo_index()]
+TOSA_FILES = sorted(DATA.glob("*.tosa.d/*.tosa"))
+
+
+def _attrs(node) -> dict[str, str]:
+    return {kv.key: kv.value for kv in node.attrs}
+
+
+def test_registered_for_pte_and_tosa():
+    meta = EdgeInspectAdapter.metadata
+    assert meta.id == ADAPTER_ID
+    assert sorted(meta.fileExts) == ["pte", "tosa"]
+
+
+@pytest.mark.parametrize("name", PTE_NAMES)
+def test_pte_graph_matches_edgeinspect(name):
+    path = DATA / f"{name}.pte"
+    program = edgeinspect.load(path)
+    graphs = convert(str(path))
+    assert [g.id for g in graphs] == list(program.method_names)
+    for g, m in zip(graphs, program.methods, strict=True):
+        nx_graph = explorer_graph(m)
+        assert sorted(n.id for n in g.nodes) == sorted(node_id(k) for k in nx_graph.nodes)
+        ids = {n.id for n in g.nodes}
+        for n in g.nodes:
+            assert all(e.sourceNodeId in ids for e in n.incomingEdges)
+        namespaces = {p.namespace for p in partitions(m)}
+        assert {n.namespace for n in g.nodes} <= namespaces | {""}
+        root = g.groupNodeAttributes[""]
+        assert root["transitions"] == str(transitions(m))
+        assert root["boundary_bytes"] == f"{boundary_bytes(m):,}"
+        assert set(g.groupNodeAttributes) == namespaces | {""}
+    # The whole response is what the server sends: it must serialise.
+    json.dumps(convert_adapter_response(EdgeInspectAdapter().convert(str(path), {})))
+
+
+def test_fragmented_u55_layers_devices_and_boundaries():
+    path = DATA / "u55_multi.pte"
+    (g,) = convert(str(path))
+    nodes = {n.id: n for n in g.nodes}
+    # Instruction 3 is the bilinear upsample in the first CPU island; 5 is the second Ethos-U call.
+    assert nodes["3"].namespace == "CPU_island_0"
+    assert _attrs(nodes["3"])["island"] == "0 (cause)"
+    assert nodes["5"].namespace == "EthosUBackend_1"
+    d = _attrs(nodes["5"])
+    assert d["device"] == "EthosUBackend" and d["target"] == "ethos-u55-128"
+    assert nodes["5"].style.borderColor == "#2ca02c"
+    # The delegate's output read by the CPU is a boundary: its metadata says how many bytes cross.
+    boundary = [kv.value for item in nodes["1"].outputsMetadata for kv in item.attrs if kv.key == "boundary"]
+    assert boundary == ["EthosUBackend -> CPU: 2,048 B"]
+    # Every cross-device edge is in the boundary edge overlay, labelled with its bytes.
+    (overlay,) = g.tasksData.edgeOverlaysDataListLeftPane[0].overlays
+    crossing = {(e.sourceNodeId, e.targetNodeId) for e in overlay.edges}
+    devices = {n.id: _attrs(n)["device"] for n in g.nodes}
+    expected = {(e.sourceNodeId, n.id) for n in g.nodes for e in n.incomingEdges if devices[e.sourceNodeId] != devices[n.id]}
+    assert crossing == expected and len(crossing) == 7  # 3 delegates in and out, plus an int32 side output
+    assert ("1", "2") in crossing
+    island = g.groupNodeAttributes["CPU_island_1"]
+    assert island["causes"] == "aten::index_select.out"
+    assert island["bytes_in_from_other_devices"] == "8,224"
+
+
+@pytest.mark.parametrize("path", TOSA_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_tosa_consts_are_folded(path):
+    tosa = edgeinspect.load(path)
+    graphs = convert(str(path))
+    assert len(graphs) == sum(1 for _ in tosa.blocks)
+    for g, (_, block) in zip(graphs, tosa.blocks, strict=True):
+        computing = [op for op in block.operators if not op.is_const]
+        ops = [n for n in g.nodes if not n.id.startswith(("input:", "output:"))]
+        assert sorted(int(n.id) for n in ops) == sorted(op.index for op in computing)
+        assert all(n.label not in ("CONST", "CONST_SHAPE") for n in g.nodes)
+        # Each CONST output shows on the operators that read it.
+        consts = {out for op in block.operators if op.is_const for out in op.outputs}
+        shown = {kv.key.removeprefix("const.") for n in ops for kv in n.attrs if kv.key.startswith("const.")}
+        read = {name for op in computing for name in op.inputs if name in consts}
+        assert shown == read
+        assert g.groupNodeAttributes[""]["operators"] == str(len(computing))
+
+
+def test_tosa_fold_shrinks_the_transformer():
+    (path,) = sorted((DATA / "u85_transformer.tosa.d").glob("*.tosa"))
+    tosa = edgeinspect.load(path)
+    (g,) = convert(str(path))
+    total = sum(len(b.operators) for _, b in tosa.blocks)
+    ops = [n for n in g.nodes if not n.id.startswith(("input:", "output:"))]
+    assert len(ops) < total / 2  # more than half of a real file's operators are CONST
