@@ -52,10 +52,7 @@ class CumsumSplit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.conv1(x))
-        if self.fixed:
-            y = F.linear(y, self.tril)
-        else:
-            y = torch.cumsum(y, dim=-1)
+        y = F.linear(y, self.tril) if self.fixed else torch.cumsum(y, dim=-1)
         return self.conv2(y)
 
 
@@ -203,10 +200,7 @@ class GatherSplit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.conv1(x))
-        if self.fixed:
-            y = self.select(y)
-        else:
-            y = torch.index_select(y, 1, self.index)
+        y = self.select(y) if self.fixed else torch.index_select(y, 1, self.index)
         return torch.relu(self.conv2(y))
 
 
@@ -224,10 +218,7 @@ class TopkSplit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.conv1(x))
-        if self.fixed:
-            y = torch.amax(y, dim=-1, keepdim=True)
-        else:
-            y = torch.topk(y, k=1, dim=-1).values
+        y = torch.amax(y, dim=-1, keepdim=True) if self.fixed else torch.topk(y, k=1, dim=-1).values
         return torch.relu(self.conv2(y))
 
 

@@ -89,16 +89,13 @@ def summarize_pte(pte_bytes: bytes) -> dict[str, Any]:
     raw = _flatbuffer_to_program(pte_bytes[:program_size])
     restored = deserialize_pte_binary(pte_bytes).program
 
-    if len(raw.execution_plan) != len(restored.execution_plan):
-        raise AssertionError("raw and restored programs disagree on the number of methods")
-
     methods = []
-    for raw_plan, plan in zip(raw.execution_plan, restored.execution_plan):
+    for raw_plan, plan in zip(raw.execution_plan, restored.execution_plan, strict=True):
         # Only one chain per method occurs in practice; instructions of several chains
         # would be concatenated in chain order.
         instructions = [_instruction(i) for chain in plan.chains for i in chain.instructions]
         delegates = []
-        for raw_delegate, delegate in zip(raw_plan.delegates, plan.delegates):
+        for raw_delegate, delegate in zip(raw_plan.delegates, plan.delegates, strict=True):
             ref = raw_delegate.processed
             if ref.location == schema.DataLocation.SEGMENT:
                 location = "segment"
@@ -110,8 +107,7 @@ def summarize_pte(pte_bytes: bytes) -> dict[str, Any]:
             restored_len = len(restored.backend_delegate_data[restored_ref.index].data)
             if restored_len != payload_bytes:
                 raise AssertionError(
-                    f"delegate {delegate.id}: payload {payload_bytes} bytes in the file, "
-                    f"{restored_len} after deserialize_pte_binary"
+                    f"delegate {delegate.id}: payload {payload_bytes} bytes in the file, {restored_len} after deserialize_pte_binary"
                 )
             delegates.append(
                 {

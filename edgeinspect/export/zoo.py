@@ -27,9 +27,10 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -95,107 +96,235 @@ TOKENS = (1, 8, 16)
 
 FIXTURES: tuple[Fixture, ...] = (
     # --- XNNPACK (fp32) ---------------------------------------------------------------
-    Fixture("xnn_mlp", "xnnpack", "Linear-ReLU-Linear MLP; one clean XNNPACK delegate",
-            _forward(models.MLP, 2, 16), fragmented=False, extract_delegate_segments=True),
-    Fixture("xnn_cnn", "xnnpack", "Conv-ReLU-Conv-ReLU CNN; one clean XNNPACK delegate",
-            _forward(models.SmallCNN, *IMG), fragmented=False, extract_delegate_segments=False),
-    Fixture("xnn_cumsum", "xnnpack", "CNN split by torch.cumsum (runs on CPU) in the middle",
-            _forward(models.CumsumSplit, *IMG), fragmented=True,
-            extract_delegate_segments=False),
-    Fixture("xnn_cumsum_fixed", "xnnpack",
-            "xnn_cumsum with the cumsum done as F.linear with a lower-triangular ones matrix",
-            _forward(lambda: models.CumsumSplit(fixed=True), *IMG), fragmented=False,
-            extract_delegate_segments=False, fixes="xnn_cumsum", replaced="aten::cumsum",
-            replaced_with="matmul (F.linear) with a lower-triangular ones matrix"),
-    Fixture("xnn_transformer", "xnnpack",
-            "Pre-norm transformer block: nn.LayerNorm, attention with batched matmuls, MLP",
-            _forward(models.TransformerBlock, *TOKENS), fragmented=True,
-            extract_delegate_segments=True),
-    Fixture("xnn_transformer_fixed", "xnnpack",
-            "xnn_transformer with LayerNorm decomposed into mean/variance arithmetic "
-            "(chunk and 4-D matmuls still split it)",
-            _forward(lambda: models.TransformerBlock(decomposed_norm=True), *TOKENS),
-            fragmented=True, extract_delegate_segments=True, fixes="xnn_transformer",
-            replaced="aten::native_layer_norm",
-            replaced_with="decomposed mean/var arithmetic (means as F.linear with a 1/d "
-            "vector, sub, mul, rsqrt)"),
-    Fixture("xnn_transformer_fixed_all", "xnnpack",
-            "xnn_transformer with every CPU op replaced: decomposed LayerNorm, separate "
-            "q/k/v projections instead of chunk, 3-D torch.bmm instead of 4-D matmul",
-            _forward(lambda: models.TransformerBlock(
-                decomposed_norm=True, separate_qkv=True, bmm_3d=True), *TOKENS),
-            fragmented=False, extract_delegate_segments=False, fixes="xnn_transformer",
-            replaced="aten::native_layer_norm, aten::split_with_sizes_copy, aten::expand_copy",
-            replaced_with="decomposed LayerNorm; three q/k/v linears (no chunk); heads folded "
-            "into the batch and torch.bmm on 3-D tensors (no expand)"),
-    Fixture("xnn_two_methods", "xnnpack",
-            "Program with two methods: forward (CNN) and encode (MLP), one delegate each",
-            _two_methods, fragmented=False, extract_delegate_segments=False),
+    Fixture(
+        "xnn_mlp",
+        "xnnpack",
+        "Linear-ReLU-Linear MLP; one clean XNNPACK delegate",
+        _forward(models.MLP, 2, 16),
+        fragmented=False,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "xnn_cnn",
+        "xnnpack",
+        "Conv-ReLU-Conv-ReLU CNN; one clean XNNPACK delegate",
+        _forward(models.SmallCNN, *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "xnn_cumsum",
+        "xnnpack",
+        "CNN split by torch.cumsum (runs on CPU) in the middle",
+        _forward(models.CumsumSplit, *IMG),
+        fragmented=True,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "xnn_cumsum_fixed",
+        "xnnpack",
+        "xnn_cumsum with the cumsum done as F.linear with a lower-triangular ones matrix",
+        _forward(lambda: models.CumsumSplit(fixed=True), *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+        fixes="xnn_cumsum",
+        replaced="aten::cumsum",
+        replaced_with="matmul (F.linear) with a lower-triangular ones matrix",
+    ),
+    Fixture(
+        "xnn_transformer",
+        "xnnpack",
+        "Pre-norm transformer block: nn.LayerNorm, attention with batched matmuls, MLP",
+        _forward(models.TransformerBlock, *TOKENS),
+        fragmented=True,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "xnn_transformer_fixed",
+        "xnnpack",
+        "xnn_transformer with LayerNorm decomposed into mean/variance arithmetic (chunk and 4-D matmuls still split it)",
+        _forward(lambda: models.TransformerBlock(decomposed_norm=True), *TOKENS),
+        fragmented=True,
+        extract_delegate_segments=True,
+        fixes="xnn_transformer",
+        replaced="aten::native_layer_norm",
+        replaced_with="decomposed mean/var arithmetic (means as F.linear with a 1/d vector, sub, mul, rsqrt)",
+    ),
+    Fixture(
+        "xnn_transformer_fixed_all",
+        "xnnpack",
+        "xnn_transformer with every CPU op replaced: decomposed LayerNorm, separate "
+        "q/k/v projections instead of chunk, 3-D torch.bmm instead of 4-D matmul",
+        _forward(lambda: models.TransformerBlock(decomposed_norm=True, separate_qkv=True, bmm_3d=True), *TOKENS),
+        fragmented=False,
+        extract_delegate_segments=False,
+        fixes="xnn_transformer",
+        replaced="aten::native_layer_norm, aten::split_with_sizes_copy, aten::expand_copy",
+        replaced_with="decomposed LayerNorm; three q/k/v linears (no chunk); heads folded "
+        "into the batch and torch.bmm on 3-D tensors (no expand)",
+    ),
+    Fixture(
+        "xnn_two_methods",
+        "xnnpack",
+        "Program with two methods: forward (CNN) and encode (MLP), one delegate each",
+        _two_methods,
+        fragmented=False,
+        extract_delegate_segments=False,
+    ),
     # --- Ethos-U55 (int8) -------------------------------------------------------------
-    Fixture("u55_cnn", "ethos-u55", "Conv-ReLU-Conv-ReLU CNN; one clean Ethos-U55 delegate",
-            _forward(models.SmallCNN, *IMG), fragmented=False, extract_delegate_segments=False),
-    Fixture("u55_upsample", "ethos-u55",
-            "CNN with a 2x bilinear upsample in the middle (U55 rejects bilinear)",
-            _forward(models.UpsampleCNN, *IMG), fragmented=True,
-            extract_delegate_segments=True),
-    Fixture("u55_upsample_fixed", "ethos-u55", "u55_upsample with a nearest-neighbour upsample",
-            _forward(lambda: models.UpsampleCNN(mode="nearest"), *IMG), fragmented=False,
-            extract_delegate_segments=True, fixes="u55_upsample",
-            replaced="aten::upsample_bilinear2d",
-            replaced_with="nearest-neighbour upsample (F.interpolate mode='nearest')"),
-    Fixture("u55_where", "ethos-u55",
-            "Two conv branches blended by torch.where(x > t, a, b) (U55 rejects where/gt)",
-            _forward(models.WhereSplit, *IMG), fragmented=True, extract_delegate_segments=False),
-    Fixture("u55_where_fixed", "ethos-u55",
-            "u55_where with arithmetic masking m*a + (1-m)*b, m = clamp((x-t)*16, 0, 1)",
-            _forward(lambda: models.WhereSplit(fixed=True), *IMG), fragmented=False,
-            extract_delegate_segments=False, fixes="u55_where", replaced="aten::where",
-            replaced_with="arithmetic masking m*a + (1-m)*b with m = clamp((x-t)*16, 0, 1) "
-            "(the aten::gt feeding the where goes too)"),
-    Fixture("u55_gather", "ethos-u55", "CNN with a channel gather (index_select) in the middle",
-            _forward(models.GatherSplit, *IMG), fragmented=True, extract_delegate_segments=True),
-    Fixture("u55_gather_fixed", "ethos-u55",
-            "u55_gather with the channel selection done by a 1x1 conv with a 0/1 weight",
-            _forward(lambda: models.GatherSplit(fixed=True), *IMG), fragmented=False,
-            extract_delegate_segments=True, fixes="u55_gather",
-            replaced="aten::index_select",
-            replaced_with="1x1 convolution with a 0/1 selection weight"),
-    Fixture("u55_multi", "ethos-u55",
-            "CNN split twice: bilinear upsample, then a channel gather (index_select)",
-            _forward(models.MultiSplit, *IMG), fragmented=True, extract_delegate_segments=False),
-    Fixture("u55_multi_fixed", "ethos-u55",
-            "u55_multi with the bilinear upsample made nearest (the gather still splits it)",
-            _forward(lambda: models.MultiSplit(mode="nearest"), *IMG), fragmented=True,
-            extract_delegate_segments=False, fixes="u55_multi",
-            replaced="aten::upsample_bilinear2d",
-            replaced_with="nearest-neighbour upsample (F.interpolate mode='nearest')"),
+    Fixture(
+        "u55_cnn",
+        "ethos-u55",
+        "Conv-ReLU-Conv-ReLU CNN; one clean Ethos-U55 delegate",
+        _forward(models.SmallCNN, *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "u55_upsample",
+        "ethos-u55",
+        "CNN with a 2x bilinear upsample in the middle (U55 rejects bilinear)",
+        _forward(models.UpsampleCNN, *IMG),
+        fragmented=True,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "u55_upsample_fixed",
+        "ethos-u55",
+        "u55_upsample with a nearest-neighbour upsample",
+        _forward(lambda: models.UpsampleCNN(mode="nearest"), *IMG),
+        fragmented=False,
+        extract_delegate_segments=True,
+        fixes="u55_upsample",
+        replaced="aten::upsample_bilinear2d",
+        replaced_with="nearest-neighbour upsample (F.interpolate mode='nearest')",
+    ),
+    Fixture(
+        "u55_where",
+        "ethos-u55",
+        "Two conv branches blended by torch.where(x > t, a, b) (U55 rejects where/gt)",
+        _forward(models.WhereSplit, *IMG),
+        fragmented=True,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "u55_where_fixed",
+        "ethos-u55",
+        "u55_where with arithmetic masking m*a + (1-m)*b, m = clamp((x-t)*16, 0, 1)",
+        _forward(lambda: models.WhereSplit(fixed=True), *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+        fixes="u55_where",
+        replaced="aten::where",
+        replaced_with="arithmetic masking m*a + (1-m)*b with m = clamp((x-t)*16, 0, 1) (the aten::gt feeding the where goes too)",
+    ),
+    Fixture(
+        "u55_gather",
+        "ethos-u55",
+        "CNN with a channel gather (index_select) in the middle",
+        _forward(models.GatherSplit, *IMG),
+        fragmented=True,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "u55_gather_fixed",
+        "ethos-u55",
+        "u55_gather with the channel selection done by a 1x1 conv with a 0/1 weight",
+        _forward(lambda: models.GatherSplit(fixed=True), *IMG),
+        fragmented=False,
+        extract_delegate_segments=True,
+        fixes="u55_gather",
+        replaced="aten::index_select",
+        replaced_with="1x1 convolution with a 0/1 selection weight",
+    ),
+    Fixture(
+        "u55_multi",
+        "ethos-u55",
+        "CNN split twice: bilinear upsample, then a channel gather (index_select)",
+        _forward(models.MultiSplit, *IMG),
+        fragmented=True,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "u55_multi_fixed",
+        "ethos-u55",
+        "u55_multi with the bilinear upsample made nearest (the gather still splits it)",
+        _forward(lambda: models.MultiSplit(mode="nearest"), *IMG),
+        fragmented=True,
+        extract_delegate_segments=False,
+        fixes="u55_multi",
+        replaced="aten::upsample_bilinear2d",
+        replaced_with="nearest-neighbour upsample (F.interpolate mode='nearest')",
+    ),
     # --- Ethos-U85 (int8) -------------------------------------------------------------
-    Fixture("u85_upsample", "ethos-u85",
-            "u55_upsample's CNN (bilinear upsample) for Ethos-U85, which accepts it",
-            _forward(models.UpsampleCNN, *IMG), fragmented=False, extract_delegate_segments=False),
-    Fixture("u85_transformer", "ethos-u85",
-            "Pre-norm transformer block (LayerNorm, attention, MLP) for Ethos-U85",
-            _forward(models.TransformerBlock, *TOKENS), fragmented=False,
-            extract_delegate_segments=True),
-    Fixture("u85_where", "ethos-u85",
-            "u55_where's model (torch.where(x > t, a, b)) for Ethos-U85, which accepts it",
-            _forward(models.WhereSplit, *IMG), fragmented=False, extract_delegate_segments=False),
-    Fixture("u85_gather", "ethos-u85",
-            "u55_gather's model (channel index_select) for Ethos-U85, which accepts it",
-            _forward(models.GatherSplit, *IMG), fragmented=False, extract_delegate_segments=True),
+    Fixture(
+        "u85_upsample",
+        "ethos-u85",
+        "u55_upsample's CNN (bilinear upsample) for Ethos-U85, which accepts it",
+        _forward(models.UpsampleCNN, *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "u85_transformer",
+        "ethos-u85",
+        "Pre-norm transformer block (LayerNorm, attention, MLP) for Ethos-U85",
+        _forward(models.TransformerBlock, *TOKENS),
+        fragmented=False,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "u85_where",
+        "ethos-u85",
+        "u55_where's model (torch.where(x > t, a, b)) for Ethos-U85, which accepts it",
+        _forward(models.WhereSplit, *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "u85_gather",
+        "ethos-u85",
+        "u55_gather's model (channel index_select) for Ethos-U85, which accepts it",
+        _forward(models.GatherSplit, *IMG),
+        fragmented=False,
+        extract_delegate_segments=True,
+    ),
     # --- TOSA-1.0+INT (TOSABackend, no Vela) -------------------------------------------
-    Fixture("tosa_cnn", "tosa-int", "Conv-ReLU-Conv-ReLU CNN; one clean TOSA delegate",
-            _forward(models.SmallCNN, *IMG), fragmented=False, extract_delegate_segments=True),
-    Fixture("tosa_cumsum", "tosa-int",
-            "xnn_cumsum's model (cumsum in the middle) for TOSA-INT, which lowers cumsum",
-            _forward(models.CumsumSplit, *IMG), fragmented=False, extract_delegate_segments=True),
-    Fixture("tosa_topk", "tosa-int", "CNN split by torch.topk(k=1) along the width",
-            _forward(models.TopkSplit, *IMG), fragmented=True,
-            extract_delegate_segments=False),
-    Fixture("tosa_topk_fixed", "tosa-int", "tosa_topk with topk(k=1) replaced by amax",
-            _forward(lambda: models.TopkSplit(fixed=True), *IMG), fragmented=False,
-            extract_delegate_segments=False, fixes="tosa_topk", replaced="aten::topk",
-            replaced_with="amax (TOSA REDUCE_MAX)"),
+    Fixture(
+        "tosa_cnn",
+        "tosa-int",
+        "Conv-ReLU-Conv-ReLU CNN; one clean TOSA delegate",
+        _forward(models.SmallCNN, *IMG),
+        fragmented=False,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "tosa_cumsum",
+        "tosa-int",
+        "xnn_cumsum's model (cumsum in the middle) for TOSA-INT, which lowers cumsum",
+        _forward(models.CumsumSplit, *IMG),
+        fragmented=False,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "tosa_topk",
+        "tosa-int",
+        "CNN split by torch.topk(k=1) along the width",
+        _forward(models.TopkSplit, *IMG),
+        fragmented=True,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "tosa_topk_fixed",
+        "tosa-int",
+        "tosa_topk with topk(k=1) replaced by amax",
+        _forward(lambda: models.TopkSplit(fixed=True), *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+        fixes="tosa_topk",
+        replaced="aten::topk",
+        replaced_with="amax (TOSA REDUCE_MAX)",
+    ),
 )
 
 FIXTURES_BY_NAME = {f.name: f for f in FIXTURES}
@@ -301,9 +430,7 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
                 os.chdir(cwd)
         delegation_info = _delegation_info(edge)  # before to_executorch(), which mutates
         edge_copy = copy.deepcopy(edge) if fixture.fragmented else None
-        config = ExecutorchBackendConfig(
-            extract_delegate_segments=fixture.extract_delegate_segments
-        )
+        config = ExecutorchBackendConfig(extract_delegate_segments=fixture.extract_delegate_segments)
         et = edge.to_executorch(config)
         pte = bytes(et.buffer)
     seconds = time.perf_counter() - start
@@ -346,10 +473,7 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
     }
     _write_json(out / f"{name}.expected.json", expected)
 
-    delegate_calls = {
-        m["name"]: sum(1 for i in m["instructions"] if i["kind"] == "delegate")
-        for m in summary["program"]["methods"]
-    }
+    delegate_calls = {m["name"]: sum(1 for i in m["instructions"] if i["kind"] == "delegate") for m in summary["program"]["methods"]}
     if fixture.fragmented != (max(delegate_calls.values()) > 1):
         raise RuntimeError(
             f"{name}: expected fragmented={fixture.fragmented}, got delegate calls "
@@ -373,8 +497,7 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
         "export_seconds": round(seconds, 2),
     }
     if fixture.fixes:
-        entry["fix"] = {"fixes": fixture.fixes, "replaced": fixture.replaced,
-                        "with": fixture.replaced_with}
+        entry["fix"] = {"fixes": fixture.fixes, "replaced": fixture.replaced, "with": fixture.replaced_with}
     return entry
 
 
@@ -393,8 +516,13 @@ def _cpu_ops(expected_json: Path) -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgeinspect.export.zoo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="tests/data", help="output directory (default: tests/data)")
-    parser.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(FIXTURES_BY_NAME),
-                        help="export only these fixtures (zoo.json entries are merged)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        choices=sorted(FIXTURES_BY_NAME),
+        help="export only these fixtures (zoo.json entries are merged)",
+    )
     args = parser.parse_args(argv)
 
     if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
@@ -411,13 +539,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         entry = export_fixture(name, out)
         entries[name] = entry
-        print(f"{name}: {entry['flow']} {entry['file_bytes']} B delegates={entry['delegate_calls']} "
-              f"{entry['export_seconds']} s", flush=True)
+        print(
+            f"{name}: {entry['flow']} {entry['file_bytes']} B delegates={entry['delegate_calls']} {entry['export_seconds']} s", flush=True
+        )
     for entry in entries.values():
         if "fix" in entry and entry["fix"]["fixes"] in entries:
             entry["fix"]["removed_cpu_ops"] = sorted(
-                _cpu_ops(out / f"{entry['fix']['fixes']}.expected.json")
-                - _cpu_ops(out / entry["expected"])
+                _cpu_ops(out / f"{entry['fix']['fixes']}.expected.json") - _cpu_ops(out / entry["expected"])
             )
     order = [f.name for f in FIXTURES]
     index = {
