@@ -195,6 +195,13 @@ class Delegate:
     payload_size: int
     offset: int = field(default=0, compare=False)
     _reader: Callable[[int, int], bytes] | None = field(default=None, compare=False, repr=False)
+    #: Set by :func:`edgeinspect.join.attach_tosa`: the joined TOSA graph (a TosaGraph), the
+    #: dump's base name, the join status ("matched" | "ambiguous" | "missing"; None when no
+    #: join was asked or the backend takes no TOSA) and the candidate dumps considered.
+    tosa: Any = field(default=None, compare=False, repr=False)
+    tosa_file: str | None = None
+    tosa_join: str | None = None
+    tosa_candidates: tuple[str, ...] = ()
 
     def payload(self) -> bytes:
         """Read the delegate payload bytes from the file (the only time they are read)."""
@@ -328,6 +335,8 @@ class Program:
     num_constant_buffers: int = 0
     named_data: tuple[tuple[str, int], ...] = ()
     format: str = "pte"
+    #: Base names of the dumped .tosa files given to :func:`edgeinspect.join.attach_tosa`.
+    tosa_files: tuple[str, ...] = ()
     _source: Any = field(default=None, compare=False, repr=False)
 
     def method(self, name: str = "forward") -> Method:

@@ -13,7 +13,18 @@ SCHEMA_VERSION = 1
 
 
 def delegate_dict(d: Delegate) -> dict[str, Any]:
-    """JSON form of one delegate (``tosa_file``/``ops`` are filled when TOSA is joined)."""
+    """JSON form of one delegate.
+
+    ``ops`` is the operator histogram of what the delegate runs: XNNPACK nodes, the TOSA
+    operators of a TOSABackend payload or of the .tosa joined to an Ethos-U delegate
+    (``CONST``/``CONST_SHAPE`` left out: they only hold data; their count is ``const_ops``);
+    None when unknown. ``tosa_file`` is the joined dump's base name and ``tosa_join`` the
+    join status ("matched" | "ambiguous" | "missing"; None when no dumps were given).
+    ``payload`` is the decoded payload's summary (see ``edgeinspect.formats.payloads``).
+    """
+    from edgeinspect.errors import FormatError
+    from edgeinspect.formats.payloads import decode_delegate
+
     out: dict[str, Any] = {
         "index": d.index,
         "backend": d.backend_id,
@@ -21,9 +32,21 @@ def delegate_dict(d: Delegate) -> dict[str, Any]:
         "location": d.location,
         "payload_bytes": d.payload_size,
         "compile_specs": d.specs,
-        "tosa_file": None,
+        "tosa_file": d.tosa_file,
+        "tosa_join": d.tosa_join,
+        "tosa_candidates": list(d.tosa_candidates),
         "ops": None,
+        "const_ops": None,
     }
+    try:
+        decoded = decode_delegate(d)
+    except FormatError as err:
+        out["payload_error"] = str(err)
+        return out
+    out["ops"] = decoded.ops
+    out["const_ops"] = decoded.const_ops
+    summary = decoded.summary()
+    out["payload"] = {k: v for k, v in summary.items() if k not in ("backend", "payload_bytes", "compile_specs", "ops", "const_ops", "tosa_file", "tosa_join")}
     return out
 
 

@@ -1,0 +1,188 @@
+"""Decoder for Ethos-U delegate payloads: the Vela block stream ExecuTorch's Arm backend writes.
+
+Layout facts used (``executorch/backends/arm/arm_vela.py``, ``VelaBinStream.cpp``): a
+sequence of blocks, each a 32-byte header (16-byte NUL-padded name, u32 data length,
+u8 external flag, 11 reserved bytes) and the data padded to 16 bytes. Blocks, in order:
+``vela_bin_stream`` (empty), ``cmd_data`` (the NPU command stream), ``weight_data``,
+``scratch_size`` (u32), ``inputs`` and ``outputs`` (i32 count, then per tensor 6 x i32
+shape padded to 6-D with leading ones, i32 element size, i32 offset, i32 region) and
+``vela_end_stream``. An external block holds, instead of its data, the 64-character
+key under which the data lives in the program's named data store.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgeinspect.errors import FormatError
+
+__all__ = ["VelaBlock", "VelaStream", "VelaTensor", "decode_ethosu", "depad"]
+
+_BLOCK_HEADER = struct.Struct("<16sIB11s")
+_ALIGN = 16
+_START = "vela_bin_stream"
+_END = "vela_end_stream"
+_IO = struct.Struct("<9i")
+_MAX_IO = 4096  # far above any real graph; bounds the work a corrupt count can cause
+
+
+@dataclass(frozen=True, slots=True)
+class VelaBlock:
+    """One block of the stream: name, data length, external flag and the file offset of its data."""
+
+    name: str
+    length: int
+    external: bool = False
+    offset: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VelaTensor:
+    """An NPU graph input or output as Vela lays it out: 6-D shape, element size, offset, region."""
+
+    shape6: tuple[int, ...]
+    element_size: int
+    offset: int
+    region: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape with Vela's leading padding ones removed (see :func:`depad`)."""
+        return depad(self.shape6)
+
+    @property
+    def nbytes(self) -> int:
+        """Byte size: product of the shape x element size."""
+        return math.prod(self.shape6) * self.element_size
+
+
+def depad(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Drop the leading ones Vela pads shapes to 6-D with (a rank-0 result becomes ``()``).
+
+    Leading ones of the original shape are dropped too, so compare shapes padded to the same
+    rank when the rank matters.
+
+    Examples
+    --------
+    >>> depad((1, 1, 1, 3, 16, 16))
+    (3, 16, 16)
+    """
+    i = 0
+    while i < len(shape) and shape[i] == 1:
+        i += 1
+    return tuple(shape[i:])
+
+
+@dataclass(frozen=True, slots=True)
+class VelaStream:
+    """A decoded Ethos-U payload.
+
+    ``command_stream_bytes`` and ``weight_bytes`` are the sizes of ``cmd_data`` and
+    ``weight_data`` (None when the block is external: its size is then in the named data
+    store, not in the payload); ``scratch_bytes`` the scratch (SRAM) size Vela asked for.
+    """
+
+    blocks: tuple[VelaBlock, ...]
+    command_stream_bytes: int | None
+    weight_bytes: int | None
+    scratch_bytes: int | None
+    inputs: tuple[VelaTensor, ...]
+    outputs: tuple[VelaTensor, ...]
+    external_keys: dict[str, str] = field(default_factory=dict, hash=False)
+    command_stream_offset: int = field(default=-1, compare=False)
+
+    def block(self, name: str) -> VelaBlock | None:
+        """The first block called ``name``, or None."""
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        return None
+
+
+def decode_ethosu(data: Any, *, path: str | None = None, base: int = 0) -> VelaStream:
+    """Decode an Ethos-U (Vela) payload.
+
+    Parameters
+    ----------
+    data : bytes-like
+        The payload.
+    path : str, optional
+        File name for error messages.
+    base : int
+        File offset of the payload, so errors give file offsets.
+
+    Raises
+    ------
+    FormatError
+        When the stream is truncated or corrupt.
+    """
+    size = len(data)
+    pos = 0
+    blocks: list[VelaBlock] = []
+    contents: dict[str, tuple[int, int]] = {}
+    external: dict[str, str] = {}
+    while True:
+        where = f"ethos_u.blocks[{len(blocks)}]"
+        if pos + _BLOCK_HEADER.size > size:
+            hint = "" if blocks else " (is this an Ethos-U payload? It must start with a 'vela_bin_stream' block)"
+            raise FormatError(f"Vela stream ends at {pos} bytes without a '{_END}' block{hint}", path=path, offset=base + pos, field=where)
+        raw_name, length, ext, _ = _BLOCK_HEADER.unpack_from(data, pos)
+        name = raw_name.split(b"\0", 1)[0].decode("ascii", "replace")
+        if not blocks and name != _START:
+            raise FormatError(f"not a Vela stream: first block is {name!r}, expected {_START!r}", path=path, offset=base, field=where + ".name")
+        start = pos + _BLOCK_HEADER.size
+        if start + length > size:
+            raise FormatError(f"block {name!r} of {length} bytes runs past the end of the {size}-byte payload", path=path, offset=base + pos + 16, field=where + ".length")
+        blocks.append(VelaBlock(name, length, bool(ext), offset=base + start))
+        contents.setdefault(name, (start, length))
+        if ext:
+            external[name] = bytes(data[start : start + min(length, 128)]).decode("ascii", "replace")
+        pos = start + length + (-length % _ALIGN)
+        if name == _END:
+            break
+    cmd = _block_size(blocks, "cmd_data")
+    weights = _block_size(blocks, "weight_data")
+    scratch = None
+    if "scratch_size" in contents and "scratch_size" not in external:
+        s, n = contents["scratch_size"]
+        if n < 4:
+            raise FormatError(f"scratch_size block holds {n} bytes, expected 4", path=path, offset=base + s, field="ethos_u.scratch_size")
+        scratch = struct.unpack_from("<I", data, s)[0]
+    inputs = _io(data, contents, external, "inputs", path, base)
+    outputs = _io(data, contents, external, "outputs", path, base)
+    cmd_offset = base + contents["cmd_data"][0] if "cmd_data" in contents and "cmd_data" not in external else -1
+    return VelaStream(tuple(blocks), cmd, weights, scratch, inputs, outputs, external, cmd_offset)
+
+
+def _block_size(blocks: list[VelaBlock], name: str) -> int | None:
+    for b in blocks:
+        if b.name == name:
+            return None if b.external else b.length
+    return None
+
+
+def _io(data: Any, contents: dict[str, tuple[int, int]], external: dict[str, str], name: str, path: str | None, base: int) -> tuple[VelaTensor, ...]:
+    if name not in contents or name in external:
+        return ()
+    start, length = contents[name]
+    f = f"ethos_u.{name}"
+    if length < 4:
+        raise FormatError(f"{name} block of {length} bytes has no tensor count", path=path, offset=base + start, field=f)
+    count = struct.unpack_from("<i", data, start)[0]
+    if count < 0 or count > _MAX_IO or 4 + count * _IO.size > length:
+        raise FormatError(f"{name} block says {count} tensors, which do not fit its {length} bytes", path=path, offset=base + start, field=f + ".count")
+    out = []
+    for i in range(count):
+        vals = _IO.unpack_from(data, start + 4 + i * _IO.size)
+        if any(d < 0 for d in vals[:6]) or vals[6] <= 0:
+            raise FormatError(
+                f"{name}[{i}] has shape {list(vals[:6])} and element size {vals[6]}: not a valid tensor",
+                path=path,
+                offset=base + start + 4 + i * _IO.size,
+                field=f"{f}[{i}]",
+            )
+        out.append(VelaTensor(tuple(vals[:6]), vals[6], vals[7], vals[8]))
+    return tuple(out)
