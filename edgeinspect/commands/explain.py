@@ -1,0 +1,85 @@
+"""``edgeinspect explain FILE [--tosa F ...] [--etrecord F] [--format text|json]``.
+
+Ranks the CPU operators that split the delegated graph, most harmful first, with what
+delegating each would save, why the backend rejected it and a concrete fix. With
+``--etrecord`` (needs executorch) the reasons come from the backend's own checks and each
+recommendation carries the real partitioner's what-if partition count.
+Exit code: 0 when nothing splits the graph, 1 when there are recommendations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("explain", help="rank the operators that split the delegated graph, with reasons and fixes")
+    p.add_argument("file", help=".pte file")
+    p.add_argument("--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)")
+    p.add_argument("--etrecord", metavar="F", help="ETRecord of the export: executorch's own reasons and the real partitioner's what-if (needs executorch)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import edgeinspect
+    from edgeinspect.errors import UsageError
+    from edgeinspect.recommend import explain_dict, recommend
+
+    program = edgeinspect.load(args.file, tosa=args.tosa or None)
+    if getattr(program, "format", None) != "pte":
+        raise UsageError(f"{args.file}: explain needs a .pte program (a .tosa file has no CPU/delegate split to explain)")
+    reasons = None
+    partitioner_info: dict[str, Any] | None = None
+    recs = recommend(program)
+    if args.etrecord:
+        from edgeinspect.export_bridge import etrecord_analysis
+
+        reasons, partitioner_info = etrecord_analysis(program, args.etrecord, recs)
+        recs = recommend(program, reasons)
+        whatif = partitioner_info.get("whatif", {}) if partitioner_info else {}
+        recs = [_with_whatif(r, whatif) for r in recs]
+    name = os.path.basename(args.file)
+    if args.format == "json":
+        json.dump(explain_dict(recs, file=name, partitioner=partitioner_info), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(_text(name, recs) + "\n")
+    return 1 if recs else 0
+
+
+def _with_whatif(rec: Any, whatif: dict[str, Any]) -> Any:
+    from dataclasses import replace
+
+    key = "+".join((rec.operator, *rec.requires))
+    found = whatif.get(f"{rec.method}:{key}")
+    return replace(rec, whatif=found) if found is not None else rec
+
+
+def _text(name: str, recs: list[Any]) -> str:
+    if not recs:
+        return f"{name}: no CPU operator splits the delegated graph"
+    lines = [f"{name}: {len(recs)} operator(s) split the delegated graph, most harmful first"]
+    for k, r in enumerate(recs, 1):
+        d = r.to_dict()
+        also = f" (with {', '.join(r.requires)})" if r.requires else ""
+        lines.append(
+            f"{k}. {r.operator}{also} [{r.method}, {r.backend}, target {r.target or '-'}]: {r.instances} instance(s), "
+            f"splits {r.splits} island(s); if delegated: {d['delegates_before']} -> {d['delegates_if_supported']} delegates, "
+            f"{d['transitions_saved']} transitions and {d['bytes_saved']:,} boundary bytes saved"
+        )
+        for reason in d["reasons"]:
+            lines.append(f"   why ({d['reason_source']}): {reason}")
+        if d["fix"]:
+            lines.append(f"   fix [{d['fix_id']}]: {d['fix']}")
+        for alt in d["alternatives"]:
+            lines.append(f"   or  [{alt['id']}]: {alt['text']}")
+        if d["whatif"]:
+            lines.append(f"   real partitioner with it supported: {d['whatif']['partitions']} partition(s)")
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""The fix catalog: concrete changes that take a splitting operator off the CPU.
+
+Each fix names the operator(s) and targets it applies to, what kind of change it is
+(``replace-operator``: another operator or form the target supports; ``change-target``:
+another target that supports the operator) and the zoo fixtures that prove it: the
+original export and the export with the fix applied (``tests/recommend`` checks that
+every fix here is exercised, and that the fixed export has the delegate count the
+recommender predicted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgeinspect.analysis.fragmentation import base_operator
+
+__all__ = ["CATALOG", "Fix", "fixes_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One catalogued fix.
+
+    Attributes
+    ----------
+    id : str
+        Stable kebab-case name.
+    kind : str
+        ``replace-operator`` or ``change-target``.
+    operators : tuple of str
+        Base operator names it applies to (``aten::where``).
+    targets : tuple of str
+        Support-table target keys it applies to.
+    text : str
+        What to do, in one sentence.
+    proof : tuple of (str, str)
+        Zoo fixtures ``(original, fixed)`` that exercise it.
+    """
+
+    id: str
+    kind: str
+    operators: tuple[str, ...]
+    targets: tuple[str, ...]
+    text: str
+    proof: tuple[tuple[str, str], ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (without the proof fixtures)."""
+        return {"id": self.id, "kind": self.kind, "text": self.text}
+
+
+_U55 = ("ethos-u55",)
+_TOSA = ("TOSA-1.0+INT", "TOSA-1.0+FP", "ethos-u55", "ethos-u85")
+_COMPARISONS = tuple(f"aten::{c}" for c in ("gt", "ge", "lt", "le", "eq", "ne"))
+
+CATALOG: tuple[Fix, ...] = (
+    Fix(
+        "nearest-upsample",
+        "replace-operator",
+        ("aten::upsample_bilinear2d",),
+        _U55,
+        "Upsample with nearest neighbour (F.interpolate(..., mode='nearest'), a power-of-two scale from 2x to 8x): "
+        "Ethos-U55 runs nearest RESIZE but not bilinear.",
+        (("u55_upsample", "u55_upsample_fixed"), ("u55_multi", "u55_multi_fixed")),
+    ),
+    Fix(
+        "target-u85-resize",
+        "change-target",
+        ("aten::upsample_bilinear2d",),
+        _U55,
+        "Compile for Ethos-U85 (EthosUCompileSpec('ethos-u85-256')), which runs bilinear RESIZE on the NPU.",
+        (("u55_upsample", "u85_upsample"),),
+    ),
+    Fix(
+        "arithmetic-mask",
+        "replace-operator",
+        ("aten::where", *_COMPARISONS),
+        _U55,
+        "Blend with arithmetic instead of a boolean select: m * a + (1 - m) * b with m = clamp((x - t) * k, 0, 1); "
+        "the comparison feeding the where goes with it (Ethos-U55 has no SELECT and no bool tensors).",
+        (("u55_where", "u55_where_fixed"),),
+    ),
+    Fix(
+        "gather-as-conv",
+        "replace-operator",
+        ("aten::index_select",),
+        _U55,
+        "Do a fixed channel gather as a 1x1 convolution whose weight is the 0/1 selection matrix "
+        "(Ethos-U55 has no GATHER).",
+        (("u55_gather", "u55_gather_fixed"),),
+    ),
+    Fix(
+        "topk1-as-amax",
+        "replace-operator",
+        ("aten::topk",),
+        _TOSA,
+        "When only the values of topk(k=1) are used, take torch.amax(x, dim, keepdim=True) (TOSA REDUCE_MAX) instead.",
+        (("tosa_topk", "tosa_topk_fixed"),),
+    ),
+    Fix(
+        "cumsum-as-matmul",
+        "replace-operator",
+        ("aten::cumsum",),
+        ("xnnpack",),
+        "Compute the running sum as a matmul with a lower-triangular ones matrix "
+        "(F.linear(x, torch.tril(torch.ones(n, n)))), which XNNPACK runs as a fully connected layer.",
+        (("xnn_cumsum", "xnn_cumsum_fixed"),),
+    ),
+    Fix(
+        "decompose-layer-norm",
+        "replace-operator",
+        ("aten::native_layer_norm",),
+        ("xnnpack",),
+        "Write LayerNorm as mean/variance arithmetic with the means as F.linear against a constant 1/d vector "
+        "(x - mean, * rsqrt(var + eps), * weight + bias): XNNPACK has no layer-norm config.",
+        (("xnn_transformer", "xnn_transformer_fixed"),),
+    ),
+    Fix(
+        "separate-projections",
+        "replace-operator",
+        ("aten::split_with_sizes_copy",),
+        ("xnnpack",),
+        "Replace the fused projection + chunk/split by one Linear per output (q, k, v): XNNPACK leaves the split on CPU.",
+        (("xnn_transformer", "xnn_transformer_fixed_all"),),
+    ),
+    Fix(
+        "bmm-3d",
+        "replace-operator",
+        ("aten::expand_copy",),
+        ("xnnpack",),
+        "Fold the heads into the batch and call torch.bmm on 3-D tensors: a 4-D matmul inserts expand_copy, "
+        "which XNNPACK leaves on CPU.",
+        (("xnn_transformer", "xnn_transformer_fixed_all"),),
+    ),
+)
+
+
+def fixes_for(operator: str, target: str | None) -> list[Fix]:
+    """Catalogued fixes for an operator (kernel or base name) on a target, best first.
+
+    Examples
+    --------
+    >>> [f.id for f in fixes_for("aten::upsample_bilinear2d.vec_out", "ethos-u55")]
+    ['nearest-upsample', 'target-u85-resize']
+    >>> fixes_for("aten::upsample_bilinear2d.vec_out", "ethos-u85")
+    []
+    """
+    base = base_operator(operator)
+    return [f for f in CATALOG if base in f.operators and target in f.targets]
