@@ -7,7 +7,6 @@ system reading the document sees it too.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import PurePath
 from typing import Any
@@ -84,6 +83,8 @@ def _uri(path: str) -> str:
 
 
 def _fingerprint(f: Any) -> str:
+    import hashlib
+
     return hashlib.sha256(f"{f.code}\0{f.path}\0{f.method}\0{f.offset}".encode()).hexdigest()[:32]
 
 
