@@ -237,3 +237,32 @@ class MultiSplit(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.index_select(self.up(x), 1, self.index)
         return torch.relu(self.conv(y))
+
+
+class ConstFillWhere(nn.Module):
+    """``where(x > t, x, fill)`` with a generated constant ``fill``, then conv.
+
+    On Ethos-U55 the ``where`` runs on CPU, so the ops that make ``fill`` (and the
+    threshold tensor) form a delegate of their own before it: with ``torch.full`` that
+    delegate takes no inputs at all; with ``full_like(x)`` (``like_input=True``) it is
+    handed ``x`` although only x's shape matters. ``fixed=True`` uses the arithmetic
+    masking of :class:`WhereSplit`.
+    """
+
+    def __init__(self, shape: tuple[int, ...] = (1, 3, 16, 16), like_input: bool = False, fixed: bool = False) -> None:
+        super().__init__()
+        self.shape = shape
+        self.like_input = like_input
+        self.fixed = fixed
+        self.threshold = 0.25
+        self.conv = nn.Conv2d(shape[1], 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fill = torch.full_like(x, 0.5) if self.like_input else torch.full(self.shape, 0.5)
+        fill = fill * 2.0
+        if self.fixed:
+            mask = torch.clamp((x - self.threshold) * 16.0, 0.0, 1.0)
+            z = mask * x + (1.0 - mask) * fill
+        else:
+            z = torch.where(x > self.threshold, x, fill)
+        return torch.relu(self.conv(z))

@@ -256,6 +256,46 @@ FIXTURES: tuple[Fixture, ...] = (
         replaced="aten::upsample_bilinear2d",
         replaced_with="nearest-neighbour upsample (F.interpolate mode='nearest')",
     ),
+    Fixture(
+        "u55_const_delegate",
+        "ethos-u55",
+        "torch.where(x > t, x, fill) with fill = torch.full(...) * 2, then conv: the first "
+        "delegate takes no inputs (it only generates the fill and threshold constants)",
+        _forward(models.ConstFillWhere, *IMG),
+        fragmented=True,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "u55_const_delegate_fixed",
+        "ethos-u55",
+        "u55_const_delegate with arithmetic masking instead of where",
+        _forward(lambda: models.ConstFillWhere(fixed=True), *IMG),
+        fragmented=False,
+        extract_delegate_segments=True,
+        fixes="u55_const_delegate",
+        replaced="aten::where",
+        replaced_with="arithmetic masking m*x + (1-m)*fill with m = clamp((x-t)*16, 0, 1) (the aten::gt feeding the where goes too)",
+    ),
+    Fixture(
+        "u55_unused_arg",
+        "ethos-u55",
+        "torch.where(x > t, x, fill) with fill = full_like(x) * 2, then conv: the first "
+        "delegate is handed x although it only needs x's shape",
+        _forward(lambda: models.ConstFillWhere(like_input=True), *IMG),
+        fragmented=True,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "u55_unused_arg_fixed",
+        "ethos-u55",
+        "u55_unused_arg with arithmetic masking instead of where",
+        _forward(lambda: models.ConstFillWhere(like_input=True, fixed=True), *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+        fixes="u55_unused_arg",
+        replaced="aten::where",
+        replaced_with="arithmetic masking m*x + (1-m)*fill with m = clamp((x-t)*16, 0, 1) (the aten::gt feeding the where goes too)",
+    ),
     # --- Ethos-U85 (int8) -------------------------------------------------------------
     Fixture(
         "u85_upsample",
