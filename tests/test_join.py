@@ -1,0 +1,104 @@
+"""Joining dumped .tosa files to Arm delegates by signature, on every Arm fixture of the zoo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DATA, zoo_index
+
+import edgeinspect
+from edgeinspect.formats.payloads import decode_delegate
+from edgeinspect.join import attach_tosa, signature_of_tosa
+
+ARM = [f for f in zoo_index() if f.get("tosa_dumps")]
+
+
+def test_zoo_has_arm_fixtures():
+    assert len(ARM) >= 8
+
+
+@pytest.mark.parametrize("fx", ARM, ids=[f["name"] for f in ARM])
+def test_every_delegate_joins(fx):
+    pte = DATA / fx["pte"]
+    dump_dir = DATA / Path(fx["tosa_dumps"][0]).parent
+    program = edgeinspect.load(pte, tosa=[dump_dir])
+    assert program.tosa_files == tuple(sorted(Path(p).name for p in fx["tosa_dumps"]))
+    used = []
+    for d in program.delegates:
+        # every dump in the zoo is present and distinct, so every delegate matches
+        assert d.tosa_join == "matched", (d.index, d.tosa_candidates)
+        assert d.tosa_file in program.tosa_files and d.tosa is not None
+        used.append(d.tosa_file)
+        decoded = decode_delegate(d)
+        assert decoded.ops and "CONST" not in decoded.ops
+        assert decoded.ops == d.tosa.histogram(include_const=False)
+        if d.backend_id == "TOSABackend":
+            # TOSABackend payloads are byte-identical to their dump
+            assert d.payload() == (dump_dir / d.tosa_file).read_bytes()
+    assert len(set(used)) == len(used), "one dump joined to two delegates"
+
+
+def test_tag_numbers_are_not_execution_order():
+    """In the zoo, delegate 0 of u55_multi is the highest tag: the join does not follow names."""
+    fx = next(f for f in ARM if f["name"] == "u55_multi")
+    program = edgeinspect.load(DATA / fx["pte"], tosa=DATA / "u55_multi.tosa.d")
+    assert [d.tosa_file.split("_")[1] for d in program.delegates] == ["tag2", "tag1", "tag0"]
+
+
+def test_files_and_missing_dumps(tmp_path):
+    """Only one of two dumps given: the other delegate is 'missing', never guessed."""
+    files = sorted((DATA / "u55_multi.tosa.d").glob("*.tosa"))
+    program = edgeinspect.load(DATA / "u55_multi.pte", tosa=[files[0]])
+    assert [d.tosa_join for d in program.delegates] == ["missing", "missing", "matched"]
+    assert program.delegates[0].tosa is None and program.delegates[0].tosa_file is None
+    assert decode_delegate(program.delegates[0]).ops is None
+
+
+def test_identical_signatures_are_ambiguous(tmp_path):
+    """Two different dumps with the delegate's signature: 'ambiguous', both listed, none chosen."""
+    program = edgeinspect.load(DATA / "u55_upsample.pte", tosa=DATA / "u55_upsample.tosa.d")
+    d1 = program.delegates[1]
+    right = DATA / "u55_upsample.tosa.d" / d1.tosa_file
+    # a different graph with the same inputs and outputs: the where fixture's other delegate
+    want = signature_of_tosa(d1.tosa)
+    other = next(p for p in sorted(DATA.glob("u55_*.tosa.d/*.tosa")) if p.read_bytes() != right.read_bytes() and signature_of_tosa(edgeinspect.load(p)) == want)
+    shutil.copy(right, tmp_path / "a.tosa")
+    shutil.copy(other, tmp_path / "b.tosa")
+    joined = attach_tosa(edgeinspect.load(DATA / "u55_upsample.pte"), tmp_path)
+    assert joined.delegates[1].tosa_join == "ambiguous"
+    assert joined.delegates[1].tosa_candidates == ("a.tosa", "b.tosa") and joined.delegates[1].tosa is None
+    # byte-identical copies are one graph: matched
+    shutil.copy(right, tmp_path / "b.tosa")
+    joined = attach_tosa(edgeinspect.load(DATA / "u55_upsample.pte"), tmp_path)
+    assert joined.delegates[1].tosa_join == "matched" and joined.delegates[1].tosa_file == "a.tosa"
+
+
+def test_usage_errors(tmp_path):
+    with pytest.raises(edgeinspect.UsageError, match="no such"):
+        edgeinspect.load(DATA / "u55_cnn.pte", tosa=tmp_path / "nope.tosa")
+    with pytest.raises(edgeinspect.UsageError, match="no .tosa"):
+        edgeinspect.load(DATA / "u55_cnn.pte", tosa=tmp_path)
+    (tmp_path / "bad.tosa").write_bytes(b"not a flatbuffer at all")
+    with pytest.raises(edgeinspect.FormatError):
+        edgeinspect.load(DATA / "u55_cnn.pte", tosa=tmp_path / "bad.tosa")
+
+
+def test_inspect_json_has_tosa_file_and_ops():
+    out = subprocess.run(
+        [sys.executable, "-m", "edgeinspect.cli", "inspect", str(DATA / "u55_where.pte"), "--tosa", str(DATA / "u55_where.tosa.d"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    doc = json.loads(out.stdout)
+    delegates = doc["methods"][0]["delegates"]
+    assert [d["tosa_join"] for d in delegates] == ["matched", "matched"]
+    assert all(d["tosa_file"].endswith(".tosa") and "/" not in d["tosa_file"] for d in delegates)
+    assert all(d["ops"] and "CONST" not in d["ops"] and d["const_ops"] > 0 for d in delegates)
+    plain = json.loads(subprocess.run([sys.executable, "-m", "edgeinspect.cli", "inspect", str(DATA / "u55_where.pte"), "--format", "json"], capture_output=True, text=True, check=True).stdout)
+    assert all(d["ops"] is None and d["tosa_file"] is None for d in plain["methods"][0]["delegates"])
