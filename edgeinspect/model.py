@@ -311,6 +311,12 @@ class Method:
 
         return method_graph(self, stitched=stitched)
 
+    def _repr_html_(self) -> str:
+        """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.method_html`)."""
+        from edgeinspect.report.notebook import method_html
+
+        return method_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class ExtendedHeader:
@@ -360,6 +366,12 @@ class Program:
     def to_networkx(self, method: str = "forward", *, stitched: bool = False) -> nx.MultiDiGraph:
         """The dataflow graph of one method; see :func:`edgeinspect.graph.method_graph`."""
         return self.method(method).to_networkx(stitched=stitched)
+
+    def _repr_html_(self) -> str:
+        """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.program_html`)."""
+        from edgeinspect.report.notebook import program_html
+
+        return program_html(self)
 
     def close(self) -> None:
         """Release the mapped file (payloads cannot be read afterwards)."""

@@ -299,6 +299,12 @@ class TosaGraph:
             raise UsageError("this TOSA graph has no file to read constant data from")
         return self._reader(tensor.data_offset, tensor.data_bytes)
 
+    def _repr_html_(self) -> str:
+        """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.tosa_html`)."""
+        from edgeinspect.report.notebook import tosa_html
+
+        return tosa_html(self)
+
     def to_networkx(self) -> nx.MultiDiGraph:
         """The dataflow graph: one node per operator, one edge per tensor use.
 
