@@ -266,3 +266,33 @@ class ConstFillWhere(nn.Module):
         else:
             z = torch.where(x > self.threshold, x, fill)
         return torch.relu(self.conv(z))
+
+
+class SortSplit(nn.Module):
+    """Conv, sort along the channels, conv; both convs ``ch -> ch`` on the same size.
+
+    Split by ``sort`` on the Arm flows, into two delegates with identical input and
+    output shapes. ``fixed=True`` sorts the 4 channels with a sorting network of
+    ``torch.minimum`` / ``torch.maximum`` compare-exchanges.
+    """
+
+    NETWORK_4 = ((0, 1), (2, 3), (0, 2), (1, 3), (1, 2))
+
+    def __init__(self, ch: int = 4, fixed: bool = False) -> None:
+        super().__init__()
+        if fixed and ch != 4:
+            raise ValueError("the sorting network is written for 4 channels")
+        self.fixed = fixed
+        self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv1(x))
+        if self.fixed:
+            chans = list(torch.split(y, 1, dim=1))
+            for i, j in self.NETWORK_4:
+                chans[i], chans[j] = torch.minimum(chans[i], chans[j]), torch.maximum(chans[i], chans[j])
+            y = torch.cat(chans, dim=1)
+        else:
+            y = torch.sort(y, dim=1).values
+        return self.conv2(y)

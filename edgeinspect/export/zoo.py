@@ -296,6 +296,25 @@ FIXTURES: tuple[Fixture, ...] = (
         replaced="aten::where",
         replaced_with="arithmetic masking m*x + (1-m)*fill with m = clamp((x-t)*16, 0, 1) (the aten::gt feeding the where goes too)",
     ),
+    Fixture(
+        "u55_sort",
+        "ethos-u55",
+        "Conv, torch.sort over the channels, conv: two delegates with identical input and output shapes ([1, 4, 16, 16] -> [1, 4, 16, 16])",
+        _forward(models.SortSplit, 1, 4, 16, 16),
+        fragmented=True,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "u55_sort_fixed",
+        "ethos-u55",
+        "u55_sort with the sort done by a min/max sorting network",
+        _forward(lambda: models.SortSplit(fixed=True), 1, 4, 16, 16),
+        fragmented=False,
+        extract_delegate_segments=True,
+        fixes="u55_sort",
+        replaced="aten::sort",
+        replaced_with="sorting network of torch.minimum / torch.maximum compare-exchanges",
+    ),
     # --- Ethos-U85 (int8) -------------------------------------------------------------
     Fixture(
         "u85_upsample",
