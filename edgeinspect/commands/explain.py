@@ -39,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
     partitioner_info: dict[str, Any] | None = None
     recs = recommend(program)
     if args.etrecord:
-        from edgeinspect.export_bridge import etrecord_analysis
+        try:
+            from edgeinspect.export.partitioner import etrecord_analysis
+        except ImportError as err:
+            raise UsageError(f"--etrecord needs executorch and torch ({err}); install them with: pip install 'edgeinspect[export]'") from err
 
         reasons, partitioner_info = etrecord_analysis(program, args.etrecord, recs)
         recs = recommend(program, reasons)

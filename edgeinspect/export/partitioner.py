@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import operator
 import os
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
@@ -151,6 +152,8 @@ def unlower(ep: ExportedProgram) -> ExportedProgram:
         new.meta[_ORIGIN] = "cpu"
         env[node] = new
     _one_fake_mode(ep, graph)
+    for n in graph.nodes:
+        _positional_args(n)
     out_node = next(n for n in graph.nodes if n.op == "output")
     out_args = out_node.args[0]
     output_specs = [
@@ -161,16 +164,48 @@ def unlower(ep: ExportedProgram) -> ExportedProgram:
     new_gm = torch.fx.GraphModule(root, graph)
     for name, value in list(state_dict.items()) + list(constants.items()):
         _set_attr(new_gm, name, value)
-    return ExportedProgram(
-        root=new_gm,
-        graph=new_gm.graph,
-        graph_signature=ExportGraphSignature(input_specs=input_specs, output_specs=output_specs),
-        state_dict=state_dict,
-        range_constraints=copy.copy(ep.range_constraints),
-        module_call_graph=copy.deepcopy(ep.module_call_graph),
-        constants=constants,
-        verifiers=ep.verifiers,
-    )
+    # No validation: the partitioner's input holds operators that backends keep whole
+    # (XNNPACK's aten.linear), which the edge verifier of a finished program rejects.
+    with _unvalidated():
+        return ExportedProgram(
+            root=new_gm,
+            graph=new_gm.graph,
+            graph_signature=ExportGraphSignature(input_specs=input_specs, output_specs=output_specs),
+            state_dict=state_dict,
+            range_constraints=copy.copy(ep.range_constraints),
+            module_call_graph=copy.deepcopy(ep.module_call_graph),
+            constants=constants,
+            verifiers=ep.verifiers,
+        )
+
+
+@contextmanager
+def _unvalidated() -> Any:
+    validate = ExportedProgram.validate
+    ExportedProgram.validate = lambda self: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ExportedProgram.validate = validate  # type: ignore[method-assign]
+
+
+def _positional_args(node: torch.fx.Node) -> None:
+    """Move arguments that the schema takes positionally out of ``kwargs``.
+
+    The ETRecord deserializer passes defaulted arguments (a linear's bias) by keyword; the
+    partitioners read them by position (XNNPACK's gemm configs index ``node.args``).
+    """
+    schema = getattr(node.target, "_schema", None)
+    if node.op != "call_function" or schema is None or not node.kwargs:
+        return
+    args = list(node.args)
+    kwargs = dict(node.kwargs)
+    for arg in schema.arguments[len(args) :]:
+        if arg.kwarg_only or arg.name not in kwargs:
+            break
+        args.append(kwargs.pop(arg.name))
+    node.args = tuple(args)
+    node.kwargs = kwargs
 
 
 def _one_fake_mode(ep: ExportedProgram, graph: torch.fx.Graph) -> None:
@@ -221,7 +256,11 @@ def rebuild_partitioner(backend_id: str, compile_specs: Mapping[str, bytes | str
             def get_matched_nodes_from_configs(self, ep: ExportedProgram) -> list[list[torch.fx.Node]]:
                 groups = super().get_matched_nodes_from_configs(ep)
                 taken = {n for g in groups for n in g}
-                extra = [[n] for n in ep.graph.nodes if n.op == "call_function" and n not in taken and base_operator(_op_name(n.target)) in wanted]
+                extra = []
+                for n in ep.graph.nodes:
+                    if n.op == "call_function" and n not in taken and base_operator(_op_name(n.target)) in wanted:
+                        # With its getitem users, as a config's get_node_and_deps would take it.
+                        extra.append([n, *(u for u in n.users if u.target is operator.getitem)])
                 return groups + extra
 
         return WhatIfXnnpackPartitioner()
