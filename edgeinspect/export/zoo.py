@@ -315,6 +315,15 @@ FIXTURES: tuple[Fixture, ...] = (
         replaced="aten::sort",
         replaced_with="sorting network of torch.minimum / torch.maximum compare-exchanges",
     ),
+    Fixture(
+        "u55_two_methods",
+        "ethos-u55",
+        "Program with two methods, forward (CNN) and encode (MLP), one Ethos-U55 delegate each; "
+        "both delegates are tag0, so encode's dump overwrites forward's: forward has no .tosa",
+        _two_methods,
+        fragmented=False,
+        extract_delegate_segments=False,
+    ),
     # --- Ethos-U85 (int8) -------------------------------------------------------------
     Fixture(
         "u85_upsample",
@@ -410,9 +419,6 @@ def _lower_arm(methods: Methods, flow: str, dump_dir: str):
     from executorch.exir import to_edge_transform_and_lower
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    if len(methods) != 1:
-        raise ValueError("the Arm flows of the zoo export one method per program")
-    ((name, (model, example)),) = methods.items()
     if flow == "tosa-int":
         spec = TosaCompileSpec(FLOW_TARGETS[flow])
         quantizer = TOSAQuantizer(spec)
@@ -423,14 +429,16 @@ def _lower_arm(methods: Methods, flow: str, dump_dir: str):
     spec.dump_intermediate_artifacts_to(dump_dir)
     quantizer.set_global(get_symmetric_quantization_config())
 
-    # check_guards=False: with guards the Arm quantizer passes see call_module nodes.
-    graph = torch.export.export(model, example).module(check_guards=False)
-    prepared = prepare_pt2e(graph, quantizer)
-    prepared(*example)
-    quantized = convert_pt2e(prepared)
-    program = torch.export.export(quantized, example)
+    programs = {}
+    for name, (model, example) in methods.items():
+        # check_guards=False: with guards the Arm quantizer passes see call_module nodes.
+        graph = torch.export.export(model, example).module(check_guards=False)
+        prepared = prepare_pt2e(graph, quantizer)
+        prepared(*example)
+        quantized = convert_pt2e(prepared)
+        programs[name] = torch.export.export(quantized, example)
     partitioner = TOSAPartitioner(spec) if flow == "tosa-int" else EthosUPartitioner(spec)
-    return to_edge_transform_and_lower({name: program}, partitioner=[partitioner])
+    return to_edge_transform_and_lower(programs, partitioner=[partitioner])
 
 
 def _delegation_info(edge) -> dict[str, Any]:
