@@ -8,7 +8,7 @@ The model of partitioning follows ExecuTorch's capability-based partitioners:
 2. Walking the calls in reverse topological order, each candidate joins the partition of a
    candidate it feeds when the merged partition stays convex (no path leaves it and comes
    back, which would make the partitioned graph cyclic).
-3. Glue on a partition's boundary (a dequantize fed from outside, a quantize read outside)
+3. Glue on a partition's boundary (a quantize fed from outside, a dequantize read outside)
    stays on the CPU, as the Arm partitioner's boundary de-tagging does; glue between two
    supported nodes disappears into the partition. Partitions are then split into their
    connected pieces, and pieces with no real work (glue only) dissolve.
@@ -21,6 +21,7 @@ delegate keeps its exact original argument bytes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,10 +186,11 @@ def repartition(method: Method, backend: str, supported: Iterable[str]) -> Parti
     order = list(nx.lexicographical_topological_sort(g, key=_order_key))
     part_of: dict[Any, int] = {}
     parts: dict[int, set[Any]] = {}
+    ids = itertools.count()
     for n in reversed(order):
         if not candidate(n):
             continue
-        pid = len(parts)
+        pid = next(ids)
         parts[pid] = {n}
         part_of[n] = pid
         for user in sorted(g.successors(n), key=_order_key):
@@ -223,7 +225,11 @@ def _detag_boundary_glue(g: nx.DiGraph, by_index: dict[int, Any], parts: Iterabl
             for n in sorted(members):
                 if not is_glue(by_index[n].name):
                     continue
-                outside = any(p not in members for p in g.predecessors(n)) or any(s not in members for s in g.successors(n))
+                name = by_index[n].name
+                if "dequantize" in name:  # converts back to float: on the boundary if read outside
+                    outside = any(s not in members for s in g.successors(n))
+                else:  # converts to the integer type: on the boundary if fed from outside
+                    outside = any(p not in members for p in g.predecessors(n))
                 if outside or g.out_degree(n) == 0:
                     members.discard(n)
                     changed = True
@@ -287,8 +293,8 @@ def _partition_bytes(method: Method, g: nx.DiGraph, by_index: dict[int, Any], pa
             if src is None:  # a constant: it would be baked into the delegate
                 continue
             users = consumers.get(v, [])
-            if src in inside and users and all(u in inside for u in users):
-                continue  # produced and consumed inside: never crosses
+            if src in inside and all(u in inside for u in users):
+                continue  # produced inside and read only inside (or never read): never crosses
             args[v] = None
     return tensor_bytes(method, args)
 

@@ -64,12 +64,13 @@ CATALOG: tuple[Fix, ...] = (
         (("u55_upsample", "u55_upsample_fixed"), ("u55_multi", "u55_multi_fixed")),
     ),
     Fix(
-        "target-u85-resize",
+        "target-ethos-u85",
         "change-target",
-        ("aten::upsample_bilinear2d",),
+        ("aten::upsample_bilinear2d", "aten::where", *_COMPARISONS, "aten::index_select"),
         _U55,
-        "Compile for Ethos-U85 (EthosUCompileSpec('ethos-u85-256')), which runs bilinear RESIZE on the NPU.",
-        (("u55_upsample", "u85_upsample"),),
+        "Compile for Ethos-U85 (EthosUCompileSpec('ethos-u85-256')): it runs RESIZE (bilinear), SELECT, comparisons "
+        "and GATHER on the NPU, which Ethos-U55 leaves to the CPU.",
+        (("u55_upsample", "u85_upsample"), ("u55_where", "u85_where"), ("u55_gather", "u85_gather")),
     ),
     Fix(
         "arithmetic-mask",
@@ -78,7 +79,7 @@ CATALOG: tuple[Fix, ...] = (
         _U55,
         "Blend with arithmetic instead of a boolean select: m * a + (1 - m) * b with m = clamp((x - t) * k, 0, 1); "
         "the comparison feeding the where goes with it (Ethos-U55 has no SELECT and no bool tensors).",
-        (("u55_where", "u55_where_fixed"),),
+        (("u55_where", "u55_where_fixed"), ("u55_const_delegate", "u55_const_delegate_fixed"), ("u55_unused_arg", "u55_unused_arg_fixed")),
     ),
     Fix(
         "gather-as-conv",
@@ -88,6 +89,15 @@ CATALOG: tuple[Fix, ...] = (
         "Do a fixed channel gather as a 1x1 convolution whose weight is the 0/1 selection matrix "
         "(Ethos-U55 has no GATHER).",
         (("u55_gather", "u55_gather_fixed"),),
+    ),
+    Fix(
+        "sorting-network",
+        "replace-operator",
+        ("aten::sort",),
+        _TOSA,
+        "Sort a short, fixed-length dimension with a sorting network of torch.minimum / torch.maximum "
+        "compare-exchanges (elementwise MINIMUM/MAXIMUM): TOSA has no sort.",
+        (("u55_sort", "u55_sort_fixed"),),
     ),
     Fix(
         "topk1-as-amax",
@@ -141,9 +151,11 @@ def fixes_for(operator: str, target: str | None) -> list[Fix]:
     Examples
     --------
     >>> [f.id for f in fixes_for("aten::upsample_bilinear2d.vec_out", "ethos-u55")]
-    ['nearest-upsample', 'target-u85-resize']
+    ['nearest-upsample', 'target-ethos-u85']
     >>> fixes_for("aten::upsample_bilinear2d.vec_out", "ethos-u85")
     []
     """
     base = base_operator(operator)
-    return [f for f in CATALOG if base in f.operators and target in f.targets]
+    found = [f for f in CATALOG if base in f.operators and target in f.targets]
+    # Keep the target when a rewrite will do; changing hardware comes after.
+    return sorted(found, key=lambda f: f.kind != "replace-operator")

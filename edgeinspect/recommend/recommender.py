@@ -62,6 +62,8 @@ class Recommendation:
         Catalogued fixes, best first (``id``, ``kind``, ``text``).
     whatif : dict or None
         The real partitioner's answer when an ETRecord was given.
+    last_instruction : int
+        Index of the operator's last kernel call in the method.
     """
 
     operator: str
@@ -79,6 +81,7 @@ class Recommendation:
     reason_source: str
     fixes: tuple[dict[str, Any], ...] = ()
     whatif: dict[str, Any] | None = field(default=None)
+    last_instruction: int = -1
 
     @property
     def delegates_if_supported(self) -> int:
@@ -197,10 +200,21 @@ def recommend_method(method: Method, reasons: Mapping[str, Sequence[str]] | None
                 reasons=all_reasons,
                 reason_source=source,
                 fixes=fixes,
+                last_instruction=max(i.index for i in method.calls if i.kind == "kernel" and base_operator(i.name) == op),
             )
         )
-    out.sort(key=Recommendation.sort_key)
-    return out
+    return _one_per_operator_set(out)
+
+
+def _one_per_operator_set(recs: list[Recommendation]) -> list[Recommendation]:
+    """Operators that only help together (``gt`` feeding ``where``) make one recommendation,
+    named after the one that runs last (whose output re-enters the delegate)."""
+    groups: dict[tuple[str, ...], Recommendation] = {}
+    for r in recs:
+        key = (r.method, *sorted((r.operator, *r.requires)))
+        if key not in groups or r.last_instruction > groups[key].last_instruction:
+            groups[key] = r
+    return sorted(groups.values(), key=Recommendation.sort_key)
 
 
 def _why_yes(supported: str, target: str | None) -> str:
