@@ -1,0 +1,141 @@
+"""The .pte-only recommender on the real zoo: counterfactuals, ranking, reasons, fixes, and the
+proof on real re-exports (each ``<name>_fixed`` variant has the predicted delegate count)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import DATA, zoo_index
+
+import edgeinspect
+from edgeinspect.analysis import base_operator, is_glue
+from edgeinspect.cli import main
+from edgeinspect.recommend import CATALOG, counterfactual, lookup, recommend
+
+ZOO = zoo_index()
+BY_NAME = {e["name"]: e for e in ZOO}
+FIXED = [e for e in ZOO if e.get("fix")]
+
+
+def _program(name: str) -> edgeinspect.Program:
+    return edgeinspect.load(DATA / f"{name}.pte")
+
+
+def _delegate_calls(name: str) -> int:
+    return sum(BY_NAME[name]["delegate_calls"].values())
+
+
+@pytest.mark.parametrize("entry", ZOO, ids=[e["name"] for e in ZOO])
+def test_counterfactual_with_nothing_added_reproduces_the_file(entry: dict) -> None:
+    # The re-partitioning model, given no extra operator, must find exactly the delegates,
+    # transitions and boundary bytes that are in the file.
+    program = edgeinspect.load(DATA / entry["pte"])
+    for m in program.methods:
+        for backend in dict.fromkeys(i.name for i in m.calls if i.kind == "delegate"):
+            cf = counterfactual(m, backend, [])
+            assert cf.subgraphs_after == cf.subgraphs_before
+            assert (cf.transitions_saved, cf.bytes_saved) == (0, 0)
+
+
+@pytest.mark.parametrize("entry", FIXED, ids=[e["name"] for e in FIXED])
+def test_fixed_variant_has_the_predicted_delegate_count(entry: dict) -> None:
+    """The proof on real exports: the variant with the operator(s) replaced has exactly the
+    delegate count the recommender predicted from the original .pte alone."""
+    fix = entry["fix"]
+    predicted = _predicted(fix["fixes"], set(fix["removed_cpu_ops"]))
+    assert predicted == _delegate_calls(entry["name"]), f"{fix['fixes']}: predicted {predicted}"
+
+
+def _predicted(original: str, removed: set[str]) -> int:
+    """Delegates predicted for ``original`` with the ``removed`` operators delegated: the
+    recommendation for exactly that operator set, else (several independent operators
+    replaced at once) their joint counterfactual."""
+    matching = [r for r in recommend(_program(original)) if {r.operator, *r.requires} == removed]
+    if matching:
+        return matching[0].delegates_if_supported
+    m = _program(original).method()
+    backend = next(i.name for i in m.calls if i.kind == "delegate")
+    return counterfactual(m, backend, sorted(removed)).delegates_after
+
+
+def test_ranking_most_harmful_first() -> None:
+    recs = recommend(_program("xnn_transformer"))
+    assert [r.operator for r in recs] == ["aten::expand_copy", "aten::split_with_sizes_copy", "aten::native_layer_norm"]
+    top = recs[0].to_dict()
+    # expand_copy: 4 instances in 2 islands; delegating it merges delegates 1-3 (5 -> 3).
+    assert (top["instances"], top["splits"], top["delegates_if_supported"], top["transitions_saved"]) == (4, 2, 3, 4)
+    assert top["bytes_saved"] > 0
+
+
+def test_operators_that_only_help_together_make_one_recommendation() -> None:
+    (rec,) = recommend(_program("u55_where"))
+    assert rec.operator == "aten::where" and rec.requires == ("aten::gt",)
+    assert rec.delegates_if_supported == 1
+    assert rec.to_dict()["fix_id"] == "arithmetic-mask"
+
+
+@pytest.mark.parametrize("entry", ZOO, ids=[e["name"] for e in ZOO])
+def test_glue_is_never_named_and_clean_files_have_nothing(entry: dict) -> None:
+    recs = recommend(edgeinspect.load(DATA / entry["pte"]))
+    for r in recs:
+        assert not is_glue(r.operator) and not any(is_glue(o) for o in r.requires)
+        assert r.reason
+    if max(entry["delegate_calls"].values()) <= 1:
+        assert recs == []
+
+
+def test_reasons_from_the_support_table() -> None:
+    assert "RESIZE" in lookup("ethos-u55", "aten::upsample_bilinear2d.vec_out").reason
+    assert lookup("xnnpack", "aten::cumsum.out").reason == "no XNNPACK partitioner config for this operator"
+    assert lookup("TOSA-1.0+INT", "aten::topk.values").supported == "no"
+    assert lookup("ethos-u85", "aten::where.self_out").supported == "conditional"
+    (rec,) = recommend(_program("tosa_topk"))
+    assert rec.reason_source == "support-table"
+    assert rec.target == "TOSA-1.0+INT"
+    assert "tosa_support_check" in rec.reason
+
+
+def test_every_catalogued_fix_is_exercised_on_fixtures() -> None:
+    """Each fix is recommended on its original fixture, and its fixed (or re-targeted)
+    export has exactly the delegate count predicted for the operator it removes."""
+    for fix in CATALOG:
+        assert fix.proof, fix.id
+        for original, fixed in fix.proof:
+            assert original in BY_NAME and fixed in BY_NAME, (fix.id, original, fixed)
+            recs = [r for r in recommend(_program(original)) if r.operator in fix.operators]
+            assert recs, (fix.id, original)
+            rec = recs[0]
+            offered = [f["id"] for f in rec.fixes]
+            assert fix.id in offered, (fix.id, original, offered)
+            removed = set(BY_NAME[fixed]["fix"]["removed_cpu_ops"]) if BY_NAME[fixed].get("fix") else {rec.operator, *rec.requires}
+            assert _predicted(original, removed) == _delegate_calls(fixed), (fix.id, original, fixed)
+            if fix.kind == "change-target":
+                assert BY_NAME[fixed]["target"] != BY_NAME[original]["target"]
+
+
+def test_explain_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(DATA / "u55_multi.pte"), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema_version"] == 1
+    recs = doc["recommendations"]
+    assert [r["operator"] for r in recs] == ["aten::index_select", "aten::upsample_bilinear2d"]
+    for r in recs:
+        for key in ("operator", "instances", "splits", "delegates_if_supported", "transitions_saved", "bytes_saved", "reason", "fix"):
+            assert key in r
+        assert r["delegates_if_supported"] == 2 and r["transitions_saved"] == 2
+        assert r["fix"]
+
+
+def test_explain_clean_file_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(DATA / "xnn_mlp.pte")]) == 0
+    assert "no CPU operator splits" in capsys.readouterr().out
+    assert main(["explain", str(DATA / "xnn_cumsum.pte")]) == 1
+    out = capsys.readouterr().out
+    assert "aten::cumsum" in out and "cumsum-as-matmul" in out
+
+
+def test_operator_names_are_base_names() -> None:
+    for r in recommend(_program("u55_multi")):
+        assert r.operator == base_operator(r.operator)
+        assert all(base_operator(k) == r.operator for k in r.kernels)
