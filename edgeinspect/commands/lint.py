@@ -32,11 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     p.add_argument("--select", action="append", metavar="CODES", help="only these rules (codes or prefixes, comma-separated)")
     p.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules (codes or prefixes, comma-separated)")
-    p.add_argument("--severity", action="append", metavar="CODE=LEVEL", help="set a rule's severity: error, warning or note (notes never fail)")
-    p.add_argument("--max-delegates", action="append", metavar="[BACKEND=]N", help="delegated subgraphs allowed per backend (default 1; repeatable)")
+    p.add_argument("--severity", action="append", metavar="CODE=LEVEL",
+                   help="set a rule's severity: error, warning or note (notes never fail)")
+    p.add_argument("--max-delegates", action="append", metavar="[BACKEND=]N",
+                   help="delegated subgraphs allowed per backend (default 1; repeatable)")
     p.add_argument("--max-transitions", metavar="N", help="CPU<->backend transitions allowed per method")
     p.add_argument("--min-coverage", metavar="X", help="minimum delegated fraction of operators (0.9 or 90%%)")
-    p.add_argument("--max-boundary-bytes", action="append", metavar="[BACKEND=]N", help="bytes allowed across delegate boundaries per method")
+    p.add_argument("--max-boundary-bytes", action="append", metavar="[BACKEND=]N",
+                   help="bytes allowed across delegate boundaries per method")
     p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files under directories that match (repeatable)")
     p.add_argument("--baseline", metavar="F", help="fail only on regressions against this baseline")
     p.add_argument("--write-baseline", metavar="F", help="record today's figures into F, then lint against it")
@@ -51,7 +54,10 @@ def _list_rules(fmt: str) -> str:
     from edgeinspect.lint.rules import RULES
 
     if fmt == "json":
-        rules = [{"code": r.code, "name": r.name, "severity": r.severity, "default": r.default, "summary": r.summary, "fix": r.fix} for r in RULES.values()]
+        rules = [
+            {"code": r.code, "name": r.name, "severity": r.severity, "default": r.default, "summary": r.summary, "fix": r.fix}
+            for r in RULES.values()
+        ]
         return json.dumps({"schema_version": 1, "rules": rules}, indent=2) + "\n"
     return "".join(f"{r.code} {r.name:<32} {r.severity:<8} {r.summary}\n" for r in RULES.values())
 

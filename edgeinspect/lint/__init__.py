@@ -116,7 +116,7 @@ def expand_paths(paths: list[str], config: Config, errors: list[ToolError]) -> l
             for folder, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not excluded(os.path.join(folder, d)))
                 for name in sorted(files):
-                    full = os.path.join(folder, name)
+                    full = os.path.normpath(os.path.join(folder, name))
                     if any(glob_match(name, g) for g in settings.include) and not excluded(full):
                         add(full)
         elif os.path.exists(p):
@@ -174,7 +174,7 @@ def lint_paths(
     loaded = [_load(p) for p in files]
     if write_baseline is not None:
         new = Baseline(write_baseline)
-        for p, (model, _) in zip(files, loaded):
+        for p, (model, _) in zip(files, loaded, strict=True):
             if model is not None and getattr(model, "format", None) == "pte":
                 new.add(p, {m.name: _entry(m) for m in model.methods})
         new.write()
@@ -183,7 +183,7 @@ def lint_paths(
 
     findings: list[Finding] = []
     results: list[FileResult] = []
-    for p, (model, problem) in zip(files, loaded):
+    for p, (model, problem) in zip(files, loaded, strict=True):
         settings = config.settings_for(p)
         if isinstance(problem, ToolError):
             errors.append(problem)
@@ -263,5 +263,6 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any) -> list[Fi
             out.extend(check_method(method, figures, settings, path))
             continue
         for change in regressions(old, method_entry(figures)):
-            out.append(Finding("EI201", path, f"{method.name!r}: {change} (against baseline)", RULES["EI201"].severity, method.offset, method.name))
+            message = f"{method.name!r}: {change} (against baseline)"
+            out.append(Finding("EI201", path, message, RULES["EI201"].severity, method.offset, method.name))
     return sorted(out, key=lambda f: (f.offset is None, f.offset or 0, f.code))

@@ -103,7 +103,9 @@ class Baseline:
         except ValueError as err:
             raise UsageError(f"baseline {os.fspath(path)} is not JSON: {err}") from err
         if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION or not isinstance(doc.get("files"), dict):
-            raise UsageError(f"{os.fspath(path)} is not an edgeinspect baseline (schema_version {SCHEMA_VERSION}); rewrite it with --write-baseline")
+            raise UsageError(
+                f"{os.fspath(path)} is not an edgeinspect baseline (schema_version {SCHEMA_VERSION}); rewrite it with --write-baseline"
+            )
         return cls(path, doc["files"])
 
     def record(self, path: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -35,7 +35,10 @@ from edgeinspect.lint.rules import RULES, SEVERITIES
 __all__ = ["Config", "Settings", "find_config", "glob_match", "load_config", "parse_options"]
 
 _PER_BACKEND = ("max_delegates", "max_boundary_bytes")
-_KEYS = ("select", "ignore", "severity", "max_delegates", "max_transitions", "min_coverage", "max_boundary_bytes", "include", "exclude", "baseline")
+_KEYS = (
+    "select", "ignore", "severity", "max_delegates", "max_transitions", "min_coverage", "max_boundary_bytes",
+    "include", "exclude", "baseline",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +123,7 @@ class Config:
         merged: dict[str, Any] = {}
         for raw in layers:
             for key, value in raw.items():
-                if key in _PER_BACKEND:
-                    merged[key] = {**merged.get(key, {}), **value}
-                elif key == "severity":
+                if key in _PER_BACKEND or key == "severity":
                     merged[key] = {**merged.get(key, {}), **value}
                 elif key == "ignore":
                     merged[key] = [*merged.get(key, []), *value]
@@ -211,10 +212,8 @@ def _toml_load(path: Path) -> dict[str, Any]:
 
 
 def _lint_table(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:
-    if path.name == "pyproject.toml" or "tool" in doc:
-        table = doc.get("tool", {}).get("edgeinspect", {}).get("lint")
-    else:
-        table = doc.get("lint")
+    pyproject = path.name == "pyproject.toml" or "tool" in doc
+    table = doc.get("tool", {}).get("edgeinspect", {}).get("lint") if pyproject else doc.get("lint")
     if table is not None and not isinstance(table, dict):
         raise UsageError(f"{path}: the lint configuration must be a table")
     return table

@@ -72,14 +72,18 @@ def _json(result: Any) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def _uri(path: str) -> str:
-    """A relative URI (POSIX separators, percent-encoded) for a path as given."""
+def _artifact(path: str) -> dict[str, str]:
+    """SARIF artifactLocation: a relative URI against %SRCROOT% (the folder the lint ran in), or a
+    file URI for an absolute path."""
+    from pathlib import Path
     from urllib.parse import quote
 
+    if Path(path).is_absolute():
+        return {"uri": Path(path).as_uri()}
     p = PurePath(path).as_posix()
     while p.startswith("./"):
         p = p[2:]
-    return quote(p, safe="/")
+    return {"uri": quote(p, safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _fingerprint(f: Any) -> str:
@@ -105,7 +109,7 @@ def _sarif(result: Any) -> str:
     ]
     results = []
     for f in result.findings:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.path), "uriBaseId": "SRCROOT"}}
+        physical: dict[str, Any] = {"artifactLocation": _artifact(f.path)}
         if f.offset is not None:
             physical["region"] = {"byteOffset": f.offset, "byteLength": 1}
         entry: dict[str, Any] = {
@@ -123,7 +127,7 @@ def _sarif(result: Any) -> str:
     for e in result.errors:
         note: dict[str, Any] = {"level": "error", "message": {"text": e.message}}
         if e.path is not None:
-            note["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path), "uriBaseId": "SRCROOT"}}}]
+            note["locations"] = [{"physicalLocation": {"artifactLocation": _artifact(e.path)}}]
         notifications.append(note)
     invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
     if notifications:

@@ -78,7 +78,8 @@ RULES: dict[str, Rule] = {
              "A figure grew against the baseline: more delegates, new CPU islands, more transitions or more boundary bytes.",
              "Fix the regression, or accept it by rewriting the baseline with --write-baseline."),
         Rule("EI301", "absolute-path-in-compile-specs", "warning",
-             "A delegate's compile specs store an absolute path (e.g. debug_artifact_path), leaking the build machine's layout into the model.",
+             "A delegate's compile specs store an absolute path (e.g. debug_artifact_path), "
+             "leaking the build machine's layout into the model.",
              "Export without dumping intermediate artifacts, or with a relative dump path."),
     )
 }
@@ -224,7 +225,8 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str)
     if minimum is not None:
         coverage = figures["coverage"]
         if coverage is None:
-            add("EI106", f"{name!r}: coverage is unknown (operators inside the delegates are not known), cannot check --min-coverage {minimum}", method.offset)
+            add("EI106", f"{name!r}: coverage is unknown (operators inside the delegates are not known), "
+                         f"cannot check --min-coverage {minimum}", method.offset)
         elif coverage < minimum:
             add("EI105", f"{name!r}: coverage {coverage:.1%} is below the minimum {minimum:.1%}", method.offset)
     return out
