@@ -96,7 +96,9 @@ def arm_table(kind: str, target: str, universe: set[str]) -> dict[str, Any]:
         for o in u55.EthosU55NotSupported.unsupported_ops:
             n = op_name(o)
             tosa_op = comments.get(n)
-            u55_rejected[n] = "Op is not supported on U55." + (f" (needs TOSA {tosa_op}, which Ethos-U55 does not implement)" if tosa_op else "")
+            u55_rejected[n] = "Op is not supported on U55." + (
+                f" (needs TOSA {tosa_op}, which Ethos-U55 does not implement)" if tosa_op else ""
+            )
         for cls in (u55.EthosU55ResizeCheck, u55.EthosU55ReverseCheck, u55.EthosU55UnfoldCopyCheck, u55.EthosU55CastCheck):
             for o in getattr(cls, "targets", ()) or ():
                 u55_conditional.setdefault(op_name(o), []).append((cls.__name__, _first_line(cls.__doc__)))
@@ -119,7 +121,12 @@ def arm_table(kind: str, target: str, universe: set[str]) -> dict[str, Any]:
             ops[n] = {"supported": "yes"}
         else:
             ops[n] = {"supported": "no", "reason": default_reason}
-    return {"backend": "TOSABackend" if kind == "tosa" else "EthosUBackend", "tosa_spec": str(spec), "default": {"supported": "no", "reason": default_reason}, "operators": ops}
+    return {
+        "backend": "TOSABackend" if kind == "tosa" else "EthosUBackend",
+        "tosa_spec": str(spec),
+        "default": {"supported": "no", "reason": default_reason},
+        "operators": ops,
+    }
 
 
 def xnnpack_table(universe: set[str]) -> dict[str, Any]:

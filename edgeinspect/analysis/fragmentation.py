@@ -30,8 +30,10 @@ fragmentation_score
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from edgeinspect.model import Delegate, Instruction, Method
 
@@ -100,6 +102,7 @@ def base_operator(name: str) -> str:
     return f"{ns}{sep}{rest.split('.', 1)[0]}"
 
 
+@functools.lru_cache(maxsize=4096)  # a method names a few operators thousands of times
 def is_glue(operator_name: str) -> bool:
     """Whether a kernel is quantize/dequantize glue (``quantized_decomposed::*quantize*``).
 
@@ -159,7 +162,7 @@ def device_sequence(method: Method) -> list[str]:
 
 def count_transitions(devices: list[str]) -> int:
     """Adjacent pairs of differing devices in a device sequence (ends included as given)."""
-    return sum(1 for a, b in zip(devices, devices[1:]) if a != b)
+    return sum(1 for a, b in zip(devices, devices[1:], strict=False) if a != b)
 
 
 def transitions(method: Method) -> int:
@@ -272,6 +275,24 @@ class CpuIsland:
         }
 
 
+def _delegate_calls(method: Method) -> int:
+    """Number of delegate calls: islands and round trips need two."""
+    return sum(1 for ins in method.instructions if ins.kind == "delegate")
+
+
+_last_dataflow: tuple[Method, Any] | None = None
+
+
+def _dataflow(method: Method) -> tuple[dict[int, Any], dict[int, list[Any]]]:
+    """``producers_and_consumers`` of the last method asked, shared by the metrics (read-only)."""
+    global _last_dataflow
+    if _last_dataflow is None or _last_dataflow[0] is not method:
+        from edgeinspect.graph import producers_and_consumers
+
+        _last_dataflow = (method, producers_and_consumers(method))
+    return _last_dataflow[1]
+
+
 def cpu_islands(method: Method) -> list[CpuIsland]:
     """The CPU islands of a method: maximal runs of kernel calls between two delegate calls.
 
@@ -286,9 +307,9 @@ def cpu_islands(method: Method) -> list[CpuIsland]:
     >>> [(isl.instructions, isl.causes, isl.glue) for isl in cpu_islands(Method("forward", (), (), (), calls, (), ()))]
     [((1, 2, 3), ('aten::upsample_bilinear2d.vec_out',), (1, 3))]
     """
-    from edgeinspect.graph import producers_and_consumers
-
-    producer, consumers = producers_and_consumers(method)
+    if _delegate_calls(method) < 2:
+        return []
+    producer, consumers = _dataflow(method)
     islands = []
     last_delegate: Instruction | None = None
     run: list[Instruction] = []
@@ -367,7 +388,14 @@ class RoundTrip:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"from": self.source, "to": self.sink, "value": self.value, "path": list(self.path), "ops": list(self.ops), "bytes": self.bytes}
+        return {
+            "from": self.source,
+            "to": self.sink,
+            "value": self.value,
+            "path": list(self.path),
+            "ops": list(self.ops),
+            "bytes": self.bytes,
+        }
 
 
 def round_trips(method: Method) -> list[RoundTrip]:
@@ -388,9 +416,9 @@ def round_trips(method: Method) -> list[RoundTrip]:
     >>> [(r.source, r.sink, r.path, r.bytes) for r in round_trips(m)]
     [(0, 2, (1,), 16)]
     """
-    from edgeinspect.graph import producers_and_consumers
-
-    producer, consumers = producers_and_consumers(method)
+    if _delegate_calls(method) < 2:
+        return []
+    producer, consumers = _dataflow(method)
     by_index = {i.index: i for i in method.instructions}
     out: list[RoundTrip] = []
     for src in method.calls:

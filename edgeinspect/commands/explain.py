@@ -21,8 +21,14 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="rank the operators that split the delegated graph, with reasons and fixes")
     p.add_argument("file", help=".pte file")
-    p.add_argument("--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)")
-    p.add_argument("--etrecord", metavar="F", help="ETRecord of the export: executorch's own reasons and the real partitioner's what-if (needs executorch)")
+    p.add_argument(
+        "--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)"
+    )
+    p.add_argument(
+        "--etrecord",
+        metavar="F",
+        help="ETRecord of the export: executorch's own reasons and the real partitioner's what-if (needs executorch)",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)
 
@@ -42,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             from edgeinspect.export.partitioner import etrecord_analysis
         except ImportError as err:
-            raise UsageError(f"--etrecord needs executorch and torch ({err}); install them with: pip install 'edgeinspect[export]'") from err
+            raise UsageError(
+                f"--etrecord needs executorch and torch ({err}); install them with: pip install 'edgeinspect[export]'"
+            ) from err
 
         reasons, partitioner_info = etrecord_analysis(program, args.etrecord, recs)
         recs = recommend(program, reasons)

@@ -44,6 +44,10 @@ __all__ = [
 ]
 
 _ORIGIN = "edgeinspect_origin"
+_ACCEPTED = (
+    "accepted by every support check; left on the CPU by partitioning "
+    "(a quantize/dequantize on a partition boundary, or a partition with no real work)"
+)
 
 
 def load_edge_programs(path: str | os.PathLike[str]) -> dict[str, ExportedProgram]:
@@ -55,7 +59,9 @@ def load_edge_programs(path: str | os.PathLike[str]) -> dict[str, ExportedProgra
     if edge is None:
         from edgeinspect.errors import UsageError
 
-        raise UsageError(f"{path}: the ETRecord holds no edge dialect program; generate it with generate_etrecord(path, edge_manager, et_manager)")
+        raise UsageError(
+            f"{path}: the ETRecord holds no edge dialect program; generate it with generate_etrecord(path, edge_manager, et_manager)"
+        )
     return dict(edge) if isinstance(edge, dict) else {"forward": edge}
 
 
@@ -99,7 +105,9 @@ def unlower(ep: ExportedProgram) -> ExportedProgram:
         target = spec.target
         if spec.kind in (InputKind.PARAMETER, InputKind.BUFFER, InputKind.CONSTANT_TENSOR) and prefix:
             target = f"{prefix}{spec.target}"
-            store = source.constants if spec.kind == InputKind.CONSTANT_TENSOR or spec.target not in source.state_dict else source.state_dict
+            store = (
+                source.constants if spec.kind == InputKind.CONSTANT_TENSOR or spec.target not in source.state_dict else source.state_dict
+            )
             (constants if store is source.constants else state_dict)[target] = store[spec.target]
         input_specs.append(InputSpec(kind=spec.kind, arg=TensorArgument(name=new.name), target=target, persistent=spec.persistent))
         return new
@@ -131,7 +139,7 @@ def unlower(ep: ExportedProgram) -> ExportedProgram:
             sub = lowered[node].original_module
             user_inputs = [n for n in sub.graph.nodes if n.op == "placeholder" and n not in sub_env[node]]
             local = dict(sub_env[node])
-            for ph, arg in zip(user_inputs, node.args[1:]):
+            for ph, arg in zip(user_inputs, node.args[1:], strict=False):
                 local[ph] = env[arg]
             for sn in sub.graph.nodes:
                 if sn.op in ("placeholder", "output"):
@@ -158,7 +166,7 @@ def unlower(ep: ExportedProgram) -> ExportedProgram:
     out_args = out_node.args[0]
     output_specs = [
         OutputSpec(kind=s.kind, arg=TensorArgument(name=a.name) if isinstance(a, torch.fx.Node) else s.arg, target=s.target)
-        for s, a in zip(ep.graph_signature.output_specs, out_args)
+        for s, a in zip(ep.graph_signature.output_specs, out_args, strict=False)
     ]
     root = torch.nn.Module()
     new_gm = torch.fx.GraphModule(root, graph)
@@ -270,7 +278,9 @@ def rebuild_partitioner(backend_id: str, compile_specs: Mapping[str, bytes | str
         return partitioner
     from edgeinspect.errors import UsageError
 
-    raise UsageError(f"no partitioner known for backend {backend_id!r} (edgeinspect rebuilds XnnpackBackend, EthosUBackend and TOSABackend)")
+    raise UsageError(
+        f"no partitioner known for backend {backend_id!r} (edgeinspect rebuilds XnnpackBackend, EthosUBackend and TOSABackend)"
+    )
 
 
 def _arm_partitioner(backend_id: str, specs: Mapping[str, str]) -> Any:
@@ -287,7 +297,9 @@ def _arm_partitioner(backend_id: str, specs: Mapping[str, str]) -> Any:
         if not target:
             from edgeinspect.errors import UsageError
 
-            raise UsageError("the Ethos-U delegate's compile specs name no target (no 'target' and no --accelerator-config in compile_flags)")
+            raise UsageError(
+                "the Ethos-U delegate's compile specs name no target (no 'target' and no --accelerator-config in compile_flags)"
+            )
         spec = EthosUCompileSpec(target)
         if specs.get("preserve_io_quantization") == "True" and hasattr(spec, "set_preserve_io_quantization"):
             spec.set_preserve_io_quantization(True)
@@ -435,7 +447,7 @@ def rejection_reasons(ep: ExportedProgram, backend_id: str, compile_specs: Mappi
         raise UsageError(f"no support checks known for backend {backend_id!r}")
     out = []
     for n in nodes:
-        reasons = found.get(n) or ["accepted by every support check; left on the CPU by partitioning (a quantize/dequantize on a partition boundary, or a partition with no real work)"]
+        reasons = found.get(n) or [_ACCEPTED]
         out.append({"node": n.name, "operator": _op_name(n.target), "reasons": reasons})
     return out
 
@@ -451,7 +463,10 @@ def _arm_reasons(program: ExportedProgram, nodes: list[torch.fx.Node], partition
     submodules = dict(program.graph_module.named_modules())
     out: dict[torch.fx.Node, list[str]] = {}
     with TosaLoweringContext(spec, _get_shape_env_from_gm(program.graph_module)), _quiet():
-        positive = tso._positive_checks(spec, program, reporter) + [DecomposableResizeSupported(spec), DecomposableLargeStrideMaxPool2dForU55Supported(spec)]
+        positive = tso._positive_checks(spec, program, reporter) + [
+            DecomposableResizeSupported(spec),
+            DecomposableLargeStrideMaxPool2dForU55Supported(spec),
+        ]
         negative = tso._negative_checks(spec, program, reporter, None)
         for n in nodes:
             reasons: list[str] = []
@@ -494,7 +509,9 @@ def _xnnpack_reasons(program: ExportedProgram, nodes: list[torch.fx.Node]) -> di
 
     partitioner = XnnpackPartitioner()
     capture = _WhyCapture()
-    loggers = [logging.getLogger(name) for name in logging.root.manager.loggerDict if name.startswith("executorch.backends.xnnpack.partition")]
+    loggers = [
+        logging.getLogger(name) for name in logging.root.manager.loggerDict if name.startswith("executorch.backends.xnnpack.partition")
+    ]
     saved = [(lg, lg.level, lg.propagate) for lg in loggers]
     for lg in loggers:
         lg.addHandler(capture)
@@ -521,7 +538,9 @@ def _xnnpack_reasons(program: ExportedProgram, nodes: list[torch.fx.Node]) -> di
     return out
 
 
-def etrecord_analysis(program: Any, etrecord: str | os.PathLike[str], recommendations: Iterable[Any] = ()) -> tuple[dict[str, dict[str, list[str]]], dict[str, Any]]:
+def etrecord_analysis(
+    program: Any, etrecord: str | os.PathLike[str], recommendations: Iterable[Any] = ()
+) -> tuple[dict[str, dict[str, list[str]]], dict[str, Any]]:
     """Reasons and what-if for ``explain --etrecord``.
 
     Returns
@@ -552,7 +571,11 @@ def etrecord_analysis(program: Any, etrecord: str | os.PathLike[str], recommenda
             lst = per_op.setdefault(base_operator(r["operator"]), [])
             lst.extend(x for x in r["reasons"] if x not in lst)
         reasons[method.name] = per_op
-        info["methods"][method.name] = {"backend": backend, "partitions_baseline": whatif_partitions(ep, backend, specs), "rejected": rejected}
+        info["methods"][method.name] = {
+            "backend": backend,
+            "partitions_baseline": whatif_partitions(ep, backend, specs),
+            "rejected": rejected,
+        }
     for rec in recommendations:
         if rec.method not in setups:
             continue

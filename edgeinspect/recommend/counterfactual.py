@@ -321,7 +321,7 @@ def counterfactual(method: Method, backend: str, operators: Iterable[str]) -> Co
         if ins.kind == "delegate":
             before[ins.name] = before.get(ins.name, 0) + 1
     after: dict[str, int] = {}
-    for entry, dev in zip(p.order, p.devices):
+    for dev in p.devices:
         if dev != "CPU":
             after[dev] = after.get(dev, 0) + 1
     return Counterfactual(

@@ -86,8 +86,7 @@ CATALOG: tuple[Fix, ...] = (
         "replace-operator",
         ("aten::index_select",),
         _U55,
-        "Do a fixed channel gather as a 1x1 convolution whose weight is the 0/1 selection matrix "
-        "(Ethos-U55 has no GATHER).",
+        "Do a fixed channel gather as a 1x1 convolution whose weight is the 0/1 selection matrix (Ethos-U55 has no GATHER).",
         (("u55_gather", "u55_gather_fixed"),),
     ),
     Fix(
@@ -138,8 +137,7 @@ CATALOG: tuple[Fix, ...] = (
         "replace-operator",
         ("aten::expand_copy",),
         ("xnnpack",),
-        "Fold the heads into the batch and call torch.bmm on 3-D tensors: a 4-D matmul inserts expand_copy, "
-        "which XNNPACK leaves on CPU.",
+        "Fold the heads into the batch and call torch.bmm on 3-D tensors: a 4-D matmul inserts expand_copy, which XNNPACK leaves on CPU.",
         (("xnn_transformer", "xnn_transformer_fixed_all"),),
     ),
 )

@@ -90,7 +90,15 @@ class Recommendation:
 
     def sort_key(self) -> tuple[Any, ...]:
         """Most harmful first: delegates saved, transitions saved, bytes saved, splits."""
-        return (-self.cf.delegates_saved, -self.cf.transitions_saved, -self.cf.bytes_saved, -self.splits, bool(self.requires), self.method, self.operator)
+        return (
+            -self.cf.delegates_saved,
+            -self.cf.transitions_saved,
+            -self.cf.bytes_saved,
+            -self.splits,
+            bool(self.requires),
+            self.method,
+            self.operator,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``explain --format json``."""
@@ -219,7 +227,10 @@ def _one_per_operator_set(recs: list[Recommendation]) -> list[Recommendation]:
 
 def _why_yes(supported: str, target: str | None) -> str:
     if supported == "yes":
-        return f"listed as supported for {target}, yet left on CPU: a per-node check (rank, dtype, quantization) rejected it; run with --etrecord for executorch's reasons"
+        return (
+            f"listed as supported for {target}, yet left on CPU: a per-node check (rank, dtype, quantization) "
+            "rejected it; run with --etrecord for executorch's reasons"
+        )
     return f"support for {target} is unknown"
 
 
@@ -236,7 +247,13 @@ def _derived_fixes(op: str, names: tuple[str, ...], target: str | None) -> tuple
             others.append(key)
     if not others:
         return ()
-    return ({"id": f"target-{others[0]}", "kind": "change-target", "text": f"Compile for {others[0]}, whose partitioner accepts {op} (support table; not proven on a fixture)."},)
+    return (
+        {
+            "id": f"target-{others[0]}",
+            "kind": "change-target",
+            "text": f"Compile for {others[0]}, whose partitioner accepts {op} (support table; not proven on a fixture).",
+        },
+    )
 
 
 def recommend(program: Program, reasons: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> list[Recommendation]:
@@ -255,7 +272,9 @@ def recommend(program: Program, reasons: Mapping[str, Mapping[str, Sequence[str]
     return out
 
 
-def explain_dict(recommendations: Sequence[Recommendation], *, file: str | None = None, partitioner: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def explain_dict(
+    recommendations: Sequence[Recommendation], *, file: str | None = None, partitioner: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The ``explain --format json`` document."""
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "file": file, "recommendations": [r.to_dict() for r in recommendations]}
     if partitioner is not None:

@@ -117,7 +117,7 @@ def _method(names: list[str], args: list[tuple[int, ...]], n_values: int) -> Met
     t = Value("tensor", Tensor(1, (1, 64)))  # int8, 64 bytes
     calls = tuple(
         Instruction(i, "delegate" if n == "EthosUBackend" else "kernel", i, a, n, n if n == "EthosUBackend" else "CPU")
-        for i, (n, a) in enumerate(zip(names, args))
+        for i, (n, a) in enumerate(zip(names, args, strict=False))
     )
     return Method("forward", (t,) * n_values, (0,), (n_values - 1,), calls, (), ())
 
@@ -125,8 +125,13 @@ def _method(names: list[str], args: list[tuple[int, ...]], n_values: int) -> Met
 def test_round_trip_through_glue_and_view() -> None:
     # delegate -> dq -> view -> q -> delegate: the tensor left the NPU for nothing.
     m = _method(
-        ["EthosUBackend", "quantized_decomposed::dequantize_per_tensor.out", "aten::view_copy.out",
-         "quantized_decomposed::quantize_per_tensor.out", "EthosUBackend"],
+        [
+            "EthosUBackend",
+            "quantized_decomposed::dequantize_per_tensor.out",
+            "aten::view_copy.out",
+            "quantized_decomposed::quantize_per_tensor.out",
+            "EthosUBackend",
+        ],
         [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)],
         6,
     )
@@ -137,8 +142,13 @@ def test_round_trip_through_glue_and_view() -> None:
 
 def test_no_round_trip_through_real_work() -> None:
     m = _method(
-        ["EthosUBackend", "quantized_decomposed::dequantize_per_tensor.out", "aten::cumsum.out",
-         "quantized_decomposed::quantize_per_tensor.out", "EthosUBackend"],
+        [
+            "EthosUBackend",
+            "quantized_decomposed::dequantize_per_tensor.out",
+            "aten::cumsum.out",
+            "quantized_decomposed::quantize_per_tensor.out",
+            "EthosUBackend",
+        ],
         [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)],
         6,
     )
@@ -159,7 +169,13 @@ def test_coverage_is_unknown_without_delegate_operators() -> None:
 def test_metrics_object_of_inspect_json() -> None:
     metrics = method_metrics(_load("u55_multi").method())
     assert list(metrics) == [
-        "delegated_subgraphs", "transitions", "boundary_bytes", "cpu_islands", "coverage", "round_trips", "fragmentation_score",
+        "delegated_subgraphs",
+        "transitions",
+        "boundary_bytes",
+        "cpu_islands",
+        "coverage",
+        "round_trips",
+        "fragmentation_score",
     ]
     assert metrics["delegated_subgraphs"] == {"EthosUBackend": 3}
     assert metrics["transitions"] == 6
