@@ -36,6 +36,7 @@ from edgeinspect.analysis.fragmentation import (
     tensor_bytes,
     transitions,
 )
+from edgeinspect.graph import producers_and_consumers
 from edgeinspect.model import Method
 
 __all__ = ["Counterfactual", "Partitioning", "counterfactual", "repartition"]
@@ -204,7 +205,7 @@ def repartition(method: Method, backend: str, supported: Iterable[str]) -> Parti
                 for m in parts.pop(drop):
                     part_of[m] = keep
     final = _detag_boundary_glue(g, by_index, parts.values())
-    return _sequence(method, g, by_index, final, backend)
+    return _sequence(method, g, by_index, final, backend, producers_and_consumers(method))
 
 
 def _order_key(n: Any) -> tuple[int, int, str]:
@@ -234,13 +235,24 @@ def _detag_boundary_glue(g: nx.DiGraph, by_index: dict[int, Any], parts: Iterabl
                     members.discard(n)
                     changed = True
         for piece in nx.weakly_connected_components(g.subgraph(members)):
-            if any(by_index[n].kind == "delegate" or not is_glue(by_index[n].name) for n in piece):
+            if not any(by_index[n].kind == "delegate" or not is_glue(by_index[n].name) for n in piece):
+                continue
+            if _is_convex(g, piece):
                 out.append(tuple(sorted(piece)))
+            else:  # de-tagging made it cyclic: keep only its delegates, each on its own
+                out.extend((n,) for n in sorted(piece) if by_index[n].kind == "delegate")
     out.sort()
     return out
 
 
-def _sequence(method: Method, g: nx.DiGraph, by_index: dict[int, Any], parts: list[tuple[int, ...]], backend: str) -> Partitioning:
+def _sequence(
+    method: Method,
+    g: nx.DiGraph,
+    by_index: dict[int, Any],
+    parts: list[tuple[int, ...]],
+    backend: str,
+    flow: tuple[dict[int, Any], dict[int, list[Any]]],
+) -> Partitioning:
     rep: dict[Any, Any] = {}
     for p in parts:
         for n in p:
@@ -265,7 +277,7 @@ def _sequence(method: Method, g: nx.DiGraph, by_index: dict[int, Any], parts: li
             p = members[n]
             order.append(p)
             devices.append(backend)
-            nbytes += _partition_bytes(method, g, by_index, p)
+            nbytes += _partition_bytes(method, flow, by_index, p)
             continue
         ins = by_index.get(n) if isinstance(n, int) else None
         if ins is None or not ins.is_call:
@@ -277,14 +289,14 @@ def _sequence(method: Method, g: nx.DiGraph, by_index: dict[int, Any], parts: li
     return Partitioning(tuple(parts), tuple(order), tuple(devices), nbytes)
 
 
-def _partition_bytes(method: Method, g: nx.DiGraph, by_index: dict[int, Any], part: tuple[int, ...]) -> int:
+def _partition_bytes(
+    method: Method, flow: tuple[dict[int, Any], dict[int, list[Any]]], by_index: dict[int, Any], part: tuple[int, ...]
+) -> int:
     """Argument bytes of the delegate call a partition would become."""
     delegates = [n for n in part if by_index[n].kind == "delegate"]
     if len(part) == 1 and delegates:
         return tensor_bytes(method, method.tensor_args(by_index[part[0]]))
-    from edgeinspect.graph import producers_and_consumers
-
-    producer, consumers = producers_and_consumers(method)
+    producer, consumers = flow
     inside = set(part)
     args: dict[int, None] = {}
     for n in part:

@@ -181,3 +181,20 @@ def test_metrics_object_of_inspect_json() -> None:
     assert metrics["transitions"] == 6
     assert [i["causes"] for i in metrics["cpu_islands"]] == [["aten::upsample_bilinear2d.vec_out"], ["aten::index_select.out"]]
     assert json.loads(json.dumps(metrics)) == metrics
+
+
+def test_coverage_on_real_files_known_only_where_the_operators_are() -> None:
+    from edgeinspect.formats.payloads import decode_delegate
+
+    # XNNPACK and TOSABackend payloads carry their graphs: coverage is known.
+    for name in ("xnn_cumsum", "tosa_topk"):
+        m = _load(name).method()
+        inside = sum(sum(decode_delegate(d).ops.values()) for d in m.delegates)
+        cov = coverage(m)
+        assert cov.delegated_ops == inside and cov.cpu_ops == 1
+        assert cov.ratio == round(inside / (inside + 1), 4)
+    # Ethos-U payloads are Vela command streams: unknown, until the dumped TOSA is joined.
+    assert coverage(_load("u55_where").method()).ratio == "unknown"
+    joined = edgeinspect.load(DATA / "u55_where.pte", tosa=DATA / "u55_where.tosa.d").method()
+    cov = coverage(joined)
+    assert cov.unknown_delegates == () and isinstance(cov.ratio, float) and 0 < cov.ratio < 1
