@@ -55,7 +55,8 @@ def method_figures(method: Method) -> dict[str, Any]:
     by_backend: dict[str, int] = {}
     for ins in method.instructions:
         if ins.kind == "delegate":
-            n = sum(method.values[v].data.nbytes or 0 for v in method.tensor_args(ins))
+            tensors = (method.tensor(v) for v in method.tensor_args(ins))
+            n = sum(t.nbytes or 0 for t in tensors if t is not None)  # a tensor value can lack its table
             by_backend[ins.name] = by_backend.get(ins.name, 0) + n
     payload: dict[str, int] = {}
     for d in method.delegates:

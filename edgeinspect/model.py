@@ -294,10 +294,11 @@ class Method:
             if not 0 <= a < len(values):
                 continue
             v = values[a]
-            if v.kind == "tensor":
+            # A tensor value whose table is absent (data None) has nothing to measure: skip it.
+            if v.kind == "tensor" and v.data is not None:
                 out.append(a)
-            elif v.kind in ("tensor_list", "optional_tensor_list"):
-                out.extend(i for i in v.data if 0 <= i < len(values) and values[i].kind == "tensor")
+            elif v.kind in ("tensor_list", "optional_tensor_list") and v.data is not None:
+                out.extend(i for i in v.data if 0 <= i < len(values) and values[i].kind == "tensor" and values[i].data is not None)
         return out
 
     @property

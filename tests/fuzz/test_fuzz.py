@@ -9,6 +9,7 @@ benchmarks/fuzz_long.py runs the same targets for longer with fresh randomness.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from fuzz_targets import DECODERS, check, missing_decoders, mutate, targets
@@ -56,6 +57,15 @@ def test_truncations_and_empty(name):
     seed = min(target.seeds, key=len)
     for n in (0, 1, 3, 4, 7, 8, 12, 16, 31, 64, len(seed) // 2, len(seed) - 1):
         check(target, seed[: max(n, 0)])
+
+
+REGRESSIONS = sorted((Path(__file__).parent / "regressions").glob("*.bin"))
+
+
+@pytest.mark.parametrize("path", REGRESSIONS, ids=[p.stem for p in REGRESSIONS])
+def test_regressions(path):
+    """Inputs the fuzzers once crashed on, named ``<target>--<what>.bin``: now FormatError or parsed."""
+    check(TARGETS[path.stem.split("--")[0]], path.read_bytes())
 
 
 def test_every_listed_decoder_is_fuzzed_once_it_lands():
