@@ -24,7 +24,7 @@ from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraph
 from edgeinspect.analysis.fragmentation import is_glue
 from edgeinspect.report.overlays import device_color, explorer_graph, node_id, node_namespaces, partitions
 
-__all__ = ["BOUNDARY_OVERLAY", "pte_graphs", "tint"]
+__all__ = ["BOUNDARY_OVERLAY", "file_label", "pte_graphs", "shade", "tint", "tosa_graphs"]
 
 #: Name of the edge overlay that labels boundary edges with their bytes.
 BOUNDARY_OVERLAY = "boundary bytes"
@@ -35,6 +35,12 @@ def tint(color: str, amount: float = 0.8) -> str:
     r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
     mix = [round(c + (255 - c) * amount) for c in (r, g, b)]
     return "#" + "".join(f"{c:02x}" for c in mix)
+
+
+def shade(color: str, amount: float = 0.3) -> str:
+    """Mix a ``#rrggbb`` colour with black; node borders use it so the overlay colours stay unique."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c * (1 - amount)):02x}" for c in (r, g, b))
 
 
 def _fmt_bytes(n: int | None) -> str:
@@ -86,6 +92,9 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
                 _kv("payload", f"{_fmt_bytes(delegate.payload_size)} ({delegate.location})"),
             ]
             attrs += [_kv(f"compile_spec.{k}", v) for k, v in delegate.specs.items()]
+        for c in data.get("consts", ()):
+            shape = ",".join(str(d) for d in c.get("shape") or ())
+            attrs.append(_kv(f"const.{c['tensor']}", f"{c.get('op')} {c.get('dtype')}[{shape}], {_fmt_bytes(c.get('bytes'))}"))
         k = island_of.get(data.get("index")) if data.get("kind") == "kernel" and data.get("partition") is None else None
         if k is not None:
             attrs.append(_kv("island", f"{k} ({'glue' if is_glue(str(data.get('name', ''))) else 'cause'})"))
@@ -132,7 +141,7 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
                 incomingEdges=incoming,
                 inputsMetadata=inputs_meta,
                 outputsMetadata=list(outputs_meta.values()),
-                style=gb.GraphNodeStyle(backgroundColor=tint(color), borderColor=color, hoveredBorderColor=color),
+                style=gb.GraphNodeStyle(backgroundColor=tint(color), borderColor=shade(color), hoveredBorderColor=color),
             )
         )
 
@@ -141,7 +150,7 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
         gb.GroupNodeConfig(
             namespaceRegex=f"^{p.namespace}$",
             backgroundColor=tint(device_color(p.device), 0.9),
-            borderColor=device_color(p.device),
+            borderColor=shade(device_color(p.device)),
             textColor="#202020",
         )
         for p in parts
@@ -168,8 +177,11 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
 
 
 def _label(data: dict[str, Any]) -> str:
-    """Short node label: the operator without its ``aten::`` namespace and ``.out`` overload."""
+    """Short node label: the operator without its ``aten::`` namespace and ``.out`` overload;
+    a delegate call is its backend and delegate index (``EthosUBackend #1``)."""
     name = str(data.get("name", ""))
+    if data.get("kind") == "delegate" and data.get("delegate") is not None:
+        return f"{name} #{data['delegate']}"
     if data.get("kind") == "kernel":
         name = name.split("::", 1)[-1]
         if "." in name:
@@ -269,8 +281,8 @@ def _block_graph(tosa: Any, region: Any, block: Any, *, single: bool) -> gb.Grap
     producer: dict[str, str] = {}
     folded: dict[str, Any] = {}
     nodes: list[gb.GraphNode] = []
-    style = gb.GraphNodeStyle(backgroundColor=tint(TOSA_COLOR), borderColor=TOSA_COLOR, hoveredBorderColor=TOSA_COLOR)
-    io_style = gb.GraphNodeStyle(backgroundColor=tint(device_color("CPU")), borderColor=device_color("CPU"))
+    style = gb.GraphNodeStyle(backgroundColor=tint(TOSA_COLOR), borderColor=shade(TOSA_COLOR), hoveredBorderColor=TOSA_COLOR)
+    io_style = gb.GraphNodeStyle(backgroundColor=tint(device_color("CPU")), borderColor=shade(device_color("CPU")))
 
     def tensor_meta(name: str) -> gb.MetadataItem:
         t = tensors.get(name)

@@ -29,7 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("view", help="open a .pte or .tosa in Google Model Explorer (local server, needs edgeinspect[explorer])")
     p.add_argument("file", help=".pte or .tosa file")
     p.add_argument(
-        "--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)"
+        "--tosa",
+        action="append",
+        default=[],
+        metavar="F",
+        help="dumped .tosa file or directory to join to Arm delegates (repeatable; default: FILE's <stem>.tosa.d if present)",
     )
     p.add_argument("--port", type=int, default=None, metavar="N", help="port to serve on (default: a free port)")
     p.add_argument("--host", default="127.0.0.1", metavar="H", help="bind address (default: 127.0.0.1; others need --allow-remote)")
@@ -94,12 +98,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise UsageError(f"edgeinspect view needs Model Explorer ({err}): pip install 'edgeinspect[explorer]'") from err
 
-    import edgeinspect
-    from edgeinspect.report.overlays import overlays
+    from edgeinspect.report.overlays import load_for_view, overlays
 
     # Load once here so a bad file fails now, with our message, not inside the web page.
     tosa = [os.path.abspath(t) for t in args.tosa]
-    model = edgeinspect.load(path, tosa=tosa or None)
+    model = load_for_view(path, tosa or None)
     adapter.TOSA_FILES[path] = tosa
     config = ModelExplorerConfig()
     config.add_model_from_path(path, adapterId=adapter.ADAPTER_ID)

@@ -41,6 +41,7 @@ __all__ = [
     "device_overlay",
     "explorer_graph",
     "island_overlay",
+    "load_for_view",
     "load_recommendations",
     "method_overlays",
     "node_id",
@@ -48,6 +49,7 @@ __all__ = [
     "overlays",
     "partitions",
     "recommendation_overlay",
+    "tosa_beside",
     "write_overlays",
 ]
 
@@ -191,11 +193,66 @@ def partitions(method: Method) -> list[Partition]:
 
 
 def explorer_graph(method: Method) -> nx.MultiDiGraph:
-    """The graph the adapter draws: stitched (delegate internals inline) when the payload
-    decoders are available, else the plain instruction graph."""
-    if importlib.util.find_spec("edgeinspect.stitch") is not None:
-        return method.to_networkx(stitched=True)
-    return method.to_networkx()
+    """The graph the adapter, the overlays and the HTML report draw.
+
+    The stitched graph (delegate internals inline, :mod:`edgeinspect.stitch`) when this build
+    has it, else the instruction graph; TOSA ``CONST``/``CONST_SHAPE`` operators are folded:
+    each is removed and described in the ``consts`` attribute (a list of dicts with ``tensor``,
+    ``op``, ``shape``, ``dtype``, ``bytes``) of the operators that read it.
+    """
+    if importlib.util.find_spec("edgeinspect.stitch") is None:
+        return method.to_networkx()
+    g = method.to_networkx(stitched=True)
+    for n in [n for n, d in g.nodes(data=True) if d.get("const")]:
+        for _, dst, key, data in g.out_edges(n, keys=True, data=True):
+            entry = {
+                "tensor": str(key),
+                "op": g.nodes[n].get("name"),
+                "shape": data.get("shape"),
+                "dtype": data.get("dtype"),
+                "bytes": data.get("bytes"),
+            }
+            g.nodes[dst].setdefault("consts", []).append(entry)
+        g.remove_node(n)
+    return g
+
+
+def tosa_beside(path: str | os.PathLike[str]) -> list[str] | None:
+    """The ``<stem>.tosa.d`` directory of dumped .tosa files beside a .pte, when there is one.
+
+    ``edgeinspect view``/``report`` and the Model Explorer adapter join it to the Arm delegates
+    when no ``--tosa`` is given (the layout the fixture zoo and ``dump_intermediate_artifacts_to``
+    produce), so Ethos-U delegates show their operators.
+    """
+    beside = Path(path).with_suffix(".tosa.d")
+    if beside.is_dir() and any(beside.glob("*.tosa")):
+        return [str(beside)]
+    return None
+
+
+def load_for_view(path: str | os.PathLike[str], tosa: list[str] | None = None) -> Any:
+    """Load a file the way the viewers do: with ``tosa`` when given, else with :func:`tosa_beside`.
+
+    A ``.tosa.d`` found beside the file that does not join (no join in this build, or dumps of
+    another export) is ignored; explicit ``tosa`` files that do not join raise as usual.
+    """
+    import edgeinspect
+    from edgeinspect.errors import EdgeInspectError
+
+    if tosa:
+        return edgeinspect.load(path, tosa=tosa)
+    try:
+        with open(path, "rb") as f:
+            is_pte = f.read(8)[4:8] == b"ET12"
+    except OSError:
+        is_pte = False  # edgeinspect.load reports it
+    found = tosa_beside(path) if is_pte and importlib.util.find_spec("edgeinspect.join") is not None else None
+    if found:
+        try:
+            return edgeinspect.load(path, tosa=found)
+        except EdgeInspectError:
+            pass
+    return edgeinspect.load(path)
 
 
 def node_namespaces(method: Method, graph: nx.MultiDiGraph, parts: list[Partition] | None = None) -> dict[object, str]:

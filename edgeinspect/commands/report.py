@@ -1,0 +1,32 @@
+"""``edgeinspect report FILE [--tosa F ...] -o report.html``: one self-contained HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write a self-contained HTML report (timeline, islands, recommendations, graph)")
+    p.add_argument("file", help=".pte or .tosa file")
+    p.add_argument(
+        "--tosa",
+        action="append",
+        default=[],
+        metavar="F",
+        help="dumped .tosa file or directory to join to Arm delegates (repeatable; default: FILE's <stem>.tosa.d if present)",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from edgeinspect.report.html import write_report
+    from edgeinspect.report.overlays import load_for_view
+
+    model = load_for_view(args.file, args.tosa or None)
+    write_report(model, args.output)
+    print(f"edgeinspect: wrote {args.output}", file=sys.stderr)
+    return 0
