@@ -10,8 +10,9 @@ can carry no tag at all, and two delegates can have identical inputs and outputs
   NPU graph (shapes padded to 6-D, element sizes, in order); a dump matches when its entry
   block's inputs and outputs have the same shapes (padded the same way), element sizes and
   order. Vela can list fewer tensors than the TOSA graph (a real file had a duplicated
-  output dropped), so when no dump matches exactly, dumps whose inputs and outputs contain
-  Vela's as ordered subsequences are the candidates.
+  output dropped) and can reshape them (a ``[2, 16]`` input became ``[1, 1, 2, 1, 1, 16]``),
+  so when no dump matches exactly, dumps whose inputs and outputs contain Vela's as ordered
+  subsequences, compared by element count and element size, are the candidates.
 
 Each Arm delegate gets a status: ``matched`` (exactly one candidate, or several candidates
 that are byte-identical files), ``ambiguous`` (several different candidates; all are listed
@@ -21,6 +22,7 @@ tell apart two different graphs with the same inputs and outputs: those stay amb
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -133,9 +135,15 @@ def _join(d: Delegate, dumps: list[tuple[str, bytes, Any]]) -> Delegate:
     candidates = [i for i, (_, _, g) in enumerate(dumps) if signature_of_tosa(g) == want]
     if not candidates:
         # Vela can list fewer tensors than the TOSA graph has (it dropped a duplicated output in
-        # a real file): accept a dump whose inputs and outputs contain Vela's, in order.
-        candidates = [i for i, (_, _, g) in enumerate(dumps) if _contains(signature_of_tosa(g), want)]
+        # a real file) and can reshape them (a [2, 16] input became [1, 1, 2, 1, 1, 16]): accept
+        # a dump whose inputs and outputs contain Vela's, in order, by element count and size.
+        loose = _by_numel(want)
+        candidates = [i for i, (_, _, g) in enumerate(dumps) if _contains(_by_numel(signature_of_tosa(g)), loose)]
     return _result(d, dumps, candidates, same_content=len({dumps[i][1] for i in candidates}) == 1)
+
+
+def _by_numel(sig: tuple[tuple[Any, ...], tuple[Any, ...]]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    return tuple(tuple((math.prod(shape), es) for shape, es in side) for side in sig)  # type: ignore[return-value]
 
 
 def _contains(sig: tuple[tuple[Any, ...], tuple[Any, ...]], sub: tuple[tuple[Any, ...], tuple[Any, ...]]) -> bool:

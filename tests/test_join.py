@@ -16,6 +16,13 @@ from edgeinspect.formats.payloads import decode_delegate
 from edgeinspect.join import attach_tosa, signature_of_tosa
 
 ARM = [f for f in zoo_index() if f.get("tosa_dumps")]
+# Where the dumps really cannot settle it (zoo.json descriptions): u55_sort's two delegates have
+# identical signatures and both dumps are different graphs; u55_two_methods' forward dump was
+# overwritten by encode's (same tag). Everything else must match.
+EXPECTED_STATUS = {
+    "u55_sort": {("forward", 0): "ambiguous", ("forward", 1): "ambiguous"},
+    "u55_two_methods": {("forward", 0): "missing", ("encode", 0): "matched"},
+}
 
 
 def test_zoo_has_arm_fixtures():
@@ -29,9 +36,14 @@ def test_every_delegate_joins(fx):
     program = edgeinspect.load(pte, tosa=[dump_dir])
     assert program.tosa_files == tuple(sorted(Path(p).name for p in fx["tosa_dumps"]))
     used = []
+    expected = EXPECTED_STATUS.get(fx["name"], {})
+    for m in program.methods:
+        for d in m.delegates:
+            assert d.tosa_join == expected.get((m.name, d.index), "matched"), (m.name, d.index, d.tosa_candidates)
     for d in program.delegates:
-        # every dump in the zoo is present and distinct, so every delegate matches
-        assert d.tosa_join == "matched", (d.index, d.tosa_candidates)
+        if d.tosa_join != "matched":
+            assert d.tosa is None and d.tosa_file is None and decode_delegate(d).ops is None
+            continue
         assert d.tosa_file in program.tosa_files and d.tosa is not None
         used.append(d.tosa_file)
         decoded = decode_delegate(d)
