@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from edgeinspect.formats.payloads import decode_delegate
 
 PTES = [p for p in sorted(DATA.glob("*.pte")) if any(d.backend_id == "EthosUBackend" for d in edgeinspect.load(p).delegates)]
 _PAD = 6
+EXACT = [0, 0]  # outputs whose padded shape equals the .pte tensor's, of all outputs seen
 
 
 def _pad(shape):
@@ -42,18 +44,29 @@ def test_stream_layout_and_io(pte: Path):
             # The call passes the delegate's inputs (maybe extra unused ones) then its outputs.
             args = [m.tensor(v) for v in m.tensor_args(ins)]
             outs = args[len(args) - len(s.outputs) :]
-            assert [t.shape6 for t in s.outputs] == [_pad(a.sizes) for a in outs]
+            # Vela can reshape (a [2, 16] input is [1, 1, 2, 1, 1, 16] in u55_two_methods):
+            # element counts and sizes always agree, shapes padded to 6-D almost always.
+            assert [math.prod(t.shape6) for t in s.outputs] == [a.numel for a in outs]
             assert [t.element_size for t in s.outputs] == [a.element_size for a in outs]
             remaining = iter(args[: len(args) - len(s.outputs)])
             for t in s.inputs:  # an ordered subsequence of the remaining arguments
-                assert any(_pad(a.sizes) == t.shape6 and a.element_size == t.element_size for a in remaining)
+                assert any(a.numel == math.prod(t.shape6) and a.element_size == t.element_size for a in remaining)
+            exact = sum(t.shape6 == _pad(a.sizes) for t, a in zip(s.outputs, outs))
+            EXACT[0] += exact
+            EXACT[1] += len(outs)
             for t in s.inputs + s.outputs:
-                assert t.shape == depad(t.shape6) and t.nbytes == t.element_size * max(1, __import__("math").prod(t.shape6))
+                assert t.shape == depad(t.shape6) and t.nbytes == t.element_size * math.prod(t.shape6)
             decoded = decode_delegate(d)
             assert decoded.kind == "ethos-u" and decoded.ops is None and decoded.num_ops is None
             summary = decoded.summary()
             assert summary["ethos_u"]["command_stream_bytes"] == s.command_stream_bytes
             assert summary["ops"] is None
+
+
+def test_most_shapes_are_exact():
+    if not EXACT[1]:
+        pytest.skip("run with the per-fixture tests")
+    assert EXACT[0] >= 0.9 * EXACT[1]
 
 
 def test_not_vela_is_a_format_error():
