@@ -202,7 +202,7 @@ def _method_body(method: Method, *, level: int = 3) -> str:
     parts = [
         f"<h{level}>method <code>{_e(method.name)}</code></h{level}>",
         f'<div class="muted">{len(method.instructions):,} instructions ({calls:,} calls), '
-        f"{len(method.delegates):,} delegates, {len(method.inputs):,} inputs, {len(method.outputs):,} outputs</div>",
+        f"{len(method.delegates):,} delegate(s), {len(method.inputs):,} input(s), {len(method.outputs):,} output(s)</div>",
         _strip(method),
         _table(["metric", "value"], [[_e(k), v] for k, v in _metrics_rows(method)]),
     ]
@@ -212,7 +212,7 @@ def _method_body(method: Method, *, level: int = 3) -> str:
             _table(["#", "backend", "target", "data", "payload bytes", "tosa file", "operators inside"], _delegate_rows(method), (4,))
         )
     parts.append("<b>Instructions</b>")
-    parts.append(_table(["#", "kind", "name", "device", "target", "tensor bytes"], _instruction_rows(method), (0, 5)))
+    parts.append(_table(["#", "kind", "name", "device", "target", "tensor argument bytes"], _instruction_rows(method), (0, 5)))
     islands = cpu_islands(method)
     if islands:
         parts.append("<b>CPU islands</b>")

@@ -82,6 +82,9 @@ def test_quickstart():
     assert "bytes crossing:" in text
     assert "'transitions': 4, 'boundary_bytes': 19200" in text
     assert "aten::upsample_bilinear2d -> 1 delegate(s), 2 transitions and 10240 bytes saved" in text
+    # %load_ext edgeinspect.report.notebook makes a bare CpuIsland display as a table
+    (ext_cell,) = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("%load_ext edgeinspect.report.notebook")]
+    assert "aten::upsample_bilinear2d.vec_out" in ext_cell.outputs[0].data["text/html"]
     # the timeline plot was drawn
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", ()))
 
