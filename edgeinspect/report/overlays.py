@@ -339,13 +339,14 @@ def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendation
         Model Explorer graph id of the method.
     recommendations : iterable
         Recommendations most harmful first, as ``explain --format json`` entries (dicts) or
-        objects with the same attributes (``operator``, ``kernels``, ``transitions_saved``, ``fix``).
+        objects with the same attributes (``operator``, ``kernels``, ``transitions_saved``, ``bytes_saved``).
         A kernel matches by its full name in ``kernels`` or as an overload of ``operator``.
 
     Returns
     -------
     dict
-        Node data; each matching kernel gets ``"#<rank> <operator>: <fix>"``.
+        Node data; each matching kernel gets ``"#<rank> <operator>: saves <n> transitions, <b> B"``
+        (the fix itself is in ``edgeinspect explain`` and the HTML report).
     """
     recs = list(recommendations)
     results: dict[str, dict[str, Any]] = {}
@@ -357,13 +358,12 @@ def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendation
             operator = str(_field(rec, "operator", ""))
             kernels = _field(rec, "kernels") or ()
             if name in kernels or operator and _matches(name, operator):
-                fix = _field(rec, "fix") or ""
-                saved = _field(rec, "transitions_saved")
-                value = f"#{rank} {operator}"
-                if saved is not None:
-                    value += f" (saves {saved} transitions)"
-                if fix:
-                    value += f": {fix}"
+                saved = [
+                    f"{v:,} {unit}"
+                    for v, unit in ((_field(rec, "transitions_saved"), "transitions"), (_field(rec, "bytes_saved"), "B"))
+                    if isinstance(v, int)
+                ]
+                value = f"#{rank} {operator}" + (": saves " + ", ".join(saved) if saved else "")
                 color = RECOMMENDATION_COLORS[min(rank, len(RECOMMENDATION_COLORS)) - 1]
                 results[node_id(key)] = {"value": value, "bgColor": color}
                 break

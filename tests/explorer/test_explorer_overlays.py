@@ -100,14 +100,14 @@ def test_recommendation_overlay_hook_with_given_recommendations():
     m = _load("u55_multi").method()
     g = explorer_graph(m)
     recs = [
-        {"operator": "aten::index_select", "transitions_saved": 2, "fix": "1x1 conv"},
+        {"operator": "aten::index_select", "transitions_saved": 2, "bytes_saved": 16416, "fix": "1x1 conv"},
         {"operator": "aten::upsample_bilinear2d", "transitions_saved": 2, "fix": "nearest"},
     ]
     results = recommendation_overlay(g, "forward", recs)["forward"]["results"]
     names = {g.nodes[int(k)]["name"]: v["value"] for k, v in results.items()}
     assert names == {
-        "aten::index_select.out": "#1 aten::index_select (saves 2 transitions): 1x1 conv",
-        "aten::upsample_bilinear2d.vec_out": "#2 aten::upsample_bilinear2d (saves 2 transitions): nearest",
+        "aten::index_select.out": "#1 aten::index_select: saves 2 transitions, 16,416 B",
+        "aten::upsample_bilinear2d.vec_out": "#2 aten::upsample_bilinear2d: saves 2 transitions",
     }
 
     # Objects with attributes work as well as dicts, and nothing matches an unknown operator.
@@ -115,7 +115,6 @@ def test_recommendation_overlay_hook_with_given_recommendations():
         operator = "aten::cumsum"
         kernels = ()
         transitions_saved = None
-        fix = None
 
     assert recommendation_overlay(g, "forward", [Rec()])["forward"]["results"] == {}
 
