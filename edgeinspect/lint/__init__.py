@@ -171,20 +171,17 @@ def lint_paths(
         configured = config.settings_for(None).baseline
         if configured:
             baseline = str(config.root / configured)
-    loaded = [_load(p) for p in files]
     if write_baseline is not None:
-        new = Baseline(write_baseline)
-        for p, (model, _) in zip(files, loaded, strict=True):
-            if model is not None and getattr(model, "format", None) == "pte":
-                new.add(p, {m.name: _entry(m) for m in model.methods})
-        new.write()
+        base = Baseline(write_baseline)  # filled file by file, then written
         baseline = write_baseline
-    base = Baseline.read(baseline) if baseline is not None else None
+    else:
+        base = Baseline.read(baseline) if baseline is not None else None
 
     findings: list[Finding] = []
     results: list[FileResult] = []
-    for p, (model, problem) in zip(files, loaded, strict=True):
+    for p in files:  # one file open at a time
         settings = config.settings_for(p)
+        model, problem = _load(p)
         if isinstance(problem, ToolError):
             errors.append(problem)
             results.append(FileResult(p, "error"))
@@ -194,7 +191,7 @@ def lint_paths(
             _add(findings, settings, problem)
             continue
         try:
-            found = _lint_model(model, p, settings, base)
+            found = _lint_model(model, p, settings, base, record=write_baseline is not None)
         except FormatError as err:  # a corrupt part read on demand (e.g. a delegate payload)
             results.append(FileResult(p, "invalid"))
             _add(findings, settings, _invalid(p, err))
@@ -210,6 +207,8 @@ def lint_paths(
         for f in found:
             _add(findings, settings, f)
         results.append(FileResult(p, "ok", getattr(model, "format", None), tuple(getattr(model, "method_names", ()))))
+    if write_baseline is not None:
+        base.write()
     return LintResult(tuple(results), tuple(findings), tuple(errors), baseline)
 
 
@@ -217,13 +216,6 @@ def _add(findings: list[Finding], settings: Settings, f: Finding) -> None:
     if settings.enabled(f.code):
         severity = settings.severity_of(f.code)
         findings.append(f if severity == f.severity else Finding(f.code, f.path, f.message, severity, f.offset, f.method))
-
-
-def _entry(method: Any) -> dict[str, Any]:
-    from edgeinspect.diff import method_figures
-    from edgeinspect.lint.baseline import method_entry
-
-    return method_entry(method_figures(method))
 
 
 def _load(path: str) -> tuple[Any, Finding | ToolError | None]:
@@ -247,22 +239,25 @@ def _invalid(path: str, err: Any) -> Finding:
     return Finding("EI001", path, f"not a valid model: {where}{err.message}", RULES["EI001"].severity, err.offset)
 
 
-def _lint_model(model: Any, path: str, settings: Settings, base: Any) -> list[Finding]:
+def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record: bool = False) -> list[Finding]:
+    """Findings for one readable model; with ``record``, first add its figures to ``base``."""
     from edgeinspect.diff import method_figures
     from edgeinspect.lint.baseline import method_entry, regressions
     from edgeinspect.lint.rules import check_method, check_program
 
     if getattr(model, "format", None) != "pte":
         return []  # a standalone .tosa: reading it cleanly is the whole check
+    figures = {m.name: method_figures(m) for m in model.methods}
+    if record:
+        base.add(path, {name: method_entry(f) for name, f in figures.items()})
     out = check_program(model, path)
-    record = base.record(path) if base is not None else None
+    known = (base.record(path) or {}).get("methods", {}) if base is not None else {}
     for method in model.methods:
-        figures = method_figures(method)
-        old = (record or {}).get("methods", {}).get(method.name)
+        old = known.get(method.name)
         if old is None:
-            out.extend(check_method(method, figures, settings, path))
+            out.extend(check_method(method, figures[method.name], settings, path))
             continue
-        for change in regressions(old, method_entry(figures)):
+        for change in regressions(old, method_entry(figures[method.name])):
             message = f"{method.name!r}: {change} (against baseline)"
             out.append(Finding("EI201", path, message, RULES["EI201"].severity, method.offset, method.name))
     return sorted(out, key=lambda f: (f.offset is None, f.offset or 0, f.code))

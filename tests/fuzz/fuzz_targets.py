@@ -42,13 +42,15 @@ class Target:
 
 def _exercise_pte(data: bytes) -> None:
     from edgeinspect.diff import method_figures
-    from edgeinspect.lint.rules import check_program
+    from edgeinspect.lint.config import Settings
+    from edgeinspect.lint.rules import check_method, check_program
 
     program = edgeinspect.load(data, name="fuzz.pte")
+    settings = Settings(max_transitions=0, min_coverage=1.0, max_boundary_bytes=(("*", 0),))
     try:
         check_program(program, "fuzz.pte")
         for method in program.methods:
-            method_figures(method)
+            check_method(method, method_figures(method), settings, "fuzz.pte")
             method.to_networkx()
         _decode_payloads(program)
     finally:
