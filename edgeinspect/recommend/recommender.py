@@ -188,9 +188,14 @@ def recommend_method(method: Method, reasons: Mapping[str, Sequence[str]] | None
         if reasons and reasons.get(op):
             all_reasons = tuple(reasons[op])
             reason, source = all_reasons[0], "executorch"
+            # The operators it needs along: their reasons too, named.
+            all_reasons += tuple(f"{req}: {r}" for req in requires for r in reasons.get(req, ()))
         else:
             reason = entry.reason or _why_yes(entry.supported, target)
             all_reasons, source = (reason,), "support-table"
+            for req in requires:
+                other = lookup(target, next(iter(kernels.get(req, {})), req))
+                all_reasons += (f"{req}: {other.reason or _why_yes(other.supported, target)}",)
         fixes = tuple(f.to_dict() for f in fixes_for(op, target)) or _derived_fixes(op, names, target)
         out.append(
             Recommendation(
