@@ -23,11 +23,13 @@ import argparse
 import contextlib
 import copy
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -590,11 +592,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=sorted(FIXTURES_BY_NAME),
         help="export only these fixtures (zoo.json entries are merged)",
     )
+    parser.add_argument("--jobs", type=int, default=1, help="export in this many processes (default: 1)")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
 
     if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
         env = dict(os.environ, PYTHONHASHSEED=HASH_SEED)
-        os.execve(sys.executable, [sys.executable, "-m", "edgeinspect.export.zoo", *sys.argv[1:]], env)
+        os.execve(sys.executable, [sys.executable, "-m", "edgeinspect.export.zoo", *argv], env)
 
     out = Path(args.out)
     names = args.only or [f.name for f in FIXTURES]
@@ -603,12 +607,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and index_path.exists():
         entries = {e["name"]: e for e in json.loads(index_path.read_text())["fixtures"]}
     total = time.perf_counter()
-    for name in names:
-        entry = export_fixture(name, out)
-        entries[name] = entry
-        print(
-            f"{name}: {entry['flow']} {entry['file_bytes']} B delegates={entry['delegate_calls']} {entry['export_seconds']} s", flush=True
-        )
+    with contextlib.ExitStack() as stack:
+        if args.jobs > 1:
+            # Separate processes: each has its own cwd (Arm exports chdir) and inherits the
+            # fixed PYTHONHASHSEED through the environment.
+            pool = stack.enter_context(ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")))
+            results = pool.map(export_fixture, names, [out] * len(names))
+        else:
+            results = (export_fixture(name, out) for name in names)
+        for entry in results:
+            entries[entry["name"]] = entry
+            print(
+                f"{entry['name']}: {entry['flow']} {entry['file_bytes']} B delegates={entry['delegate_calls']} {entry['export_seconds']} s",
+                flush=True,
+            )
     for entry in entries.values():
         if "fix" in entry and entry["fix"]["fixes"] in entries:
             entry["fix"]["removed_cpu_ops"] = sorted(

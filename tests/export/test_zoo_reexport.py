@@ -41,8 +41,9 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("zoo")
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(REPO))
     # A subprocess: the export chdirs, and the hash seed must be fixed at interpreter start.
+    # Two jobs: CI machines have 2 cores; the zoo costs about 2 CPU-minutes.
     subprocess.run(
-        [sys.executable, "-m", "edgeinspect.export.zoo", "--out", str(out)],
+        [sys.executable, "-m", "edgeinspect.export.zoo", "--out", str(out), "--jobs", "2"],
         cwd=REPO,
         env=env,
         check=True,
