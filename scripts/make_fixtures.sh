@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 [ -x "$PYTHON" ] || PYTHON=python3
 export PYTHONHASHSEED=0
-exec "$PYTHON" -m edgeinspect.export.zoo --out tests/data "$@"
+exec "$PYTHON" -m edgeinspect.export.zoo --out tests/data --jobs 2 "$@"
