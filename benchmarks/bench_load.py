@@ -71,22 +71,35 @@ print(json.dumps({"import": t1 - t0, "load": t2 - t1}))
 """
 
 
-def run_child(argv: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run one fresh process; return its wall time, peak RSS (MB) and the JSON it printed."""
+def run_child(argv: list[str], env: dict[str, str] | None = None, *, capture: bool = True) -> dict:
+    """Run one fresh process; return its wall time, peak RSS (MB) and the JSON it printed.
+
+    With ``capture=False`` its stdout goes to /dev/null, so the figure is the cost of the
+    process itself and not of a reader draining a pipe (as ``edgeinspect ... > out.json``).
+    """
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     # Drain the pipes before waiting, so a big document cannot block the child.
-    out, err = proc.stdout.read(), proc.stderr.read()
+    out = proc.stdout.read() if capture else b""
+    err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv[:3]} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
-    result = {"wall": wall, "rss_mb": usage.ru_maxrss / 1024, "stdout_bytes": len(out)}
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{argv[:3]} failed ({code}): {err.decode(errors='replace')[-2000:]}")
+    result = {"wall": wall, "rss_mb": usage.ru_maxrss / 1024}
     last = out.strip().rsplit(b"\n", 1)[-1] if out.strip() else b""
-    if last.startswith(b"{") and len(out) < 10_000:
+    if last.startswith(b"{"):
         result.update(json.loads(last))
     return result
+
+
+def check_inspect_output(argv: list[str], env: dict[str, str], instructions: int) -> None:
+    """Once, untimed: the ``inspect --format json`` document parses and lists every instruction."""
+    doc = json.loads(subprocess.run(argv, env=env, capture_output=True, check=True).stdout)
+    found = sum(len(m["instructions"]) for m in doc["methods"])
+    if found != instructions:
+        raise RuntimeError(f"inspect listed {found} instructions, expected {instructions}")
 
 
 def _edgeinspect_command() -> list[str]:
@@ -102,7 +115,7 @@ def _medians(samples: list[dict]) -> dict:
     return {k: statistics.median(s[k] for s in samples) for k in keys}
 
 
-def measure(pte: Path, runs: int) -> dict[str, dict | None]:
+def measure(pte: Path, runs: int, instructions: int) -> dict[str, dict | None]:
     """All figures for one program: medians over ``runs`` fresh processes per tool.
 
     The tools take turns (one run of each, ``runs`` times) so that a machine shared with
@@ -120,10 +133,11 @@ def measure(pte: Path, runs: int) -> dict[str, dict | None]:
         "executorch": [py, "-c", EXECUTORCH_LOAD, str(pte)] if importlib.util.find_spec("executorch") else None,
         "pte_adapter": [str(PTE_ADAPTER_PYTHON), "-c", PTE_ADAPTER_LOAD, str(pte)] if PTE_ADAPTER_PYTHON.exists() else None,
     }
+    check_inspect_output(commands["ours_inspect"], env, instructions)
     samples: dict[str, list[dict]] = {k: [] for k, argv in commands.items() if argv}
     for _ in range(runs):
         for k in samples:
-            samples[k].append(run_child(commands[k], env))
+            samples[k].append(run_child(commands[k], env, capture=k != "ours_inspect"))
     return {k: _medians(samples[k]) if k in samples else None for k in commands}
 
 
@@ -215,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {}
     for n in names:
         print(f"measuring {n} ({args.runs} runs per tool) ...", file=sys.stderr, flush=True)
-        figures[n] = measure(make_programs.path_of(n), args.runs)
+        figures[n] = measure(make_programs.path_of(n), args.runs, infos[n]["instructions"])
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"median of {args.runs} fresh processes per figure.\n")

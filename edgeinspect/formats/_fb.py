@@ -17,12 +17,13 @@ vectors and strings are a ``uint32`` length followed by the elements.
 
 from __future__ import annotations
 
+import operator
 import struct
 from typing import Any
 
 from edgeinspect.errors import FormatError
 
-__all__ = ["Buffer", "Table"]
+__all__ = ["Buffer", "Fields", "Table"]
 
 _U8 = struct.Struct("<B")
 _U16 = struct.Struct("<H")
@@ -34,6 +35,8 @@ _HH = struct.Struct("<HH")
 #: (plus a constant), which honest files never approach and aliasing attacks hit.
 _ELEMENTS_PER_BYTE = 8
 _ELEMENTS_FLOOR = 1 << 20
+#: Upper bound on the number of distinct :class:`Fields` keys (they share one cache).
+_MAX_FIELD_SETS = 64
 
 
 class Buffer:
@@ -49,7 +52,7 @@ class Buffer:
         Offset of ``data`` inside the file, so errors give file offsets.
     """
 
-    __slots__ = ("data", "size", "path", "base", "budget")
+    __slots__ = ("data", "size", "path", "base", "budget", "_layouts")
 
     def __init__(self, data: Any, path: str | None = None, base: int = 0) -> None:
         self.data = data
@@ -57,6 +60,7 @@ class Buffer:
         self.path = path
         self.base = base
         self.budget = _ELEMENTS_PER_BYTE * self.size + _ELEMENTS_FLOOR
+        self._layouts: dict[tuple[int, int], Any] = {}
 
     # -- errors ---------------------------------------------------------------
     def error(self, pos: int, field: str, message: str) -> FormatError:
@@ -97,6 +101,60 @@ class Buffer:
         slots = struct.unpack_from(f"<{n}H", self.data, vt + 4) if n else ()
         return Table(self, pos, slots, t_len)
 
+    # -- fast path ----------------------------------------------------------------
+    def fields(self, pos: int, spec: Fields) -> tuple[Any, ...] | list[Any] | None:
+        """Read several fields of the table at ``pos`` in one struct unpack, or return None.
+
+        The fast path for tables read by the thousand: the same checks as :meth:`table_at`
+        and :meth:`Table.scalar` / :meth:`Table.ref`, done once per vtable (flatbuffer writers
+        share vtables) plus one span check per table. Anything irregular (a check that fails,
+        fields that overlap) returns None, and the caller re-reads the table with the checked
+        accessors, which raise the precise :class:`FormatError` or return the same values.
+
+        Returns
+        -------
+        list or None
+            One item per ``spec`` entry: the scalar, or for a reference the absolute position
+            it points to (-1 when absent), or for a presence test a bool.
+        """
+        size = self.size
+        if pos < 0 or pos + 4 > size:
+            return None
+        data = self.data
+        key = (pos - _I32.unpack_from(data, pos)[0]) * _MAX_FIELD_SETS + spec.key
+        layout = self._layouts.get(key)
+        if layout is None:
+            layout = self._layouts[key] = spec.compile(self, key // _MAX_FIELD_SETS)
+        if layout is False:
+            return None
+        st, start, end, tail, pick, refs = layout
+        if pos + end > size:  # covers the table length and every field
+            return None
+        out = pick(st.unpack_from(data, pos + start) + tail)
+        if refs:
+            out = list(out)
+            for place, o in refs:
+                target = out[place] + pos + o
+                if target >= size:
+                    return None
+                out[place] = target
+        return out
+
+    def scalar_vector(self, pos: int, code: str, elem_size: int) -> tuple[Any, ...] | None:
+        """Fast path of :meth:`Table.scalars` for a reference already followed (``pos`` from
+        :meth:`fields`; -1 = absent gives ``()``): the same checks, None where they fail."""
+        if pos < 0:
+            return ()
+        if pos + 4 > self.size:
+            return None
+        n = _U32.unpack_from(self.data, pos)[0]
+        if not n:
+            return ()
+        if pos + 4 + n * elem_size > self.size or self.budget < n:
+            return None
+        self.budget -= n
+        return struct.unpack_from(f"<{n}{code}", self.data, pos + 4)
+
     def vector(self, pos: int, elem_size: int, field: str) -> tuple[int, int]:
         """Check the vector at ``pos``; return (start of elements, count)."""
         size = self.size
@@ -110,6 +168,69 @@ class Buffer:
         if self.budget < 0:
             raise self.error(pos, field, "too many elements decoded for the file size (aliased vectors?)")
         return start, n
+
+
+class Fields:
+    """A set of fields read together by :meth:`Buffer.fields` (one per table schema and use).
+
+    Parameters
+    ----------
+    key : int
+        Distinct per instance among those used on one buffer (a small constant).
+    entries : sequence of (slot, code, default)
+        ``code`` is a :mod:`struct` code (``b``, ``B``, ``i``, ``I``, ``q``...), ``"R"`` for a
+        reference (``uoffset``; default -1) or ``"P"`` for presence only (no read, a bool).
+    """
+
+    __slots__ = ("key", "entries")
+
+    def __init__(self, key: int, entries: tuple[tuple[int, str, Any], ...]) -> None:
+        self.key = key
+        self.entries = entries
+
+    def compile(self, buf: Buffer, vt: int) -> Any:
+        """Check the vtable at ``vt`` as :meth:`Buffer.table_at` does and plan one unpack, or False."""
+        size, data = buf.size, buf.data
+        if vt < 0 or vt + 4 > size:
+            return False
+        vt_len, t_len = _HH.unpack_from(data, vt)
+        if vt_len < 4 or vt_len & 1 or vt + vt_len > size or t_len < 4:
+            return False
+        n = (vt_len - 4) >> 1
+        slots = struct.unpack_from(f"<{n}H", data, vt + 4) if n else ()
+        present = []
+        absent: list[tuple[int, Any]] = []
+        for place, (slot, code, default) in enumerate(self.entries):
+            o = slots[slot] if slot < n else 0
+            if code == "P":
+                absent.append((place, o != 0))
+            elif o:
+                present.append((o, place, "I" if code == "R" else code))
+            else:
+                absent.append((place, -1 if code == "R" else default))
+        present.sort()
+        fmt = ["<"]
+        start = end = present[0][0] if present else 0
+        order = []
+        refs = []
+        for o, place, code in present:
+            if o < end:
+                return False  # overlapping fields: leave them to the checked accessors
+            if o > end:
+                fmt.append(f"{o - end}x")
+            fmt.append(code)
+            end = o + struct.calcsize("<" + code)
+            order.append(place)
+            if self.entries[place][1] == "R":
+                refs.append((place, o))
+        order += [place for place, _ in absent]
+        # pick() puts the unpacked fields, then the defaults of the absent ones, in entry order.
+        where = [order.index(place) for place in range(len(self.entries))]
+        if len(where) > 1:
+            pick = operator.itemgetter(*where)
+        else:  # itemgetter of one index returns the item, not a 1-tuple
+            pick = (lambda raw, i=where[0]: (raw[i],)) if where else (lambda raw: ())
+        return struct.Struct("".join(fmt)), start, max(end, t_len, 4), tuple(v for _, v in absent), pick, tuple(refs)
 
 
 class Table:

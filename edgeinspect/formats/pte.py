@@ -18,7 +18,7 @@ import struct
 from typing import Any
 
 from edgeinspect.errors import FormatError
-from edgeinspect.formats._fb import BOOL, F64, I8, I32, I64, U8, U32, U64, Buffer, Table
+from edgeinspect.formats._fb import BOOL, F64, I8, I32, I64, U8, U32, U64, Buffer, Fields, Table
 from edgeinspect.formats._source import Source
 from edgeinspect.model import (
     CompileSpec,
@@ -59,6 +59,30 @@ _INSTRUCTION_KINDS = (None, "kernel", "delegate", "move", "jump_false", "free")
 _DATA_LOCATIONS = ("inline", "segment")
 
 _HEADER = struct.Struct("<4sIQQ")
+
+# Fields read together on the fast paths (slot, struct code or R(eference)/P(resence), default).
+_INSTRUCTION_FIELDS = Fields(1, ((0, "B", 0), (1, "R", -1)))
+_CALL_FIELDS = Fields(2, ((0, "i", 0), (1, "R", -1)))  # KernelCall and DelegateCall alike
+_EVALUE_FIELDS = Fields(3, ((0, "B", 0), (1, "R", -1)))
+_TENSOR_FIELDS = Fields(
+    4,
+    (
+        (0, "b", 0),  # scalar_type
+        (1, "i", 0),  # storage_offset
+        (2, "R", -1),  # sizes
+        (3, "R", -1),  # dim_order
+        (4, "B", 0),  # requires_grad
+        (5, "I", 0),  # data_buffer_idx
+        (6, "P", False),  # allocation_info (memory planned)
+        (8, "b", 0),  # shape_dynamism
+        (9, "R", -1),  # extra_tensor_info
+    ),
+)
+_INT_FIELDS = Fields(5, ((0, "q", 0),))
+_BOOL_FIELDS = Fields(6, ((0, "B", 0),))
+_DOUBLE_FIELDS = Fields(7, ((0, "d", 0.0),))
+_LIST_FIELDS = Fields(8, ((0, "R", -1),))
+_NO_FIELDS = Fields(9, ())
 
 
 def read_extended_header(data: Any, path: str | None = None) -> ExtendedHeader | None:
@@ -260,88 +284,158 @@ class _Reader:
         n_values: int,
     ) -> None:
         buf = self.buf
-        table_at = buf.table_at
+        base = buf.base
+        fields = buf.fields
+        scalar_vector = buf.scalar_vector
         n_ops = len(operators)
         n_dels = len(delegates)
         op_names = [o.full_name for o in operators]
         del_names = [d.backend_id for d in delegates]
         for i, pos in enumerate(chain.table_offsets(2, "instructions")):
-            index = len(out)
-            field = f"chains[{chain_index}].instructions[{i}]"
-            ins = table_at(pos, field)
-            kind_no = ins.scalar(0, U8, 0, field + ".instr_args_type")
-            call = ins.table(1, field + ".instr_args")
-            if kind_no >= len(_INSTRUCTION_KINDS) or kind_no == 0 or call is None:
-                out.append(Instruction(index, "unknown", None, (), f"unknown({kind_no})", None, ins.offset))
-                continue
-            kind = _INSTRUCTION_KINDS[kind_no]
-            if kind == "kernel" or kind == "delegate":
-                target = call.scalar(0, I32, 0, field + ".op_index")
-                args = call.scalars(1, "i", 4, field + ".args")
-                for j, a in enumerate(args):
-                    if not 0 <= a < n_values:
-                        raise buf.error(call.pos, f"{field}.args[{j}]", f"value index {a} out of range (method has {n_values} values)")
-                if kind == "kernel":
-                    if not 0 <= target < n_ops:
-                        raise buf.error(call.pos, field + ".op_index", f"operator index {target} out of range ({n_ops} operators)")
-                    out.append(Instruction(index, kind, target, args, op_names[target], "CPU", ins.offset))
-                else:
-                    if not 0 <= target < n_dels:
-                        raise buf.error(call.pos, field + ".delegate_index", f"delegate index {target} out of range ({n_dels} delegates)")
-                    name = del_names[target]
-                    out.append(Instruction(index, kind, target, args, name, name, ins.offset))
-            elif kind == "move":
-                a = call.scalar(0, I32, 0, field + ".move_from")
-                b = call.scalar(1, I32, 0, field + ".move_to")
-                out.append(Instruction(index, kind, None, (a, b), "move", None, ins.offset))
-            elif kind == "jump_false":
-                cond = call.scalar(0, I32, 0, field + ".cond_value_index")
-                dest = call.scalar(1, I32, 0, field + ".destination_instruction")
-                out.append(Instruction(index, kind, dest, (cond,), "jump_false", None, ins.offset))
-            else:
-                v = call.scalar(0, I32, 0, field + ".value_index")
-                out.append(Instruction(index, kind, None, (v,), "free", None, ins.offset))
+            # Fast path for kernel and delegate calls; anything else, or anything that
+            # fails a check, is read again by _instruction, which raises the precise error.
+            budget = buf.budget
+            head = fields(pos, _INSTRUCTION_FIELDS)
+            if head is not None and (head[0] == 1 or head[0] == 2) and head[1] >= 0:
+                call = fields(head[1], _CALL_FIELDS)
+                if call is not None:
+                    args = scalar_vector(call[1], "i", 4)
+                    if args is not None and (not args or (min(args) >= 0 and max(args) < n_values)):
+                        target = call[0]
+                        if head[0] == 1:
+                            if 0 <= target < n_ops:
+                                out.append(Instruction(len(out), "kernel", target, args, op_names[target], "CPU", base + pos))
+                                continue
+                        elif 0 <= target < n_dels:
+                            name = del_names[target]
+                            out.append(Instruction(len(out), "delegate", target, args, name, name, base + pos))
+                            continue
+            buf.budget = budget
+            out.append(self._instruction(pos, f"chains[{chain_index}].instructions[{i}]", len(out), op_names, del_names, n_values))
+
+    def _instruction(self, pos: int, field: str, index: int, op_names: list[str], del_names: list[str], n_values: int) -> Instruction:
+        """Read one instruction with the checked accessors (the slow path, and every error)."""
+        buf = self.buf
+        ins = buf.table_at(pos, field)
+        kind_no = ins.scalar(0, U8, 0, field + ".instr_args_type")
+        call = ins.table(1, field + ".instr_args")
+        if kind_no >= len(_INSTRUCTION_KINDS) or kind_no == 0 or call is None:
+            return Instruction(index, "unknown", None, (), f"unknown({kind_no})", None, ins.offset)
+        kind = _INSTRUCTION_KINDS[kind_no]
+        if kind == "kernel" or kind == "delegate":
+            target = call.scalar(0, I32, 0, field + ".op_index")
+            args = call.scalars(1, "i", 4, field + ".args")
+            for j, a in enumerate(args):
+                if not 0 <= a < n_values:
+                    raise buf.error(call.pos, f"{field}.args[{j}]", f"value index {a} out of range (method has {n_values} values)")
+            if kind == "kernel":
+                if not 0 <= target < len(op_names):
+                    raise buf.error(call.pos, field + ".op_index", f"operator index {target} out of range ({len(op_names)} operators)")
+                return Instruction(index, kind, target, args, op_names[target], "CPU", ins.offset)
+            if not 0 <= target < len(del_names):
+                raise buf.error(call.pos, field + ".delegate_index", f"delegate index {target} out of range ({len(del_names)} delegates)")
+            name = del_names[target]
+            return Instruction(index, kind, target, args, name, name, ins.offset)
+        if kind == "move":
+            a = call.scalar(0, I32, 0, field + ".move_from")
+            b = call.scalar(1, I32, 0, field + ".move_to")
+            return Instruction(index, kind, None, (a, b), "move", None, ins.offset)
+        if kind == "jump_false":
+            cond = call.scalar(0, I32, 0, field + ".cond_value_index")
+            dest = call.scalar(1, I32, 0, field + ".destination_instruction")
+            return Instruction(index, kind, dest, (cond,), "jump_false", None, ins.offset)
+        v = call.scalar(0, I32, 0, field + ".value_index")
+        return Instruction(index, kind, None, (v,), "free", None, ins.offset)
 
     # -- values -------------------------------------------------------------------
     def _values(self, plan: Table) -> tuple[Value, ...]:
         buf = self.buf
-        table_at = buf.table_at
         out = []
+        fast = self._fast_value
         for i, pos in enumerate(plan.table_offsets(2, "values")):
-            field = f"values[{i}]"
-            ev = table_at(pos, field)
-            kind_no = ev.scalar(0, U8, 0, field + ".val_type")
-            if kind_no == 0 or kind_no >= len(_VALUE_KINDS):
-                out.append(Value("unknown" if kind_no else "null", kind_no or None, ev.offset))
-                continue
-            kind = _VALUE_KINDS[kind_no]
-            t = ev.table(1, field + ".val")
-            if t is None:
-                if kind != "null":
-                    raise buf.error(ev.pos, field + ".val", f"{kind} value has no table (union member missing)")
-                out.append(Value(kind, None, ev.offset))
-                continue
-            if kind == "tensor":
-                out.append(Value(kind, self._tensor(t, field), ev.offset))
-            elif kind == "int":
-                out.append(Value(kind, t.scalar(0, I64, 0, field + ".int_val"), ev.offset))
-            elif kind == "bool":
-                out.append(Value(kind, bool(t.scalar(0, BOOL, 0, field + ".bool_val")), ev.offset))
-            elif kind == "double":
-                out.append(Value(kind, t.scalar(0, F64, 0.0, field + ".double_val"), ev.offset))
-            elif kind == "string":
-                out.append(Value(kind, t.string(0, field + ".string_val") or "", ev.offset))
-            elif kind == "int_list":
-                out.append(Value(kind, t.scalars(0, "q", 8, field + ".items"), ev.offset))
-            elif kind == "double_list":
-                out.append(Value(kind, t.scalars(0, "d", 8, field + ".items"), ev.offset))
-            elif kind == "bool_list":
-                out.append(Value(kind, tuple(bool(b) for b in t.scalars(0, "B", 1, field + ".items")), ev.offset))
-            elif kind == "null":
-                out.append(Value(kind, None, ev.offset))
-            else:  # tensor_list, optional_tensor_list
-                out.append(Value(kind, t.scalars(0, "i", 4, field + ".items"), ev.offset))
+            budget = buf.budget
+            value = fast(pos)
+            if value is None:
+                buf.budget = budget
+                value = self._value(pos, f"values[{i}]")
+            out.append(value)
         return tuple(out)
+
+    def _fast_value(self, pos: int) -> Value | None:
+        """The common values (tensors, scalars, int and tensor lists) in a few unpacks, or None
+        when the value is of another kind or fails a check (then :meth:`_value` reads it)."""
+        buf = self.buf
+        head = buf.fields(pos, _EVALUE_FIELDS)
+        if head is None:
+            return None
+        kind_no, t = head
+        if t < 0:
+            return None
+        base = buf.base
+        if kind_no == 5:  # tensor
+            f = buf.fields(t, _TENSOR_FIELDS)
+            if f is None:
+                return None
+            scalar_type, storage_offset, sizes_at, dim_order_at, requires_grad, data_buffer_idx, planned, dynamism, extra = f
+            sizes = buf.scalar_vector(sizes_at, "i", 4)
+            if sizes is None:
+                return None
+            dim_order = buf.scalar_vector(dim_order_at, "B", 1)
+            if dim_order is None:
+                return None
+            if extra >= 0:
+                return None  # a named tensor: rare, read by _value with its field names
+            tensor = Tensor(scalar_type, sizes, dim_order, data_buffer_idx, dynamism, storage_offset, bool(requires_grad), planned, None, base + t)
+            return Value("tensor", tensor, base + pos)
+        if kind_no == 2:  # int
+            f = buf.fields(t, _INT_FIELDS)
+            return None if f is None else Value("int", f[0], base + pos)
+        if kind_no == 3:  # bool
+            f = buf.fields(t, _BOOL_FIELDS)
+            return None if f is None else Value("bool", bool(f[0]), base + pos)
+        if kind_no == 4:  # double
+            f = buf.fields(t, _DOUBLE_FIELDS)
+            return None if f is None else Value("double", f[0], base + pos)
+        if kind_no == 1:  # null
+            return None if buf.fields(t, _NO_FIELDS) is None else Value("null", None, base + pos)
+        if kind_no == 7 or kind_no == 10 or kind_no == 11:  # int_list, tensor_list, optional_tensor_list
+            f = buf.fields(t, _LIST_FIELDS)
+            if f is None:
+                return None
+            items = buf.scalar_vector(f[0], "q" if kind_no == 7 else "i", 8 if kind_no == 7 else 4)
+            return None if items is None else Value(_VALUE_KINDS[kind_no], items, base + pos)
+        return None
+
+    def _value(self, pos: int, field: str) -> Value:
+        """Read one value with the checked accessors (the slow path, and every error)."""
+        ev = self.buf.table_at(pos, field)
+        kind_no = ev.scalar(0, U8, 0, field + ".val_type")
+        if kind_no == 0 or kind_no >= len(_VALUE_KINDS):
+            return Value("unknown" if kind_no else "null", kind_no or None, ev.offset)
+        kind = _VALUE_KINDS[kind_no]
+        t = ev.table(1, field + ".val")
+        if t is None:
+            return Value(kind, None, ev.offset)
+        if kind == "tensor":
+            return Value(kind, self._tensor(t, field), ev.offset)
+        if kind == "int":
+            return Value(kind, t.scalar(0, I64, 0, field + ".int_val"), ev.offset)
+        if kind == "bool":
+            return Value(kind, bool(t.scalar(0, BOOL, 0, field + ".bool_val")), ev.offset)
+        if kind == "double":
+            return Value(kind, t.scalar(0, F64, 0.0, field + ".double_val"), ev.offset)
+        if kind == "string":
+            return Value(kind, t.string(0, field + ".string_val") or "", ev.offset)
+        if kind == "int_list":
+            return Value(kind, t.scalars(0, "q", 8, field + ".items"), ev.offset)
+        if kind == "double_list":
+            return Value(kind, t.scalars(0, "d", 8, field + ".items"), ev.offset)
+        if kind == "bool_list":
+            return Value(kind, tuple(bool(b) for b in t.scalars(0, "B", 1, field + ".items")), ev.offset)
+        if kind == "null":
+            return Value(kind, None, ev.offset)
+        # tensor_list, optional_tensor_list
+        return Value(kind, t.scalars(0, "i", 4, field + ".items"), ev.offset)
 
     def _tensor(self, t: Table, field: str) -> Tensor:
         extra = t.table(9, field + ".extra_tensor_info")
