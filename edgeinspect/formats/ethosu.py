@@ -93,6 +93,25 @@ class VelaStream:
     outputs: tuple[VelaTensor, ...]
     external_keys: dict[str, str] = field(default_factory=dict, hash=False)
     command_stream_offset: int = field(default=-1, compare=False)
+    #: The ``cmd_data`` bytes (None when the block is external or absent).
+    cmd_data: bytes | None = field(default=None, compare=False, repr=False)
+
+    def command_stream(self, arch: str, *, path: str | None = None) -> Any:
+        """Decode ``cmd_data`` for ``arch`` (e.g. the delegate's target ``ethos-u55-128``).
+
+        Returns a :class:`edgeinspect.formats.ethosu_cmd.CommandStream`, or None when the
+        payload holds no ``cmd_data`` of its own (external or absent).
+
+        Raises
+        ------
+        FormatError
+            When the command stream is truncated or corrupt.
+        """
+        if self.cmd_data is None:
+            return None
+        from edgeinspect.formats.ethosu_cmd import decode_command_stream
+
+        return decode_command_stream(self.cmd_data, arch, path=path, base=self.command_stream_offset)
 
     def block(self, name: str) -> VelaBlock | None:
         """The first block called ``name``, or None."""
@@ -154,7 +173,11 @@ def decode_ethosu(data: Any, *, path: str | None = None, base: int = 0) -> VelaS
     inputs = _io(data, contents, external, "inputs", path, base)
     outputs = _io(data, contents, external, "outputs", path, base)
     cmd_offset = base + contents["cmd_data"][0] if "cmd_data" in contents and "cmd_data" not in external else -1
-    return VelaStream(tuple(blocks), cmd, weights, scratch, inputs, outputs, external, cmd_offset)
+    cmd_bytes = None
+    if cmd_offset >= 0:
+        s, n = contents["cmd_data"]
+        cmd_bytes = bytes(data[s : s + n])
+    return VelaStream(tuple(blocks), cmd, weights, scratch, inputs, outputs, external, cmd_offset, cmd_bytes)
 
 
 def _block_size(blocks: list[VelaBlock], name: str) -> int | None:

@@ -13,7 +13,9 @@
     bytes, scratch size, inputs and outputs. Vela output holds no TOSA, so ``ops`` is None
     ("unknown") unless a dumped .tosa was joined to the delegate
     (:func:`edgeinspect.join.attach_tosa`); then it counts that graph's operators like
-    ``tosa`` does.
+    ``tosa`` does. ``npu_ops`` counts the NPU operations of the command stream itself
+    (:mod:`edgeinspect.formats.ethosu_cmd`: ``conv2d``, ``pooling.average``, ``dma``, ...),
+    decoded for the architecture of the delegate's target; no dumped file is needed.
 ``opaque``
     any other backend (CoreML, QNN, Vulkan, VGF, MPS, ...): size and compile specs only.
 
@@ -52,7 +54,10 @@ class DecodedPayload:
     ``inputs``/``outputs`` the shapes the backend graph takes and gives (Vela's 6-D padding
     removed for Ethos-U); ``input_element_sizes``/``output_element_sizes`` their bytes per
     element where known. ``graph`` is the decoded XnnGraph/TosaGraph, ``stream`` the
-    VelaStream, ``tosa`` the joined TosaGraph of an Ethos-U delegate.
+    VelaStream, ``tosa`` the joined TosaGraph of an Ethos-U delegate. ``npu_ops`` is the
+    histogram of an Ethos-U command stream's NPU operations (None when not Ethos-U, the
+    target is unknown, or the command stream is external or corrupt: then
+    ``details["npu_ops_error"]`` says why) and ``commands`` the decoded CommandStream.
     """
 
     backend: str
@@ -72,6 +77,8 @@ class DecodedPayload:
     tosa_file: str | None = None
     tosa_join: str | None = None
     details: dict[str, Any] = field(default_factory=dict, hash=False)
+    npu_ops: dict[str, int] | None = field(default=None, hash=False)
+    commands: Any = field(default=None, compare=False, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready dict of everything above except the decoded objects."""
@@ -89,6 +96,7 @@ class DecodedPayload:
             "output_element_sizes": list(self.output_element_sizes),
             "tosa_file": self.tosa_file,
             "tosa_join": self.tosa_join,
+            "npu_ops": dict(self.npu_ops) if self.npu_ops is not None else None,
             **self.details,
         }
 
@@ -118,6 +126,7 @@ def decode_delegate(delegate: Delegate) -> DecodedPayload:
         tosa=delegate.tosa,
         tosa_file=delegate.tosa_file,
         tosa_join=delegate.tosa_join,
+        target=delegate.target,
     )
 
 
@@ -132,8 +141,13 @@ def decode_payload(
     tosa: Any = None,
     tosa_file: str | None = None,
     tosa_join: str | None = None,
+    target: str | None = None,
 ) -> DecodedPayload:
-    """Decode payload bytes of ``backend`` (``data`` None: nothing to read, summary only)."""
+    """Decode payload bytes of ``backend`` (``data`` None: nothing to read, summary only).
+
+    ``target`` (e.g. ``ethos-u85-256``) picks the Ethos-U command set; without it the
+    ``--accelerator-config`` of the ``compile_flags`` spec is used.
+    """
     kind = backend_kind(backend)
     common: dict[str, Any] = {
         "backend": backend,
@@ -153,7 +167,7 @@ def decode_payload(
             graph = parse_tosa(data, path=path, base=base)
             return _with_tosa(DecodedPayload(kind="tosa", graph=graph, **common), graph)
         if kind == "ethos-u":
-            return _ethosu(data, path, base, common, tosa)
+            return _ethosu(data, path, base, common, tosa, target)
     except FormatError:
         raise
     except (ValueError, TypeError, OverflowError, IndexError, KeyError, UnicodeError, MemoryError) as err:  # pragma: no cover - defensive
@@ -210,10 +224,24 @@ def _xnnpack(data: Any, path: str | None, base: int, common: dict[str, Any]) -> 
     )
 
 
-def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa: Any) -> DecodedPayload:
+def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa: Any, target: str | None) -> DecodedPayload:
     from edgeinspect.formats.ethosu import decode_ethosu
+    from edgeinspect.formats.ethosu_cmd import architecture
 
     s = decode_ethosu(data, path=path, base=base)
+    arch = architecture(target) or architecture(common["compile_specs"].get("compile_flags"))
+    commands = npu_ops = None
+    npu_error: dict[str, str] = {}
+    if arch is None:
+        npu_error["npu_ops_error"] = "no Ethos-U accelerator config in the delegate's target or compile_flags: command stream not decoded"
+    elif s.cmd_data is None:
+        npu_error["npu_ops_error"] = "cmd_data is external or absent: command stream not decoded"
+    else:
+        try:
+            commands = s.command_stream(arch, path=path)
+            npu_ops = commands.histogram()
+        except FormatError as err:  # the I/O and sizes above stay useful when only the commands are corrupt
+            npu_error["npu_ops_error"] = str(err)
     p = DecodedPayload(
         kind="ethos-u",
         inputs=tuple(t.shape for t in s.inputs),
@@ -230,8 +258,11 @@ def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa
                 "inputs": [{"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.inputs],
                 "outputs": [{"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.outputs],
                 "blocks": [{"name": b.name, "bytes": b.length, "external": b.external} for b in s.blocks],
-            }
+            },
+            **npu_error,
         },
+        npu_ops=npu_ops,
+        commands=commands,
         **common,
     )
     if tosa is not None:

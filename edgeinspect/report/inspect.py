@@ -18,8 +18,9 @@ def delegate_dict(d: Delegate) -> dict[str, Any]:
     ``ops`` is the operator histogram of what the delegate runs: XNNPACK nodes, the TOSA
     operators of a TOSABackend payload or of the .tosa joined to an Ethos-U delegate
     (``CONST``/``CONST_SHAPE`` left out: they only hold data; their count is ``const_ops``);
-    None when unknown. ``tosa_file`` is the joined dump's base name and ``tosa_join`` the
-    join status ("matched" | "ambiguous" | "missing"; None when no dumps were given).
+    None when unknown. ``npu_ops`` counts the NPU operations an Ethos-U command stream runs
+    (``conv2d``, ``pooling.average``, ``dma``, ...; None for other backends). ``tosa_file``
+    is the joined dump's base name and ``tosa_join`` the join status ("matched" | "ambiguous" | "missing"; None when no dumps were given).
     ``payload`` is the decoded payload's summary (see ``edgeinspect.formats.payloads``).
     """
     from edgeinspect.errors import FormatError
@@ -37,6 +38,7 @@ def delegate_dict(d: Delegate) -> dict[str, Any]:
         "tosa_candidates": list(d.tosa_candidates),
         "ops": None,
         "const_ops": None,
+        "npu_ops": None,
     }
     try:
         decoded = decode_delegate(d)
@@ -45,8 +47,9 @@ def delegate_dict(d: Delegate) -> dict[str, Any]:
         return out
     out["ops"] = decoded.ops
     out["const_ops"] = decoded.const_ops
+    out["npu_ops"] = decoded.npu_ops
     summary = decoded.summary()
-    out["payload"] = {k: v for k, v in summary.items() if k not in ("backend", "payload_bytes", "compile_specs", "ops", "const_ops", "tosa_file", "tosa_join")}
+    out["payload"] = {k: v for k, v in summary.items() if k not in ("backend", "payload_bytes", "compile_specs", "ops", "const_ops", "npu_ops", "tosa_file", "tosa_join")}
     return out
 
 
