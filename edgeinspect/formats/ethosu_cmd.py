@@ -109,9 +109,15 @@ _U85_ONLY = {
     0x4094: "WEIGHT3_BASE", 0x4095: "WEIGHT3_LENGTH", 0x4096: "RESIZE_X_STEP", 0x4097: "RESIZE_Y_STEP",
 }  # fmt: skip
 
+
+def _full_names(*tables: dict[int, str]) -> dict[int, str]:
+    merged = {k: v for t in tables for k, v in t.items()}
+    return {code: ("NPU_" if code < 0x100 else "NPU_SET_") + name for code, name in sorted(merged.items())}
+
+
 _TABLES = {
-    "ethos-u55": {**_OPS_COMMON, **_SET_COMMON, **_U55_ONLY},
-    "ethos-u85": {**_OPS_COMMON, **_SET_COMMON, **_U85_ONLY},
+    "ethos-u55": _full_names(_OPS_COMMON, _SET_COMMON, _U55_ONLY),
+    "ethos-u85": _full_names(_OPS_COMMON, _SET_COMMON, _U85_ONLY),
 }
 
 # Operation modes (the parameter of NPU_OP_POOL / NPU_OP_ELEMENTWISE / NPU_OP_RESIZE).
@@ -135,10 +141,16 @@ _MODES = {
     "ethos-u85": {"pooling": _POOL_U85, "elementwise": _ELEMENTWISE_U85, "resize": _RESIZE_U85},
 }
 
-_COMPUTE = {"OP_CONV": "conv2d", "OP_DEPTHWISE": "depthwise", "OP_POOL": "pooling", "OP_ELEMENTWISE": "elementwise", "OP_RESIZE": "resize"}
+_COMPUTE = {
+    "NPU_OP_CONV": "conv2d",
+    "NPU_OP_DEPTHWISE": "depthwise",
+    "NPU_OP_POOL": "pooling",
+    "NPU_OP_ELEMENTWISE": "elementwise",
+    "NPU_OP_RESIZE": "resize",
+}
 _OTHER_OPS = {
-    "OP_STOP": "stop", "OP_IRQ": "irq", "OP_DMA_START": "dma", "OP_DMA_WAIT": "dma_wait",
-    "OP_KERNEL_WAIT": "kernel_wait", "OP_PMU_MASK": "pmu_mask",
+    "NPU_OP_STOP": "stop", "NPU_OP_IRQ": "irq", "NPU_OP_DMA_START": "dma", "NPU_OP_DMA_WAIT": "dma_wait",
+    "NPU_OP_KERNEL_WAIT": "kernel_wait", "NPU_OP_PMU_MASK": "pmu_mask",
 }  # fmt: skip
 _PRECISION_BITS = {0: 8, 1: 16, 2: 32, 3: 64}
 
@@ -173,7 +185,7 @@ def architecture(target: str | None) -> str | None:
 
 def opcode_names(arch: str) -> dict[int, str]:
     """``{code: "NPU_..."}`` of every command the decoder knows for ``arch`` (cmd1 codes carry 0x4000)."""
-    return {code: "NPU_" + name for code, name in _TABLES[_family(arch)].items()}
+    return dict(_TABLES[_family(arch)])
 
 
 def _family(arch: str) -> str:
@@ -212,7 +224,7 @@ class NpuOperation:
     register) and ``ofm`` are (height, width, depth) from the
     ``*_HEIGHT*_M1``/``*_WIDTH*_M1``/``*_DEPTH_M1`` registers (IFM/IFM2: tile 0, which is
     the whole feature map unless Vela tiled it); ``kernel`` (height, width) and ``stride``
-    (y, x) for convolution, depthwise and pooling; precisions such as ``int8``/``uint8``/
+    (y, x) for convolution, matmul, depthwise and pooling; precisions such as ``int8``/``uint8``/
     ``int16``. ``dma_bytes`` is ``NPU_SET_DMA0_LEN`` for a DMA. A value the stream has not
     set yet is None. ``offset`` is the byte offset of the ``NPU_OP`` command in ``cmd_data``.
     """
@@ -407,7 +419,7 @@ def _walk(
             payload = words[i + 1]
         name = table.get(code)
         offset = 4 * i
-        commands.append(NpuCommand(offset, code, param, payload, "NPU_" + name if name else f"unknown(0x{code:04x})"))
+        commands.append(NpuCommand(offset, code, param, payload, name or f"unknown(0x{code:04x})"))
         i += 2 if payload is not None else 1
         if name is None:
             continue
@@ -438,7 +450,7 @@ def _operation(
     elif kind == "conv2d" and fam == "ethos-u85" and param & 1:
         kind = "matmul"  # weights_ifm2: the second operand is a feature map, not weights
     two_inputs = kind.startswith(("elementwise", "matmul"))
-    windowed = kind.startswith(("conv2d", "depthwise", "pooling"))
+    windowed = kind.startswith(("conv2d", "matmul", "depthwise", "pooling"))
     return NpuOperation(
         kind,
         offset,

@@ -20,7 +20,8 @@ def delegate_dict(d: Delegate) -> dict[str, Any]:
     (``CONST``/``CONST_SHAPE`` left out: they only hold data; their count is ``const_ops``);
     None when unknown. ``npu_ops`` counts the NPU operations an Ethos-U command stream runs
     (``conv2d``, ``pooling.average``, ``dma``, ...; None for other backends). ``tosa_file``
-    is the joined dump's base name and ``tosa_join`` the join status ("matched" | "ambiguous" | "missing"; None when no dumps were given).
+    is the joined dump's base name and ``tosa_join`` the join status ("matched" |
+    "ambiguous" | "missing"; None when no dumps were given).
     ``payload`` is the decoded payload's summary (see ``edgeinspect.formats.payloads``).
     """
     from edgeinspect.errors import FormatError
