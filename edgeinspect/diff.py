@@ -48,8 +48,8 @@ def method_figures(method: Method) -> dict[str, Any]:
     -------
     dict
         ``delegated_subgraphs`` ({backend: calls}), ``transitions``, ``fragmentation_score``, ``boundary_bytes``,
-        ``boundary_bytes_by_backend``, ``islands`` (list of {instructions, between, ops,
-        causes}), ``kernel_calls``, ``operators`` ({CPU operator: calls}),
+        ``boundary_bytes_by_backend``, ``islands`` (list of {instructions, between, backends,
+        ops, causes}), ``kernel_calls``, ``operators`` ({CPU operator: calls}),
         ``payload_bytes`` ({backend: bytes}) and ``coverage`` (float or None).
     """
     by_backend: dict[str, int] = {}
@@ -69,7 +69,13 @@ def method_figures(method: Method) -> dict[str, Any]:
         "boundary_bytes": boundary_bytes(method),
         "boundary_bytes_by_backend": by_backend,
         "islands": [
-            {"instructions": list(isl.instructions), "between": [isl.before, isl.after], "ops": list(isl.ops), "causes": list(isl.causes)}
+            {
+                "instructions": list(isl.instructions),
+                "between": [isl.before, isl.after],
+                "backends": [getattr(isl, "before_backend", None), getattr(isl, "after_backend", None)],
+                "ops": list(isl.ops),
+                "causes": list(isl.causes),
+            }
             for isl in cpu_islands(method)
         ],
         "kernel_calls": sum(ops.values()),

@@ -202,7 +202,7 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str)
                     if seen == limit + 1:
                         offset = ins.offset
                         break
-            causes = list(dict.fromkeys(c for isl in figures["islands"] for c in isl["causes"]))
+            causes = list(dict.fromkeys(c for isl in figures["islands"] if backend in isl["backends"] for c in isl["causes"]))
             why = f"; split by {', '.join(causes[:5])}" if causes else ""
             add("EI101", f"{name!r}: {backend} runs as {count} delegated subgraphs (max {limit}){why}", offset)
     for isl in figures["islands"]:

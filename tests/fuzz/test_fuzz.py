@@ -21,7 +21,7 @@ TARGETS = {t.name: t for t in targets()}
 OPS = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 1 << 24), st.integers(0, 255)), min_size=1, max_size=8)
 
 SHORT = settings(
-    max_examples=150,
+    max_examples=800,
     deadline=2000,  # ms per input: a hang or a quadratic blow-up fails here
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
