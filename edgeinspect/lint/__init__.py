@@ -117,10 +117,12 @@ def expand_paths(paths: list[str], config: Config, errors: list[ToolError]) -> l
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not excluded(os.path.join(folder, d)))
                 for name in sorted(files):
                     full = os.path.normpath(os.path.join(folder, name))
-                    if any(glob_match(name, g) for g in settings.include) and not excluded(full):
+                    if any(glob_match(name, g) for g in settings.include) and os.path.isfile(full) and not excluded(full):
                         add(full)
-        elif os.path.exists(p):
+        elif os.path.isfile(p):
             add(p)
+        elif os.path.exists(p):  # a FIFO or device would block or never end: not a model file
+            errors.append(ToolError(f"{p}: not a regular file", p))
         else:
             errors.append(ToolError(f"{p}: no such file or directory", p))
     return out

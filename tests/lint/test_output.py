@@ -138,6 +138,19 @@ def test_exit_codes(capsys, tmp_path):
     assert code == 2 and "--max-transitions" in err
 
 
+def test_special_files_are_tool_errors_not_hangs(capsys, tmp_path):
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = tmp_path / "pipe.pte"
+    os.mkfifo(fifo)
+    code, out, err = run_cli(capsys, "lint", str(fifo), CLEAN)
+    assert code == 2 and f"{fifo}: not a regular file" in err
+    code, out, err = run_cli(capsys, "lint", str(tmp_path), "--format", "json")  # walked: skipped
+    assert code == 0 and json.loads(out)["files"] == []
+
+
 def test_output_file(capsys, tmp_path):
     target = tmp_path / "out.sarif"
     code, out, _ = run_cli(capsys, "lint", FRAGMENTED, "--format", "sarif", "-o", str(target))
