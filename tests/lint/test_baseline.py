@@ -99,6 +99,12 @@ def test_diff_same_file_and_methods_added(tmp_path, capsys):
     assert statuses["encode"] == "added"
 
 
+def test_diff_of_a_tosa_file_is_a_usage_error(capsys):
+    tosa = next(DATA.glob("u55_cnn.tosa.d/*.tosa"))
+    code, out, err = run_cli(capsys, "diff", str(DATA / "u55_cnn.pte"), str(tosa))
+    assert code == 2 and out == "" and "diff compares ExecuTorch programs (.pte)" in err
+
+
 def test_diff_on_bad_input_is_one_line_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.pte"
     shutil.copyfile(DATA / "xnn_mlp.pte", bad)
