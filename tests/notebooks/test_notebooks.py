@@ -104,5 +104,6 @@ def test_model_explorer_in_jupyter():
     text = outputs(nb)
     assert "Model Explorer is up after" in text
     assert "graph forward:" in text and "CPU_island_0" in text
-    assert "<iframe" in outputs(nb, "text/html")
+    shown = outputs(nb, "text/html")
+    assert "<iframe" in shown and "location.hostname" in shown  # same host name as the notebook page
     assert "server stopped" in text
