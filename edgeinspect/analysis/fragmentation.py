@@ -553,20 +553,22 @@ def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int
     return Coverage(None if unknown else delegated, cpu, glue, tuple(unknown))
 
 
-def known_delegate_ops(delegate: Delegate) -> Mapping[str, int] | None:
+def known_delegate_ops(delegate: Delegate, decode: Callable[[Delegate], Any] | None = None) -> Mapping[str, int] | None:
     """The operator histogram inside a delegate when a decoder knows it, else None.
 
     Uses ``edgeinspect.formats.payloads.decode_delegate`` (XNNPACK and TOSA payloads, and
-    .tosa files joined with :func:`edgeinspect.join.attach_tosa`) when it is available.
+    .tosa files joined with :func:`edgeinspect.join.attach_tosa`) when it is available,
+    or ``decode`` in its place (a memo of it, so a report decodes each payload once).
     """
-    try:
-        from edgeinspect.formats.payloads import decode_delegate
-    except ImportError:
-        return None
+    if decode is None:
+        try:
+            from edgeinspect.formats.payloads import decode_delegate as decode
+        except ImportError:
+            return None
     from edgeinspect.errors import EdgeInspectError
 
     try:
-        decoded = decode_delegate(delegate)
+        decoded = decode(delegate)
     except EdgeInspectError:
         return None
     ops = getattr(decoded, "ops", None)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any
+from typing import Any, Callable
 
 from edgeinspect.model import Delegate, Method, Program
 
@@ -12,7 +13,7 @@ __all__ = ["SCHEMA_VERSION", "delegate_dict", "inspect_dict", "inspect_text", "m
 SCHEMA_VERSION = 1
 
 
-def delegate_dict(d: Delegate) -> dict[str, Any]:
+def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = None) -> dict[str, Any]:
     """JSON form of one delegate.
 
     ``ops`` is the operator histogram of what the delegate runs: XNNPACK nodes, the TOSA
@@ -23,6 +24,7 @@ def delegate_dict(d: Delegate) -> dict[str, Any]:
     is the joined dump's base name and ``tosa_join`` the join status ("matched" |
     "ambiguous" | "missing"; None when no dumps were given).
     ``payload`` is the decoded payload's summary (see ``edgeinspect.formats.payloads``).
+    ``decode`` replaces ``decode_delegate`` (``method_dict`` passes a memo of it).
     """
     from edgeinspect.errors import FormatError
     from edgeinspect.formats.payloads import decode_delegate
@@ -42,7 +44,7 @@ def delegate_dict(d: Delegate) -> dict[str, Any]:
         "npu_ops": None,
     }
     try:
-        decoded = decode_delegate(d)
+        decoded = (decode or decode_delegate)(d)
     except FormatError as err:
         out["payload_error"] = str(err)
         return out
@@ -56,6 +58,7 @@ def delegate_dict(d: Delegate) -> dict[str, Any]:
 
 def method_dict(method: Method, *, metrics: bool = True) -> dict[str, Any]:
     """JSON form of one method: instructions, delegates and (optionally) metrics."""
+    decode = _memo_decode()
     instructions = []
     for ins in method.instructions:
         entry: dict[str, Any] = {
@@ -74,13 +77,36 @@ def method_dict(method: Method, *, metrics: bool = True) -> dict[str, Any]:
         "inputs": [_value_shape(method, v) for v in method.inputs],
         "outputs": [_value_shape(method, v) for v in method.outputs],
         "instructions": instructions,
-        "delegates": [delegate_dict(d) for d in method.delegates],
+        "delegates": [delegate_dict(d, decode=decode) for d in method.delegates],
     }
     if metrics:
         from edgeinspect.analysis import method_metrics
+        from edgeinspect.analysis.fragmentation import known_delegate_ops
 
-        out["metrics"] = method_metrics(method)
+        out["metrics"] = method_metrics(method, functools.partial(known_delegate_ops, decode=decode))
     return out
+
+
+def _memo_decode() -> Callable[[Delegate], Any]:
+    """``decode_delegate`` that decodes each delegate once (the delegates list and the
+    coverage metric both need it); an error is kept and raised again on each call."""
+    from edgeinspect.errors import EdgeInspectError
+    from edgeinspect.formats.payloads import decode_delegate
+
+    done: dict[int, Any] = {}
+
+    def decode(d: Delegate) -> Any:
+        if d.index not in done:
+            try:
+                done[d.index] = decode_delegate(d)
+            except EdgeInspectError as err:
+                done[d.index] = err
+        result = done[d.index]
+        if isinstance(result, EdgeInspectError):
+            raise result
+        return result
+
+    return decode
 
 
 def _value_shape(method: Method, v: int) -> dict[str, Any]:
