@@ -13,7 +13,7 @@ each in a FRESH process (median of ``--runs``):
 on the programs of ``make_programs.py`` (exported first when missing), then prints a Markdown
 table with ratios (their figure / ours: above 1 means we are faster or smaller).
 
-Peak RSS is the child's ``ru_maxrss`` as returned by ``os.wait4``. The pte-adapter runs in its
+Peak RSS is the child's own high-water mark (``VmHWM`` of ``/proc/self/status`` at exit). The pte-adapter runs in its
 own venv (``benchmarks/setup_pte_adapter.sh``): it needs flatbuffers>25.9, which tosa-tools
 forbids in the main one. A tool that is not installed is reported as ``n/a``.
 """
@@ -34,6 +34,21 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 PTE_ADAPTER_PYTHON = CACHE / "venv-pte-adapter" / "bin" / "python"
 PROGRAMS = ("many_instructions", "big_weights", "many_delegates")
+
+# Every child reports its own peak RSS at exit, from /proc/self/status (VmHWM): ru_maxrss
+# of a child would also count the benchmark process's own peak, which Linux carries over
+# fork and exec. (ru_maxrss is the fallback where /proc is missing.)
+PEAK = """
+import atexit, sys
+def _peak():
+    try:
+        with open("/proc/self/status") as f:
+            kb = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    except OSError:
+        return
+    sys.stderr.write("\\nPEAK_RSS_KB " + kb + "\\n")
+atexit.register(_peak)
+"""
 
 # Each child prints one JSON line with its in-process timings (seconds).
 OURS_LOAD = """
@@ -57,6 +72,12 @@ with open(sys.argv[1], "rb") as f:
 program = deserialize_pte_binary(data)
 t2 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "load": t2 - t1}))
+"""
+
+EDGEINSPECT_CLI = """
+import sys
+from edgeinspect.cli import main
+sys.exit(main())
 """
 
 PTE_ADAPTER_LOAD = """
@@ -87,7 +108,8 @@ def run_child(argv: list[str], env: dict[str, str] | None = None, *, capture: bo
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{argv[:3]} failed ({code}): {err.decode(errors='replace')[-2000:]}")
-    result = {"wall": wall, "rss_mb": usage.ru_maxrss / 1024}
+    peak_kb = [line.split()[1] for line in err.decode(errors="replace").splitlines() if line.startswith("PEAK_RSS_KB ")]
+    result = {"wall": wall, "rss_mb": (int(peak_kb[-1]) if peak_kb else usage.ru_maxrss) / 1024}
     last = out.strip().rsplit(b"\n", 1)[-1] if out.strip() else b""
     if last.startswith(b"{"):
         result.update(json.loads(last))
@@ -100,14 +122,6 @@ def check_inspect_output(argv: list[str], env: dict[str, str], instructions: int
     found = sum(len(m["instructions"]) for m in doc["methods"])
     if found != instructions:
         raise RuntimeError(f"inspect listed {found} instructions, expected {instructions}")
-
-
-def _edgeinspect_command() -> list[str]:
-    """The installed ``edgeinspect`` script beside this interpreter, else ``python -c main()``."""
-    script = Path(sys.executable).with_name("edgeinspect")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from edgeinspect.cli import main; sys.exit(main())"]
 
 
 def _medians(samples: list[dict]) -> dict:
@@ -128,10 +142,11 @@ def measure(pte: Path, runs: int, instructions: int) -> dict[str, dict | None]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PYTHONHASHSEED"] = "0"
     commands: dict[str, list[str] | None] = {
-        "ours_load": [py, "-c", OURS_LOAD, str(pte)],
-        "ours_inspect": [*_edgeinspect_command(), "inspect", str(pte), "--format", "json"],
-        "executorch": [py, "-c", EXECUTORCH_LOAD, str(pte)] if importlib.util.find_spec("executorch") else None,
-        "pte_adapter": [str(PTE_ADAPTER_PYTHON), "-c", PTE_ADAPTER_LOAD, str(pte)] if PTE_ADAPTER_PYTHON.exists() else None,
+        "ours_load": [py, "-c", PEAK + OURS_LOAD, str(pte)],
+        # What the installed `edgeinspect` script runs, plus the peak-RSS report.
+        "ours_inspect": [py, "-c", PEAK + EDGEINSPECT_CLI, "inspect", str(pte), "--format", "json"],
+        "executorch": [py, "-c", PEAK + EXECUTORCH_LOAD, str(pte)] if importlib.util.find_spec("executorch") else None,
+        "pte_adapter": [str(PTE_ADAPTER_PYTHON), "-c", PEAK + PTE_ADAPTER_LOAD, str(pte)] if PTE_ADAPTER_PYTHON.exists() else None,
     }
     check_inspect_output(commands["ours_inspect"], env, instructions)
     samples: dict[str, list[dict]] = {k: [] for k, argv in commands.items() if argv}
