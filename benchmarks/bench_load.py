@@ -202,7 +202,7 @@ def table(name: str, info: dict, fig: dict[str, dict | None]) -> str:
         f"| peak RSS: `load` only | {_mb(ours_l['rss_mb'])} | {_mb(g(et, 'rss_mb'))} | {_mb(g(pa, 'rss_mb'))} "
         f"| {_ratio(g(et, 'rss_mb'), ours_l['rss_mb'])} | {_ratio(g(pa, 'rss_mb'), ours_l['rss_mb'])} |",
     ]
-    if info["instructions"]:
+    if info["instructions"] >= 100:
         lines.append("")
         lines.append(f"edgeinspect load: {ours_l['load'] / info['instructions'] * 1e6:.1f} us per instruction.")
     return "\n".join(lines)
