@@ -15,7 +15,6 @@ import socket
 import sys
 import threading
 import time
-import urllib.request
 
 from edgeinspect.errors import UsageError
 
@@ -72,6 +71,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _announce_when_ready(base: str, url: str, timeout: float = 120.0) -> None:
+    import urllib.request  # here, not at the top: every CLI start imports this module
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -91,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
     path = os.path.abspath(args.file)
     if not os.path.isfile(path):
         raise UsageError(f"{args.file}: no such file")
+    from edgeinspect.report.overlays import load_for_view, overlays
+
+    # Load once here, before the slow Model Explorer import (it imports torch), so a bad
+    # file fails at once with our message, not inside the web page.
+    tosa = [os.path.abspath(t) for t in args.tosa]
+    model = load_for_view(path, tosa or None)
     try:
         import edgeinspect_explorer.main as adapter
         import model_explorer
@@ -98,11 +105,6 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise UsageError(f"edgeinspect view needs Model Explorer ({err}): pip install 'edgeinspect[explorer]'") from err
 
-    from edgeinspect.report.overlays import load_for_view, overlays
-
-    # Load once here so a bad file fails now, with our message, not inside the web page.
-    tosa = [os.path.abspath(t) for t in args.tosa]
-    model = load_for_view(path, tosa or None)
     adapter.TOSA_FILES[path] = tosa
     config = ModelExplorerConfig()
     config.add_model_from_path(path, adapterId=adapter.ADAPTER_ID)
