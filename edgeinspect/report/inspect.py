@@ -129,13 +129,25 @@ def inspect_dict(program: Program, *, metrics: bool = True) -> dict[str, Any]:
     }
 
 
+def _histogram(counts: dict[str, int] | None, limit: int = 6) -> str:
+    """``A 3, B 1, ...`` most frequent first (ties by name), at most ``limit`` entries."""
+    if not counts:
+        return ""
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{k} {v}" for k, v in items[:limit])
+    return shown + (f", +{len(items) - limit} more" if len(items) > limit else "")
+
+
 def inspect_text(program: Program) -> str:
-    """A readable report: per method, the instruction table, the delegates and the metrics."""
-    from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraphs, transitions
+    """A readable report: per method, the instruction table, what runs inside each delegate,
+    the metrics, the CPU islands and the operators that split the delegated graph."""
+    from edgeinspect.recommend import recommend_method
 
     name = os.path.basename(program.path) if program.path else "<bytes>"
     lines = [f"{name}: ExecuTorch program, {program.file_size:,} bytes, {len(program.methods)} method(s)"]
     for m in program.methods:
+        doc = method_dict(m)
+        metrics = doc["metrics"]
         lines.append("")
         lines.append(f"method {m.name}: {len(m.instructions)} instructions, {len(m.delegates)} delegates, {len(m.values)} values")
         lines.append(f"  {'#':>4}  {'kind':<8}  {'device':<16}  name")
@@ -144,18 +156,42 @@ def inspect_text(program: Program) -> str:
             device = ins.device or "-"
             shown = ins.name + (f"  [delegate {ins.target}]" if ins.kind == "delegate" else "")
             lines.append(f"  {ins.index:>4}  {kind:<8}  {device:<16}  {shown}")
-        if m.delegates:
+        if doc["delegates"]:
             lines.append("  delegates:")
-            for d in m.delegates:
-                target = d.target or "-"
-                lines.append(f"    [{d.index}] {d.backend_id}  target={target}  payload={d.payload_size:,} B ({d.location})")
-        subgraphs = delegated_subgraphs(m)
-        shown_sub = ", ".join(f"{k}={v}" for k, v in subgraphs.items()) or "none"
-        lines.append(f"  delegated subgraphs: {shown_sub}; transitions: {transitions(m)}; boundary bytes: {boundary_bytes(m):,}")
-        for isl in cpu_islands(m):
-            causes = ", ".join(isl.causes) or "glue only"
+        for d in doc["delegates"]:
+            lines.append(f"    [{d['index']}] {d['backend']}  target={d['target'] or '-'}  payload={d['payload_bytes']:,} B ({d['location']})")
+            if d.get("payload_error"):
+                lines.append(f"        payload not decoded: {d['payload_error']}")
+            if d["ops"]:
+                source = f" (from {d['tosa_file']})" if d["tosa_file"] else ""
+                lines.append(f"        runs{source}: {_histogram(d['ops'])}")
+            if d["npu_ops"]:
+                lines.append(f"        NPU command stream: {_histogram(d['npu_ops'])}")
+            if d["tosa_join"] in ("ambiguous", "missing"):
+                candidates = ", ".join(d["tosa_candidates"]) or "none"
+                lines.append(f"        .tosa join: {d['tosa_join']} (candidates: {candidates})")
+        subgraphs = ", ".join(f"{k}={v}" for k, v in metrics["delegated_subgraphs"].items()) or "none"
+        ratio = metrics["coverage"]["ratio"]
+        shown_cov = ratio if isinstance(ratio, str) else f"{ratio:.0%}"
+        lines.append(
+            f"  delegated subgraphs: {subgraphs}; transitions: {metrics['transitions']}; "
+            f"boundary bytes: {metrics['boundary_bytes']:,}; coverage: {shown_cov}; "
+            f"fragmentation score: {metrics['fragmentation_score']:.2f}"
+        )
+        for isl in metrics["cpu_islands"]:
+            causes = ", ".join(isl["causes"]) or "glue only"
+            before, after = isl["between"]
             lines.append(
-                f"  CPU island between instructions {isl.before} and {isl.after}: {len(isl.instructions)} kernels "
-                f"(causes: {causes}); {isl.bytes_in:,} B in, {isl.bytes_out:,} B out"
+                f"  CPU island between instructions {before} and {after}: {len(isl['instructions'])} kernels "
+                f"(causes: {causes}); {isl['bytes_in']:,} B in, {isl['bytes_out']:,} B out"
+            )
+        recs = recommend_method(m)
+        if recs:
+            lines.append("  operators that split the delegated graph (edgeinspect explain: reasons and fixes):")
+        for r in recs:
+            d = r.to_dict()
+            lines.append(
+                f"    {d['operator']}: {d['instances']} instance(s); if delegated {d['delegates_before']} -> "
+                f"{d['delegates_if_supported']} delegates, {d['transitions_saved']} transitions and {d['bytes_saved']:,} B saved"
             )
     return "\n".join(lines)
