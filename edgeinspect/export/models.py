@@ -226,16 +226,27 @@ class MultiSplit(nn.Module):
     """Conv, 2x upsample (``mode``), conv, channel gather (``index_select``), conv.
 
     Two different splitting operators for Ethos-U55 in one graph: three delegates.
+    ``gather_as_conv=True`` does the gather as a 1x1 convolution with a 0/1 weight (as
+    :class:`GatherSplit` with ``fixed=True``); its module is created last, so the other
+    weights are the same as without it.
     """
 
-    def __init__(self, ch: int = 8, mode: str = "bilinear") -> None:
+    def __init__(self, ch: int = 8, mode: str = "bilinear", gather_as_conv: bool = False) -> None:
         super().__init__()
         self.up = UpsampleCNN(ch, mode)
         self.conv = nn.Conv2d(ch, ch, 3, padding=1)
         self.register_buffer("index", torch.arange(ch - 1, -1, -1))
+        self.select = None
+        if gather_as_conv:
+            self.select = nn.Conv2d(ch, ch, 1, bias=False)
+            with torch.no_grad():
+                self.select.weight.zero_()
+                for out_ch, in_ch in enumerate(self.index.tolist()):
+                    self.select.weight[out_ch, in_ch, 0, 0] = 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.index_select(self.up(x), 1, self.index)
+        y = self.up(x)
+        y = self.select(y) if self.select is not None else torch.index_select(y, 1, self.index)
         return torch.relu(self.conv(y))
 
 

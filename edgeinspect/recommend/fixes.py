@@ -138,7 +138,7 @@ CATALOG: tuple[Fix, ...] = (
         ("aten::expand_copy",),
         ("xnnpack",),
         "Fold the heads into the batch and call torch.bmm on 3-D tensors: a 4-D matmul inserts expand_copy, which XNNPACK leaves on CPU.",
-        (("xnn_transformer", "xnn_transformer_fixed_all"),),
+        (("xnn_transformer", "xnn_transformer_fixed_all"), ("xnn_transformer", "xnn_transformer_fixed_bmm")),
     ),
 )
 

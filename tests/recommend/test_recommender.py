@@ -16,6 +16,7 @@ from edgeinspect.recommend import CATALOG, counterfactual, lookup, recommend
 ZOO = zoo_index()
 BY_NAME = {e["name"]: e for e in ZOO}
 FIXED = [e for e in ZOO if e.get("fix")]
+FRAGMENTED = [e for e in ZOO if max(e["delegate_calls"].values()) > 1]
 
 
 def _program(name: str) -> edgeinspect.Program:
@@ -45,6 +46,25 @@ def test_fixed_variant_has_the_predicted_delegate_count(entry: dict) -> None:
     fix = entry["fix"]
     predicted = _predicted(fix["fixes"], set(fix["removed_cpu_ops"]))
     assert predicted == _delegate_calls(entry["name"]), f"{fix['fixes']}: predicted {predicted}"
+
+
+@pytest.mark.parametrize("entry", FRAGMENTED, ids=[e["name"] for e in FRAGMENTED])
+def test_top_ranked_operator_replaced_has_the_predicted_delegate_count(entry: dict) -> None:
+    """Every fragmented fixture has a variant that replaces exactly its top-ranked operator
+    (with the operators the recommendation requires along: the CPU operators that really
+    disappeared), and that real export has the top recommendation's delegates_if_supported."""
+    top = recommend(_program(entry["name"]))[0]
+    wanted = {top.operator, *top.requires}
+    variants = [
+        v
+        for v in FIXED
+        if v["fix"]["fixes"] == entry["name"]
+        and set(v["fix"]["removed_cpu_ops"]) == wanted
+        and top.operator in v["fix"]["replaced"].split(", ")
+    ]
+    assert variants, f"{entry['name']}: no zoo variant replaces exactly the top-ranked {sorted(wanted)}"
+    for v in variants:
+        assert _delegate_calls(v["name"]) == top.delegates_if_supported, (v["name"], top.delegates_if_supported)
 
 
 def _predicted(original: str, removed: set[str]) -> int:
