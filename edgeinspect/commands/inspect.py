@@ -29,8 +29,10 @@ def run(args: argparse.Namespace) -> int:
             model.method(name)  # raises UsageError naming the methods there are
     doc = render_inspect(model, args.format, methods=args.method, etrecord=args.etrecord)
     if args.format == "json":
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        # Indented on a terminal; compact into pipes and files, where the C encoder writes a
+        # 20,000-instruction program about ten times faster than the indenting one.
+        text = json.dumps(doc, indent=2) if sys.stdout.isatty() else json.dumps(doc, separators=(",", ":"))
+        sys.stdout.write(text + "\n")
     else:
         sys.stdout.write(doc + "\n")
     return 0
