@@ -182,8 +182,7 @@ def table(name: str, info: dict, fig: dict[str, dict | None]) -> str:
 
     et_import_load = (et["import"] + et["load"]) if et else None
     lines = [
-        f"### {name}: {info['file_bytes'] / 1e6:.1f} MB, {info['instructions']:,} instructions, "
-        f"{info['delegate_calls']} delegate calls",
+        f"### {name}: {info['file_bytes'] / 1e6:.1f} MB, {info['instructions']:,} instructions, {info['delegate_calls']} delegate calls",
         "",
         "| figure | edgeinspect | executorch `deserialize_pte_binary` | pte-adapter | executorch / ours | pte-adapter / ours |",
         "|---|---|---|---|---|---|",
@@ -221,7 +220,9 @@ def targets(fig_by_name: dict[str, dict]) -> list[str]:
         for name, fig in fig_by_name.items():
             if fig["pte_adapter"]:
                 r = fig["pte_adapter"]["wall"] / fig["ours_inspect"]["wall"]
-                out.append(f"- whole `inspect` process >= 5x faster than pte-adapter's on {name}: {r:.1f}x -> {'MET' if r >= 5 else 'NOT MET'}")
+                out.append(
+                    f"- whole `inspect` process >= 5x faster than pte-adapter's on {name}: {r:.1f}x -> {'MET' if r >= 5 else 'NOT MET'}"
+                )
     big = fig_by_name.get("big_weights")
     if big:
         rss = max(big["ours_inspect"]["rss_mb"], big["ours_load"]["rss_mb"])
@@ -246,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measuring {n} ({args.runs} runs per tool) ...", file=sys.stderr, flush=True)
         figures[n] = measure(make_programs.path_of(n), args.runs, infos[n]["instructions"])
 
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"median of {args.runs} fresh processes per figure.\n")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"median of {args.runs} fresh processes per figure.\n"
+    )
     for n in names:
         print(table(n, infos[n], figures[n]))
         print()

@@ -74,7 +74,9 @@ def _atheris(target, seconds: int, out: Path) -> tuple[int, str | None]:
         (corpus / f"seed{i}").write_bytes(seed)
     proc = subprocess.run(
         [sys.executable, __file__, "--atheris-child", target.name, "--seconds", str(seconds), "--corpus", str(corpus)],
-        cwd=out, capture_output=True, text=True,
+        cwd=out,
+        capture_output=True,
+        text=True,
     )
     runs = 0
     for line in proc.stderr.splitlines():

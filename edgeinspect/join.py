@@ -70,7 +70,9 @@ def signature_of_tosa(graph: Any) -> tuple[tuple[tuple[tuple[int, ...], int | No
     )
 
 
-def signature_of_stream(stream: Any) -> tuple[tuple[tuple[tuple[int, ...], int | None], ...], tuple[tuple[tuple[int, ...], int | None], ...]]:
+def signature_of_stream(
+    stream: Any,
+) -> tuple[tuple[tuple[tuple[int, ...], int | None], ...], tuple[tuple[tuple[int, ...], int | None], ...]]:
     """The same signature from a decoded Vela stream (its shapes are already 6-D)."""
     return (
         tuple((_pad(t.shape6), t.element_size) for t in stream.inputs),
@@ -113,7 +115,12 @@ def attach_tosa(program: Any, tosa: Any) -> Program:
         raw = f.read_bytes()
         graph = read(raw, name=str(f))
         if not isinstance(graph, TosaGraph):
-            raise FormatError("expected a TOSA flatbuffer (identifier b'TOSA'), found an ExecuTorch program", path=str(f), offset=4, field="file_identifier")
+            raise FormatError(
+                "expected a TOSA flatbuffer (identifier b'TOSA'), found an ExecuTorch program",
+                path=str(f),
+                offset=4,
+                field="file_identifier",
+            )
         object.__setattr__(graph, "path", str(f))
         dumps.append((f.name, raw, graph))
     methods = []

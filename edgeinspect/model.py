@@ -10,8 +10,9 @@ point at bytes. Constant data and delegate payloads are not read at load time:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
 

@@ -13,8 +13,9 @@ file offset of its data, and :meth:`TosaGraph.constant_data` reads it on demand.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
 

@@ -78,7 +78,11 @@ def test_identical_signatures_are_ambiguous(tmp_path):
     right = DATA / "u55_upsample.tosa.d" / d1.tosa_file
     # a different graph with the same inputs and outputs: the where fixture's other delegate
     want = signature_of_tosa(d1.tosa)
-    other = next(p for p in sorted(DATA.glob("u55_*.tosa.d/*.tosa")) if p.read_bytes() != right.read_bytes() and signature_of_tosa(edgeinspect.load(p)) == want)
+    other = next(
+        p
+        for p in sorted(DATA.glob("u55_*.tosa.d/*.tosa"))
+        if p.read_bytes() != right.read_bytes() and signature_of_tosa(edgeinspect.load(p)) == want
+    )
     shutil.copy(right, tmp_path / "a.tosa")
     shutil.copy(other, tmp_path / "b.tosa")
     joined = attach_tosa(edgeinspect.load(DATA / "u55_upsample.pte"), tmp_path)
@@ -102,7 +106,17 @@ def test_usage_errors(tmp_path):
 
 def test_inspect_json_has_tosa_file_and_ops():
     out = subprocess.run(
-        [sys.executable, "-m", "edgeinspect.cli", "inspect", str(DATA / "u55_where.pte"), "--tosa", str(DATA / "u55_where.tosa.d"), "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "edgeinspect.cli",
+            "inspect",
+            str(DATA / "u55_where.pte"),
+            "--tosa",
+            str(DATA / "u55_where.tosa.d"),
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -112,5 +126,12 @@ def test_inspect_json_has_tosa_file_and_ops():
     assert [d["tosa_join"] for d in delegates] == ["matched", "matched"]
     assert all(d["tosa_file"].endswith(".tosa") and "/" not in d["tosa_file"] for d in delegates)
     assert all(d["ops"] and "CONST" not in d["ops"] and d["const_ops"] > 0 for d in delegates)
-    plain = json.loads(subprocess.run([sys.executable, "-m", "edgeinspect.cli", "inspect", str(DATA / "u55_where.pte"), "--format", "json"], capture_output=True, text=True, check=True).stdout)
+    plain = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "edgeinspect.cli", "inspect", str(DATA / "u55_where.pte"), "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert all(d["ops"] is None and d["tosa_file"] is None for d in plain["methods"][0]["delegates"])

@@ -12,7 +12,9 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inspect", help="show the instructions, delegates and metrics of a .pte or .tosa file")
     p.add_argument("file", help=".pte or .tosa file")
-    p.add_argument("--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)")
+    p.add_argument(
+        "--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)"
+    )
     p.add_argument("--etrecord", metavar="F", help="ETRecord of the export (needs executorch)")
     p.add_argument("--method", action="append", metavar="NAME", help="only these methods (default: all)")
     p.add_argument("--format", choices=("text", "json"), default="text")

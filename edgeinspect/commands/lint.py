@@ -32,14 +32,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     p.add_argument("--select", action="append", metavar="CODES", help="only these rules (codes or prefixes, comma-separated)")
     p.add_argument("--ignore", action="append", metavar="CODES", help="skip these rules (codes or prefixes, comma-separated)")
-    p.add_argument("--severity", action="append", metavar="CODE=LEVEL",
-                   help="set a rule's severity: error, warning or note (notes never fail)")
-    p.add_argument("--max-delegates", action="append", metavar="[BACKEND=]N",
-                   help="delegated subgraphs allowed per backend (default 1; repeatable)")
+    p.add_argument(
+        "--severity", action="append", metavar="CODE=LEVEL", help="set a rule's severity: error, warning or note (notes never fail)"
+    )
+    p.add_argument(
+        "--max-delegates", action="append", metavar="[BACKEND=]N", help="delegated subgraphs allowed per backend (default 1; repeatable)"
+    )
     p.add_argument("--max-transitions", metavar="N", help="CPU<->backend transitions allowed per method")
     p.add_argument("--min-coverage", metavar="X", help="minimum delegated fraction of operators (0.9 or 90%%)")
-    p.add_argument("--max-boundary-bytes", action="append", metavar="[BACKEND=]N",
-                   help="bytes allowed across delegate boundaries per method")
+    p.add_argument(
+        "--max-boundary-bytes", action="append", metavar="[BACKEND=]N", help="bytes allowed across delegate boundaries per method"
+    )
     p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files under directories that match (repeatable)")
     p.add_argument("--baseline", metavar="F", help="fail only on regressions against this baseline")
     p.add_argument("--write-baseline", metavar="F", help="record today's figures into F, then lint against it")
@@ -80,9 +83,14 @@ def run(args: argparse.Namespace) -> int:
             except ValueError:
                 raise _Usage(f"--max-transitions takes a whole number, got {args.max_transitions!r}") from None
         options = parse_options(
-            select=args.select, ignore=args.ignore, severity=args.severity, max_delegates=args.max_delegates,
-            max_transitions=max_transitions, min_coverage=args.min_coverage,
-            max_boundary_bytes=args.max_boundary_bytes, exclude=args.exclude,
+            select=args.select,
+            ignore=args.ignore,
+            severity=args.severity,
+            max_delegates=args.max_delegates,
+            max_transitions=max_transitions,
+            min_coverage=args.min_coverage,
+            max_boundary_bytes=args.max_boundary_bytes,
+            exclude=args.exclude,
         )
         config = Config() if args.isolated else load_config(args.config)
         result = lint_paths(args.paths, config.with_cli(options), baseline=args.baseline, write_baseline=args.write_baseline)

@@ -35,8 +35,7 @@ def read(path_or_data: Any, name: str | None = None) -> Any:
             return read_tosa(source)
         head = bytes(source.data[4:8]) if len(source.data) >= 8 else bytes(source.data[:8])
         raise FormatError(
-            f"not an ExecuTorch program (.pte) or TOSA flatbuffer (.tosa): identifier {head!r} "
-            f"(expected b'ET12' or b'TOSA' at bytes 4..8)",
+            f"not an ExecuTorch program (.pte) or TOSA flatbuffer (.tosa): identifier {head!r} (expected b'ET12' or b'TOSA' at bytes 4..8)",
             path=source.path,
             offset=4 if len(source.data) >= 8 else 0,
             field="file_identifier",

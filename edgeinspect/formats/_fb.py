@@ -71,7 +71,11 @@ class Buffer:
     def unpack(self, st: struct.Struct, pos: int, field: str) -> Any:
         """Unpack one struct at ``pos`` after checking it lies inside the buffer."""
         if pos < 0 or pos + st.size > self.size:
-            raise self.error(max(pos, 0), field, f"{st.size}-byte read at {pos + self.base:#x} runs past the end of the data ({self.size + self.base:#x})")
+            raise self.error(
+                max(pos, 0),
+                field,
+                f"{st.size}-byte read at {pos + self.base:#x} runs past the end of the data ({self.size + self.base:#x})",
+            )
         return st.unpack_from(self.data, pos)[0]
 
     def root(self, identifier: bytes | None, field: str = "root") -> Table:

@@ -151,10 +151,17 @@ def decode_ethosu(data: Any, *, path: str | None = None, base: int = 0) -> VelaS
         raw_name, length, ext, _ = _BLOCK_HEADER.unpack_from(data, pos)
         name = raw_name.split(b"\0", 1)[0].decode("ascii", "replace")
         if not blocks and name != _START:
-            raise FormatError(f"not a Vela stream: first block is {name!r}, expected {_START!r}", path=path, offset=base, field=where + ".name")
+            raise FormatError(
+                f"not a Vela stream: first block is {name!r}, expected {_START!r}", path=path, offset=base, field=where + ".name"
+            )
         start = pos + _BLOCK_HEADER.size
         if start + length > size:
-            raise FormatError(f"block {name!r} of {length} bytes runs past the end of the {size}-byte payload", path=path, offset=base + pos + 16, field=where + ".length")
+            raise FormatError(
+                f"block {name!r} of {length} bytes runs past the end of the {size}-byte payload",
+                path=path,
+                offset=base + pos + 16,
+                field=where + ".length",
+            )
         blocks.append(VelaBlock(name, length, bool(ext), offset=base + start))
         contents.setdefault(name, (start, length))
         if ext:
@@ -187,7 +194,9 @@ def _block_size(blocks: list[VelaBlock], name: str) -> int | None:
     return None
 
 
-def _io(data: Any, contents: dict[str, tuple[int, int]], external: dict[str, str], name: str, path: str | None, base: int) -> tuple[VelaTensor, ...]:
+def _io(
+    data: Any, contents: dict[str, tuple[int, int]], external: dict[str, str], name: str, path: str | None, base: int
+) -> tuple[VelaTensor, ...]:
     if name not in contents or name in external:
         return ()
     start, length = contents[name]
@@ -196,7 +205,9 @@ def _io(data: Any, contents: dict[str, tuple[int, int]], external: dict[str, str
         raise FormatError(f"{name} block of {length} bytes has no tensor count", path=path, offset=base + start, field=f)
     count = struct.unpack_from("<i", data, start)[0]
     if count < 0 or count > _MAX_IO or 4 + count * _IO.size > length:
-        raise FormatError(f"{name} block says {count} tensors, which do not fit its {length} bytes", path=path, offset=base + start, field=f + ".count")
+        raise FormatError(
+            f"{name} block says {count} tensors, which do not fit its {length} bytes", path=path, offset=base + start, field=f + ".count"
+        )
     out = []
     for i in range(count):
         vals = _IO.unpack_from(data, start + 4 + i * _IO.size)

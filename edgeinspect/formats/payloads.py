@@ -255,8 +255,12 @@ def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa
                 "command_stream_bytes": s.command_stream_bytes,
                 "weight_bytes": s.weight_bytes,
                 "scratch_bytes": s.scratch_bytes,
-                "inputs": [{"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.inputs],
-                "outputs": [{"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.outputs],
+                "inputs": [
+                    {"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.inputs
+                ],
+                "outputs": [
+                    {"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.outputs
+                ],
                 "blocks": [{"name": b.name, "bytes": b.length, "external": b.external} for b in s.blocks],
             },
             **npu_error,

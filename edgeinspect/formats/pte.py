@@ -91,7 +91,12 @@ def read_extended_header(data: Any, path: str | None = None) -> ExtendedHeader |
         return None
     _, length, program_size, segment_base = _HEADER.unpack_from(data, 8)
     if length < _HEADER_MIN_LENGTH:
-        raise FormatError(f"extended header length {length} is below the minimum {_HEADER_MIN_LENGTH}", path=path, offset=12, field="extended_header.length")
+        raise FormatError(
+            f"extended header length {length} is below the minimum {_HEADER_MIN_LENGTH}",
+            path=path,
+            offset=12,
+            field="extended_header.length",
+        )
     segment_data_size = 0
     if length >= _HEADER_FULL_LENGTH:
         if len(data) < 8 + _HEADER_FULL_LENGTH:
@@ -115,7 +120,9 @@ def read_pte(source: Source) -> Program:
         raise FormatError(f"{file_size} bytes is too short for an ExecuTorch program", path=path, offset=0, field="header")
     ident = bytes(data[4:8])
     if ident != FILE_IDENTIFIER:
-        raise FormatError(f"not an ExecuTorch program: file identifier is {ident!r}, expected b'ET12'", path=path, offset=4, field="file_identifier")
+        raise FormatError(
+            f"not an ExecuTorch program: file identifier is {ident!r}, expected b'ET12'", path=path, offset=4, field="file_identifier"
+        )
     header = read_extended_header(data, path)
     program_size = file_size
     segment_base = 0
@@ -123,14 +130,18 @@ def read_pte(source: Source) -> Program:
         if header.program_size > file_size or header.program_size < 8:
             raise FormatError(
                 f"extended header declares a {header.program_size}-byte program but the file has {file_size} bytes (truncated?)",
-                path=path, offset=16, field="extended_header.program_size",
+                path=path,
+                offset=16,
+                field="extended_header.program_size",
             )
         program_size = header.program_size
         segment_base = header.segment_base_offset
         if segment_base > file_size:
             raise FormatError(
                 f"segment base offset {segment_base:#x} lies past the end of the file ({file_size} bytes; truncated?)",
-                path=path, offset=24, field="extended_header.segment_base_offset",
+                path=path,
+                offset=24,
+                field="extended_header.segment_base_offset",
             )
     view = data if program_size == file_size else memoryview(data)[:program_size]
     buf = Buffer(view, path)
@@ -158,7 +169,9 @@ class _Reader:
             try:
                 methods.append(self._method(buf.table_at(pos, field), segments, inline_data))
             except FormatError as err:
-                raise err.within(field) if not err.field.startswith(field) else err
+                if not err.field.startswith(field):
+                    err.within(field)
+                raise
         constant_buffers = len(root.table_offsets(2, "constant_buffer"))
         named = []
         for i, t in enumerate(root.tables(7, "named_data")):
@@ -216,7 +229,8 @@ class _Reader:
             try:
                 delegates.append(self._delegate(i, t, segments, inline_data))
             except FormatError as err:
-                raise err.within(f"delegates[{i}]")
+                err.within(f"delegates[{i}]")
+                raise
         instructions: list[Instruction] = []
         chains = plan.table_offsets(5, "chains")
         for c, pos in enumerate(chains):
@@ -385,7 +399,9 @@ class _Reader:
                 return None
             if extra >= 0:
                 return None  # a named tensor: rare, read by _value with its field names
-            tensor = Tensor(scalar_type, sizes, dim_order, data_buffer_idx, dynamism, storage_offset, bool(requires_grad), planned, None, base + t)
+            tensor = Tensor(
+                scalar_type, sizes, dim_order, data_buffer_idx, dynamism, storage_offset, bool(requires_grad), planned, None, base + t
+            )
             return Value("tensor", tensor, base + pos)
         if kind_no == 2:  # int
             f = buf.fields(t, _INT_FIELDS)

@@ -259,11 +259,23 @@ def add_xnn_nodes(g: nx.MultiDiGraph, xg: XnnGraph, *, prefix: str, **extra: Any
 
     def edge(src: Any, dst: Any, vid: int) -> None:
         v = by_id.get(vid)
-        g.add_edge(src, dst, key=vid, value=vid, shape=v.dims if v else None, dtype=v.datatype if v else None, bytes=v.nbytes if v else None)
+        g.add_edge(
+            src, dst, key=vid, value=vid, shape=v.dims if v else None, dtype=v.datatype if v else None, bytes=v.nbytes if v else None
+        )
 
     for n in xg.nodes:
         key = f"{prefix}{n.index}"
-        g.add_node(key, kind="operator", op=n.type, name=n.type, index=n.index, const=False, attributes=n.attributes, debug_handle=n.debug_handle, **extra)
+        g.add_node(
+            key,
+            kind="operator",
+            op=n.type,
+            name=n.type,
+            index=n.index,
+            const=False,
+            attributes=n.attributes,
+            debug_handle=n.debug_handle,
+            **extra,
+        )
         for vid in n.inputs:
             src = producer.get(vid)
             if src is not None:
@@ -303,7 +315,9 @@ def decode_xnnpack(data: Any, *, path: str | None = None, base: int = 0) -> XnnG
             raise FormatError(f"payload of {size} bytes ends inside the XNNPACK header", path=path, offset=base, field="xnnpack.header")
         length, fb_off, fb_size, const_off, const_size = _HEADER.unpack_from(data, 8)
         if length < 8 + _HEADER.size:
-            raise FormatError(f"XNNPACK header length {length} is below {8 + _HEADER.size}", path=path, offset=base + 8, field="xnnpack.header.length")
+            raise FormatError(
+                f"XNNPACK header length {length} is below {8 + _HEADER.size}", path=path, offset=base + 8, field="xnnpack.header.length"
+            )
         if fb_off + fb_size > size or fb_size < 8:
             raise FormatError(
                 f"XNNPACK flatbuffer ({fb_size} bytes at {fb_off}) does not fit the {size}-byte payload",

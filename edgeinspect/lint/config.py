@@ -36,8 +36,16 @@ __all__ = ["Config", "Settings", "find_config", "glob_match", "load_config", "pa
 
 _PER_BACKEND = ("max_delegates", "max_boundary_bytes")
 _KEYS = (
-    "select", "ignore", "severity", "max_delegates", "max_transitions", "min_coverage", "max_boundary_bytes",
-    "include", "exclude", "baseline",
+    "select",
+    "ignore",
+    "severity",
+    "max_delegates",
+    "max_transitions",
+    "min_coverage",
+    "max_boundary_bytes",
+    "include",
+    "exclude",
+    "baseline",
 )
 
 

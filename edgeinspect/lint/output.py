@@ -190,24 +190,33 @@ def _junit(result: Any) -> str:
         body = []
         for f in findings:
             n_fail += 1
-            body.append(f"      <failure type={quoteattr(f.code)} message={quoteattr(f'{f.code} {f.name}: {f.message}')}>"
-                        f"{escape(f'{_where(f)}: {f.code} {f.name} {f.message}')}</failure>")
+            body.append(
+                f"      <failure type={quoteattr(f.code)} message={quoteattr(f'{f.code} {f.name}: {f.message}')}>"
+                f"{escape(f'{_where(f)}: {f.code} {f.name} {f.message}')}</failure>"
+            )
         for e in errors_by_file.get(path, []):
             n_err += 1
-            body.append(f"      <error type=\"tool-error\" message={quoteattr(e.message)}>{escape(e.message)}</error>")
-        open_tag = f"    <testcase classname=\"edgeinspect.lint\" name={quoteattr(path)}"
+            body.append(f'      <error type="tool-error" message={quoteattr(e.message)}>{escape(e.message)}</error>')
+        open_tag = f'    <testcase classname="edgeinspect.lint" name={quoteattr(path)}'
         cases.append(open_tag + (">\n" + "\n".join(body) + "\n    </testcase>" if body else "/>"))
     for e in errors_by_file.get(None, []):
         n_err += 1
-        cases.append(f"    <testcase classname=\"edgeinspect.lint\" name=\"edgeinspect\">\n"
-                     f"      <error type=\"tool-error\" message={quoteattr(e.message)}>{escape(e.message)}</error>\n    </testcase>")
+        cases.append(
+            f'    <testcase classname="edgeinspect.lint" name="edgeinspect">\n'
+            f'      <error type="tool-error" message={quoteattr(e.message)}>{escape(e.message)}</error>\n    </testcase>'
+        )
     total = len(cases)
     head = f'<testsuite name="edgeinspect lint" tests="{total}" failures="{n_fail}" errors="{n_err}" skipped="0">'
-    return "\n".join([
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<testsuites name="edgeinspect" tests="{total}" failures="{n_fail}" errors="{n_err}">',
-        "  " + head,
-        *cases,
-        "  </testsuite>",
-        "</testsuites>",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                '<?xml version="1.0" encoding="UTF-8"?>',
+                f'<testsuites name="edgeinspect" tests="{total}" failures="{n_fail}" errors="{n_err}">',
+                "  " + head,
+                *cases,
+                "  </testsuite>",
+                "</testsuites>",
+            ]
+        )
+        + "\n"
+    )

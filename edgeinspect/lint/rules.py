@@ -50,37 +50,77 @@ class Rule:
 RULES: dict[str, Rule] = {
     r.code: r
     for r in (
-        Rule("EI001", "invalid-model", "error",
-             "The file cannot be read as an ExecuTorch program (.pte) or TOSA flatbuffer (.tosa): truncated, corrupt or of another format.",
-             "Re-export the model, or exclude the file from the lint (--exclude / `exclude` in the config)."),
-        Rule("EI101", "fragmented-delegation", "error",
-             "A backend runs a method as more delegated subgraphs than allowed (--max-delegates, default 1 per backend).",
-             "Run `edgeinspect explain FILE` to see which operators split the graph and how to keep them on the backend."),
-        Rule("EI102", "cpu-island", "error",
-             "Operators that are not quantize/dequantize glue run on the CPU between two delegate calls.",
-             "Replace or rewrite the named operators so the backend accepts them, or move them before/after the delegated region."),
-        Rule("EI103", "too-many-transitions", "error",
-             "Execution crosses between CPU and a backend more often than --max-transitions allows.",
-             "Reduce the number of CPU islands (see EI102 and `edgeinspect explain`)."),
-        Rule("EI104", "boundary-bytes-exceeded", "error",
-             "More bytes cross delegate boundaries than --max-boundary-bytes allows.",
-             "Merge delegates or keep large intermediate tensors inside one delegate."),
-        Rule("EI105", "low-coverage", "error",
-             "Fewer operators are delegated than --min-coverage requires.",
-             "Run `edgeinspect explain FILE` to see which operators stay on the CPU."),
-        Rule("EI106", "coverage-unknown", "warning",
-             "--min-coverage is set but coverage cannot be measured: the operators inside a delegate are not known.",
-             "Pass the dumped .tosa files (--tosa) or use a backend whose payload lists its operators."),
-        Rule("EI107", "no-delegation", "warning",
-             "A method has no delegate call at all: everything runs on the CPU.",
-             "Check that the partitioner ran; ignore the rule (--ignore EI107) for CPU-only models."),
-        Rule("EI201", "baseline-growth", "error",
-             "A figure grew against the baseline: more delegates, new CPU islands, more transitions or more boundary bytes.",
-             "Fix the regression, or accept it by rewriting the baseline with --write-baseline."),
-        Rule("EI301", "absolute-path-in-compile-specs", "warning",
-             "A delegate's compile specs store an absolute path (e.g. debug_artifact_path), "
-             "leaking the build machine's layout into the model.",
-             "Export without dumping intermediate artifacts, or with a relative dump path."),
+        Rule(
+            "EI001",
+            "invalid-model",
+            "error",
+            "The file cannot be read as an ExecuTorch program (.pte) or TOSA flatbuffer (.tosa): truncated, corrupt or of another format.",
+            "Re-export the model, or exclude the file from the lint (--exclude / `exclude` in the config).",
+        ),
+        Rule(
+            "EI101",
+            "fragmented-delegation",
+            "error",
+            "A backend runs a method as more delegated subgraphs than allowed (--max-delegates, default 1 per backend).",
+            "Run `edgeinspect explain FILE` to see which operators split the graph and how to keep them on the backend.",
+        ),
+        Rule(
+            "EI102",
+            "cpu-island",
+            "error",
+            "Operators that are not quantize/dequantize glue run on the CPU between two delegate calls.",
+            "Replace or rewrite the named operators so the backend accepts them, or move them before/after the delegated region.",
+        ),
+        Rule(
+            "EI103",
+            "too-many-transitions",
+            "error",
+            "Execution crosses between CPU and a backend more often than --max-transitions allows.",
+            "Reduce the number of CPU islands (see EI102 and `edgeinspect explain`).",
+        ),
+        Rule(
+            "EI104",
+            "boundary-bytes-exceeded",
+            "error",
+            "More bytes cross delegate boundaries than --max-boundary-bytes allows.",
+            "Merge delegates or keep large intermediate tensors inside one delegate.",
+        ),
+        Rule(
+            "EI105",
+            "low-coverage",
+            "error",
+            "Fewer operators are delegated than --min-coverage requires.",
+            "Run `edgeinspect explain FILE` to see which operators stay on the CPU.",
+        ),
+        Rule(
+            "EI106",
+            "coverage-unknown",
+            "warning",
+            "--min-coverage is set but coverage cannot be measured: the operators inside a delegate are not known.",
+            "Pass the dumped .tosa files (--tosa) or use a backend whose payload lists its operators.",
+        ),
+        Rule(
+            "EI107",
+            "no-delegation",
+            "warning",
+            "A method has no delegate call at all: everything runs on the CPU.",
+            "Check that the partitioner ran; ignore the rule (--ignore EI107) for CPU-only models.",
+        ),
+        Rule(
+            "EI201",
+            "baseline-growth",
+            "error",
+            "A figure grew against the baseline: more delegates, new CPU islands, more transitions or more boundary bytes.",
+            "Fix the regression, or accept it by rewriting the baseline with --write-baseline.",
+        ),
+        Rule(
+            "EI301",
+            "absolute-path-in-compile-specs",
+            "warning",
+            "A delegate's compile specs store an absolute path (e.g. debug_artifact_path), "
+            "leaking the build machine's layout into the model.",
+            "Export without dumping intermediate artifacts, or with a relative dump path.",
+        ),
     )
 }
 
@@ -166,12 +206,17 @@ def check_program(program: Any, path: str) -> list[Finding]:
             for cs in d.compile_specs:
                 found = absolute_paths(cs.text) if cs.value else []
                 if found:
-                    out.append(Finding(
-                        "EI301", path,
-                        f"delegate {d.index} ({d.backend_id}) of {method.name!r} stores the absolute path {found[0]!r} "
-                        f"in compile spec {cs.key!r}",
-                        RULES["EI301"].severity, d.offset, method.name,
-                    ))
+                    out.append(
+                        Finding(
+                            "EI301",
+                            path,
+                            f"delegate {d.index} ({d.backend_id}) of {method.name!r} stores the absolute path {found[0]!r} "
+                            f"in compile spec {cs.key!r}",
+                            RULES["EI301"].severity,
+                            d.offset,
+                            method.name,
+                        )
+                    )
     return out
 
 
@@ -208,9 +253,12 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str)
     for isl in figures["islands"]:
         first = calls.get(isl["instructions"][0])
         cause_text = ", ".join(isl["causes"]) if isl["causes"] else "only quantize/dequantize glue"
-        add("EI102", f"{name!r}: CPU island of {len(isl['instructions'])} kernel call(s) between delegate calls "
-                     f"#{isl['between'][0]} and #{isl['between'][1]}: {cause_text}",
-            first.offset if first is not None else method.offset)
+        add(
+            "EI102",
+            f"{name!r}: CPU island of {len(isl['instructions'])} kernel call(s) between delegate calls "
+            f"#{isl['between'][0]} and #{isl['between'][1]}: {cause_text}",
+            first.offset if first is not None else method.offset,
+        )
     limit = settings.limit("max_transitions")
     if limit is not None and figures["transitions"] > limit:
         add("EI103", f"{name!r}: {figures['transitions']} CPU<->backend transitions (max {limit})", method.offset)
@@ -225,8 +273,11 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str)
     if minimum is not None:
         coverage = figures["coverage"]
         if coverage is None:
-            add("EI106", f"{name!r}: coverage is unknown (operators inside the delegates are not known), "
-                         f"cannot check --min-coverage {minimum}", method.offset)
+            add(
+                "EI106",
+                f"{name!r}: coverage is unknown (operators inside the delegates are not known), cannot check --min-coverage {minimum}",
+                method.offset,
+            )
         elif coverage < minimum:
             add("EI105", f"{name!r}: coverage {coverage:.1%} is below the minimum {minimum:.1%}", method.offset)
     return out

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from edgeinspect.model import Delegate, Method, Program
 
@@ -52,7 +53,11 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
     out["const_ops"] = decoded.const_ops
     out["npu_ops"] = decoded.npu_ops
     summary = decoded.summary()
-    out["payload"] = {k: v for k, v in summary.items() if k not in ("backend", "payload_bytes", "compile_specs", "ops", "const_ops", "npu_ops", "tosa_file", "tosa_join")}
+    out["payload"] = {
+        k: v
+        for k, v in summary.items()
+        if k not in ("backend", "payload_bytes", "compile_specs", "ops", "const_ops", "npu_ops", "tosa_file", "tosa_join")
+    }
     return out
 
 
@@ -159,7 +164,9 @@ def inspect_text(program: Program) -> str:
         if doc["delegates"]:
             lines.append("  delegates:")
         for d in doc["delegates"]:
-            lines.append(f"    [{d['index']}] {d['backend']}  target={d['target'] or '-'}  payload={d['payload_bytes']:,} B ({d['location']})")
+            lines.append(
+                f"    [{d['index']}] {d['backend']}  target={d['target'] or '-'}  payload={d['payload_bytes']:,} B ({d['location']})"
+            )
             if d.get("payload_error"):
                 lines.append(f"        payload not decoded: {d['payload_error']}")
             if d["ops"]:

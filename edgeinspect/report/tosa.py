@@ -30,8 +30,7 @@ def tosa_dict(graph: TosaGraph) -> dict[str, Any]:
             {
                 "name": r.name,
                 "blocks": [
-                    {"name": b.name, "operators": len(b.operators), "tensors": len(b.tensors), "shapes": len(b.shapes)}
-                    for b in r.blocks
+                    {"name": b.name, "operators": len(b.operators), "tensors": len(b.tensors), "shapes": len(b.shapes)} for b in r.blocks
                 ],
             }
         )

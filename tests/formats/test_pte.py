@@ -69,7 +69,7 @@ def test_tensor_byte_sizes_and_dtypes(pte: Path):
 def test_payloads_lie_inside_the_file_and_are_read_lazily(pte: Path):
     with edgeinspect.load(pte) as program:
         for d in program.delegates:
-            assert 0 < d.payload_offset and d.payload_offset + d.payload_size <= program.file_size
+            assert d.payload_offset > 0 and d.payload_offset + d.payload_size <= program.file_size
             payload = d.payload()
             assert len(payload) == d.payload_size
             if d.backend_id == "XnnpackBackend":
@@ -106,7 +106,7 @@ def test_networkx_graph_matches_the_method(pte: Path):
                 elif ins.kind == "kernel":
                     assert node["device"] == "CPU" and node["name"] == m.operators[ins.target].full_name
             # every edge carries a tensor that both ends name, with consistent bytes
-            for u, v, key, d in g.edges(keys=True, data=True):
+            for _u, _v, key, d in g.edges(keys=True, data=True):
                 t = m.values[key].data
                 assert d["shape"] == t.sizes and d["bytes"] == t.nbytes and d["dtype"] == t.dtype
             # every method output is reachable from some input or producer

@@ -35,7 +35,7 @@ def _exercise(data: bytes, name: str) -> float:
                 d.payload()
     except edgeinspect.FormatError as err:
         assert err.path == name
-        assert err.offset is not None and 0 <= err.offset
+        assert err.offset is not None and err.offset >= 0
         assert err.field, str(err)
         assert str(err).startswith(f"{name}: offset 0x")
     return time.perf_counter() - start
@@ -74,4 +74,13 @@ def test_error_names_the_field():
         edgeinspect.load(data[: offset + 2], name=pte.name)
     assert info.value.offset is not None
     top = info.value.field.split(".")[0].split("[")[0]
-    assert top in {"Program", "version", "execution_plan", "constant_buffer", "backend_delegate_data", "segments", "named_data", "extended_header"}
+    assert top in {
+        "Program",
+        "version",
+        "execution_plan",
+        "constant_buffer",
+        "backend_delegate_data",
+        "segments",
+        "named_data",
+        "extended_header",
+    }

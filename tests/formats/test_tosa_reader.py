@@ -43,7 +43,15 @@ def _oracle(path: Path) -> dict:
             tensors = []
             for ti in range(b.TensorsLength()):
                 t = b.Tensors(ti)
-                tensors.append((t.Name().decode(), tuple(int(x) for x in t.ShapeAsNumpy()) if t.ShapeLength() else (), t.Type(), t.DataLength(), bool(t.Variable())))
+                tensors.append(
+                    (
+                        t.Name().decode(),
+                        tuple(int(x) for x in t.ShapeAsNumpy()) if t.ShapeLength() else (),
+                        t.Type(),
+                        t.DataLength(),
+                        bool(t.Variable()),
+                    )
+                )
             blocks.append(
                 {
                     "name": b.Name().decode(),
@@ -79,10 +87,12 @@ def test_matches_tosa_tools(path: Path):
         for block, oblock in zip(region.blocks, oregion["blocks"]):
             assert block.name == oblock["name"]
             assert list(block.inputs) == oblock["inputs"] and list(block.outputs) == oblock["outputs"]
-            assert [(op_names[o[0]], o[2], o[3]) for o in oblock["ops"]] == [(op.op, list(op.inputs), list(op.outputs)) for op in block.operators]
-            assert [
-                (t.name, t.shape, t.dtype, t.data_bytes, t.variable) for t in block.tensors
-            ] == [(n, s, dtype_names[d], dl, var) for n, s, d, dl, var in oblock["tensors"]]
+            assert [(op_names[o[0]], o[2], o[3]) for o in oblock["ops"]] == [
+                (op.op, list(op.inputs), list(op.outputs)) for op in block.operators
+            ]
+            assert [(t.name, t.shape, t.dtype, t.data_bytes, t.variable) for t in block.tensors] == [
+                (n, s, dtype_names[d], dl, var) for n, s, d, dl, var in oblock["tensors"]
+            ]
     hist: dict[str, int] = {}
     for r in oracle["regions"]:
         for b in r["blocks"]:
@@ -150,13 +160,17 @@ def test_unknown_enums_are_kept(tmp_path):
 
 def test_inspect_json_on_tosa():
     path = next(p for p in TOSA_FILES if "u55_cnn" in str(p))
-    out = subprocess.run([sys.executable, "-m", "edgeinspect.cli", "inspect", str(path), "--format", "json"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "edgeinspect.cli", "inspect", str(path), "--format", "json"], capture_output=True, text=True, check=True
+    )
     doc = json.loads(out.stdout)
     assert doc["schema_version"] == 1 and doc["format"] == "tosa" and doc["version"] == "1.0.0"
     assert doc["file"] == path.name
     assert doc["operators"] == 22 and doc["histogram"] == {"CONST": 16, "CONV2D": 2, "RESCALE": 2, "TRANSPOSE": 2}
     assert doc["inputs"] == [[1, 3, 16, 16]] and doc["outputs"] == [[1, 8, 16, 16]]
-    text = subprocess.run([sys.executable, "-m", "edgeinspect.cli", "inspect", str(path)], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        [sys.executable, "-m", "edgeinspect.cli", "inspect", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     assert "TOSA 1.0.0" in text and "CONV2D" in text
 
 

@@ -38,7 +38,11 @@ def _oracle(payload: bytes, tmp: Path) -> dict:
     flatc, schema = _executorch_tools()
     fb_off, fb_size = struct.unpack_from("<II", payload, 10)
     (tmp / "g.bin").write_bytes(payload[fb_off : fb_off + fb_size])
-    subprocess.run([flatc, "--json", "--strict-json", "--defaults-json", "--raw-binary", "-o", str(tmp), schema, "--", str(tmp / "g.bin")], check=True, capture_output=True)
+    subprocess.run(
+        [flatc, "--json", "--strict-json", "--defaults-json", "--raw-binary", "-o", str(tmp), schema, "--", str(tmp / "g.bin")],
+        check=True,
+        capture_output=True,
+    )
     text = (tmp / "g.json").read_text()
     return json.loads(re.sub(r":\s*(-?inf|nan)\b", r': "\1"', text))
 

@@ -39,7 +39,9 @@ _CHILD = textwrap.dedent(
 def _run_limited(path):
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD.format(limit=LIMIT), str(path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)

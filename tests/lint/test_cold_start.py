@@ -21,7 +21,9 @@ print(json.dumps({"code": code, "heavy": heavy}))
 def test_lint_never_imports_torch(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, str(DATA / "u55_multi.pte"), str(tmp_path / "out.sarif")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])

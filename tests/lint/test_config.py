@@ -39,12 +39,7 @@ def test_pyproject_without_our_table_is_skipped(tmp_path, monkeypatch):
 
 def test_standalone_file_and_per_path_overrides(tmp_path, monkeypatch, capsys):
     (tmp_path / "edgeinspect.toml").write_text(
-        "[lint]\n"
-        "select = ['EI1']\n"
-        "\n[[lint.overrides]]\n"
-        "paths = ['legacy/**/*.pte']\n"
-        "max-delegates = 3\n"
-        "ignore = ['EI102']\n"
+        "[lint]\nselect = ['EI1']\n\n[[lint.overrides]]\npaths = ['legacy/**/*.pte']\nmax-delegates = 3\nignore = ['EI102']\n"
     )
     copy_fixture("u55_multi", tmp_path / "legacy" / "old" / "net.pte")
     copy_fixture("u55_multi", tmp_path / "new" / "net.pte")
