@@ -550,6 +550,20 @@ def _delegation_info(edge) -> dict[str, Any]:
     return info
 
 
+def _strip_stack_traces(edge) -> None:
+    """Drop each node's ``stack_trace``: ETRecords pickle it, and it holds this machine's
+    absolute source paths. Delegates keep the graph they lowered as ``original_module``."""
+    todo = [edge.exported_program(method).graph_module for method in edge.methods]
+    while todo:
+        for module in todo.pop().modules():
+            if isinstance(module, torch.fx.GraphModule):
+                for node in module.graph.nodes:
+                    node.meta.pop("stack_trace", None)
+            original = getattr(module, "original_module", None)
+            if original is not None:
+                todo.append(original.graph_module)
+
+
 def _check_hash_seed() -> None:
     if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
         raise RuntimeError(
@@ -615,6 +629,7 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
         from executorch.devtools import generate_etrecord
 
         path = out / f"{name}.etrecord"
+        _strip_stack_traces(edge_copy)
         with contextlib.redirect_stdout(sys.stderr):
             generate_etrecord(str(path), edge_copy, et)
         if path.stat().st_size <= ETRECORD_MAX_BYTES:
