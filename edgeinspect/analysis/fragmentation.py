@@ -244,6 +244,9 @@ class CpuIsland:
         Tensor values the island reads from / writes to the rest of the method.
     bytes_in, bytes_out : int
         Their total byte sizes.
+    control_flow : tuple of int
+        Jumps, moves and frees between the two delegate calls: the island holds the branches of
+        a ``torch.cond`` or the body of a loop, which a partitioner does not merge across.
     """
 
     instructions: tuple[int, ...]
@@ -258,6 +261,7 @@ class CpuIsland:
     before_backend: str = ""
     after_backend: str = ""
     glue: tuple[int, ...] = ()
+    control_flow: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -272,6 +276,7 @@ class CpuIsland:
             "tensors_out": list(self.tensors_out),
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
+            "control_flow": list(self.control_flow),
         }
 
 
@@ -356,6 +361,9 @@ def _island(
         before_backend=before.name,
         after_backend=after.name,
         glue=tuple(i.index for i in run if is_glue(i.name)),
+        control_flow=tuple(
+            i.index for i in method.instructions[before.index + 1 : after.index] if i.kind in ("jump_false", "move", "free")
+        ),
     )
 
 

@@ -57,12 +57,30 @@ def run(args: argparse.Namespace) -> int:
         whatif = partitioner_info.get("whatif", {}) if partitioner_info else {}
         recs = [_with_whatif(r, whatif) for r in recs]
     name = os.path.basename(args.file)
+    control_flow = _control_flow_islands(program)
     if args.format == "json":
-        json.dump(explain_dict(recs, file=name, partitioner=partitioner_info), sys.stdout, indent=2)
+        doc = explain_dict(recs, file=name, partitioner=partitioner_info)
+        doc["control_flow_islands"] = control_flow
+        json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(_text(name, recs) + "\n")
+        text = _text(name, recs)
+        for isl in control_flow:
+            text += (
+                f"\nnote: [{isl['method']}] the CPU island between instructions {isl['between'][0]} and {isl['between'][1]} holds "
+                f"control flow (jumps/moves at {', '.join(map(str, isl['control_flow']))}): the branches of a torch.cond or a loop "
+                "body, which no partitioner merges across. Hoist the condition out of the exported model, or compute both "
+                "branches and select with torch.where."
+            )
+        sys.stdout.write(text + "\n")
     return 1 if recs else 0
+
+
+def _control_flow_islands(program: Any) -> list[dict[str, Any]]:
+    """CPU islands that hold jumps or moves (their operators are not named as causes)."""
+    from edgeinspect.analysis import cpu_islands
+
+    return [{"method": m.name, **isl.to_dict()} for m in program.methods for isl in cpu_islands(m) if isl.control_flow]
 
 
 def _with_whatif(rec: Any, whatif: dict[str, Any]) -> Any:

@@ -158,6 +158,10 @@ def recommend_method(method: Method, reasons: Mapping[str, Sequence[str]] | None
     splits: dict[str, int] = {}
     together: dict[str, dict[str, None]] = {}
     for isl in islands:
+        if isl.control_flow:
+            # Branches of a torch.cond or a loop body: no partitioner merges a delegate across
+            # the jumps, so no single operator is the cause (the island reports its control flow).
+            continue
         bases = list(dict.fromkeys(base_operator(c) for c in isl.causes))
         for b in bases:
             causes.setdefault(b, {})
@@ -182,6 +186,8 @@ def recommend_method(method: Method, reasons: Mapping[str, Sequence[str]] | None
             if best is None or (-cf.delegates_saved, -cf.transitions_saved) < (-best.delegates_saved, -best.transitions_saved):
                 best, requires = cf, req
         assert best is not None
+        if best.delegates_saved <= 0:
+            continue  # delegating it would not merge anything: not a splitter
         target = targets.get(best.backend)
         names = tuple(kernels.get(op, {}))
         entry = lookup(target, names[0] if names else op)

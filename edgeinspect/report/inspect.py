@@ -187,6 +187,8 @@ def inspect_text(program: Program) -> str:
         )
         for isl in metrics["cpu_islands"]:
             causes = ", ".join(isl["causes"]) or "glue only"
+            if isl["control_flow"]:
+                causes = f"control flow at instruction(s) {', '.join(map(str, isl['control_flow']))}; kernels: {causes}"
             before, after = isl["between"]
             lines.append(
                 f"  CPU island between instructions {before} and {after}: {len(isl['instructions'])} kernels "
