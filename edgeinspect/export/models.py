@@ -307,3 +307,21 @@ class SortSplit(nn.Module):
         else:
             y = torch.sort(y, dim=1).values
         return self.conv2(y)
+
+
+class CondBranches(nn.Module):
+    """Linear, a ``torch.cond`` on the sign of a second input, Linear.
+
+    The branches (``relu(2y)`` or ``y - 1``) are emitted as jumps and moves between the two
+    XNNPACK delegates: control flow, not an unsupported operator, splits the graph.
+    """
+
+    def __init__(self, dim: int = 8, out: int = 4) -> None:
+        super().__init__()
+        self.linear1 = nn.Linear(dim, dim)
+        self.linear2 = nn.Linear(dim, out)
+
+    def forward(self, x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        y = self.linear1(x)
+        z = torch.cond(p.sum() > 0, lambda t: (t * 2.0).relu(), lambda t: t - 1.0, (y,))
+        return self.linear2(z)

@@ -91,7 +91,7 @@ def test_committed_fixtures_are_complete() -> None:
 
 def test_no_machine_paths_in_fixtures() -> None:
     # The Arm dump directory is stored verbatim in the compile specs: it must be relative.
-    for pte in sorted(DATA.glob("*.pte")):
+    for pte in sorted([*DATA.glob("*.pte"), *DATA.glob("*.etrecord")]):
         data = pte.read_bytes()
         for needle in (b"/work/", b"/tmp/", b"/home/", b"/root/"):
             assert needle not in data, f"{pte.name} contains a machine path ({needle!r})"

@@ -9,7 +9,7 @@ import pytest
 from conftest import DATA, zoo_index
 
 import edgeinspect
-from edgeinspect.analysis import base_operator, is_glue
+from edgeinspect.analysis import base_operator, cpu_islands, is_glue
 from edgeinspect.cli import main
 from edgeinspect.recommend import CATALOG, counterfactual, lookup, recommend
 
@@ -53,7 +53,14 @@ def test_top_ranked_operator_replaced_has_the_predicted_delegate_count(entry: di
     """Every fragmented fixture has a variant that replaces exactly its top-ranked operator
     (with the operators the recommendation requires along: the CPU operators that really
     disappeared), and that real export has the top recommendation's delegates_if_supported."""
-    top = recommend(_program(entry["name"]))[0]
+    recs = recommend(_program(entry["name"]))
+    if not recs:
+        # The one honest reason for a fragmented program to have no splitting operator:
+        # every island holds control flow (torch.cond branches, loop bodies).
+        islands = [isl for m in _program(entry["name"]).methods for isl in cpu_islands(m)]
+        assert islands and all(isl.control_flow for isl in islands), entry["name"]
+        return
+    top = recs[0]
     wanted = {top.operator, *top.requires}
     variants = [
         v
@@ -159,3 +166,18 @@ def test_operator_names_are_base_names() -> None:
     for r in recommend(_program("u55_multi")):
         assert r.operator == base_operator(r.operator)
         assert all(base_operator(k) == r.operator for k in r.kernels)
+
+
+def test_control_flow_is_not_blamed_on_an_operator(capsys) -> None:
+    """xnn_cond: a torch.cond between two XNNPACK delegates. The island holds the jumps and
+    moves; no operator is named (delegating one would add a delegate, not remove one)."""
+    program = _program("xnn_cond")
+    m = program.method()
+    kinds = [i.kind for i in m.instructions]
+    assert kinds.count("jump_false") == 2 and kinds.count("move") == 2
+    (island,) = cpu_islands(m)
+    assert island.control_flow == tuple(i.index for i in m.instructions if i.kind in ("jump_false", "move"))
+    assert recommend(program) == []
+    assert main(["explain", str(DATA / "xnn_cond.pte")]) == 0
+    out = capsys.readouterr().out
+    assert "holds control flow" in out and "torch.where" in out
