@@ -186,10 +186,10 @@ def absolute_paths(text: str) -> list[str]:
 
     Examples
     --------
-    >>> absolute_paths("/tmp/arm_dump")
-    ['/tmp/arm_dump']
-    >>> absolute_paths("--accelerator-config=ethos-u55-128 --output-dir=/home/ci/out")
-    ['/home/ci/out']
+    >>> absolute_paths("/builds/arm_dump")
+    ['/builds/arm_dump']
+    >>> absolute_paths("--accelerator-config=ethos-u55-128 --output-dir=/srv/ci/out")
+    ['/srv/ci/out']
     >>> absolute_paths("TOSA-1.0+INT+int16")
     []
     >>> absolute_paths("C:\\\\build\\\\dump")

@@ -31,5 +31,5 @@ def with_absolute_debug_path(name: str) -> bytes:
     data = (DATA / f"{name}.pte").read_bytes()
     rel = f"{name}.tosa.d".encode()
     assert rel in data
-    absolute = (b"/home/ci/" + b"x" * len(rel))[: len(rel)]
+    absolute = (b"/srv/ci/" + b"x" * len(rel))[: len(rel)]
     return data.replace(rel, absolute)
