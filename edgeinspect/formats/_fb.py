@@ -321,20 +321,9 @@ class Table:
         return struct.unpack_from(f"<{n}{st_char}", self.buf.data, start) if n else ()
 
     def tables(self, slot: int, field: str) -> list[Table]:
-        """A vector of tables."""
-        t = self.ref(slot, field)
-        if t < 0:
-            return []
-        start, n = self.buf.vector(t, 4, field)
-        if not n:
-            return []
-        rel = struct.unpack_from(f"<{n}I", self.buf.data, start)
+        """A vector of tables, each opened (and checked) with ``Buffer.table_at``."""
         table_at = self.buf.table_at
-        out = []
-        for i, r in enumerate(rel):
-            p = start + 4 * i
-            out.append(table_at(p + r, f"{field}[{i}]"))
-        return out
+        return [table_at(p, f"{field}[{i}]") for i, p in enumerate(self.table_offsets(slot, field))]
 
     def table_offsets(self, slot: int, field: str) -> list[int]:
         """Positions of the tables of a vector, unchecked until each is opened with ``Buffer.table_at``."""
