@@ -169,7 +169,9 @@ def _result(d: Delegate, dumps: list[tuple[str, bytes, Any]], candidates: list[i
     if not candidates:
         return replace(d, tosa=None, tosa_file=None, tosa_join="missing", tosa_candidates=())
     if len(candidates) == 1 or same_content:
-        # Byte-identical candidates hold the same graph: the content is certain, the name is the first.
-        name, _, graph = dumps[candidates[0]]
+        # Byte-identical candidates hold the same graph: the content is certain. Name the Arm
+        # dump (output_*.tosa) rather than Vela's working copy (out.tosa) left beside it.
+        chosen = next((i for i in candidates if dumps[i][0].startswith("output")), candidates[0])
+        name, _, graph = dumps[chosen]
         return replace(d, tosa=graph, tosa_file=name, tosa_join="matched", tosa_candidates=names)
     return replace(d, tosa=None, tosa_file=None, tosa_join="ambiguous", tosa_candidates=names)

@@ -135,3 +135,16 @@ def test_inspect_json_has_tosa_file_and_ops():
         ).stdout
     )
     assert all(d["ops"] is None and d["tosa_file"] is None for d in plain["methods"][0]["delegates"])
+
+
+def test_velas_working_copy_beside_the_dumps_is_not_named(tmp_path):
+    # Vela leaves out.tosa (a byte copy of one dump) in the dump directory; the join is the
+    # same graph either way and names the Arm dump, not the working copy.
+    dumps = tmp_path / "dumps"
+    shutil.copytree(DATA / "u55_upsample.tosa.d", dumps)
+    first = sorted(dumps.glob("output_*.tosa"))[0]
+    shutil.copy(first, dumps / "out.tosa")
+    program = attach_tosa(edgeinspect.load(DATA / "u55_upsample.pte"), dumps)
+    joined = {d.tosa_file: d.tosa_join for d in program.delegates}
+    assert set(joined.values()) == {"matched"}
+    assert "out.tosa" not in joined and first.name in joined
