@@ -131,7 +131,7 @@ def attach_tosa(program: Any, tosa: Any) -> Program:
 
 
 def _join(d: Delegate, dumps: list[tuple[str, bytes, Any]]) -> Delegate:
-    payload = d.payload()
+    payload = d.payload_view()
     if d.backend_id == "TOSABackend":
         same = [i for i, (_, raw, _) in enumerate(dumps) if raw == payload]
         return _result(d, dumps, same, same_content=True)

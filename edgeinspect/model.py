@@ -210,6 +210,14 @@ class Delegate:
             raise UsageError("this delegate has no file to read its payload from")
         return self._reader(self.payload_offset, self.payload_size)
 
+    def payload_view(self) -> memoryview:
+        """The payload as a view into the mapped file: decoders read the parts they need and
+        a payload holding hundreds of MB of weights is never copied."""
+        view = getattr(getattr(self._reader, "__self__", None), "view", None)
+        if view is None:
+            return memoryview(self.payload())
+        return view(self.payload_offset, self.payload_size)
+
     def spec(self, key: str) -> str | None:
         """The first compile spec named ``key`` as text, or None."""
         for cs in self.compile_specs:

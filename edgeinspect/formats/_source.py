@@ -60,6 +60,16 @@ class Source:
             )
         return bytes(self.data[offset : offset + size])
 
+    def view(self, offset: int, size: int) -> memoryview:
+        """``size`` bytes at ``offset`` without copying them (checked against the size)."""
+        if offset < 0 or size < 0 or offset + size > len(self.data):
+            raise FormatError(
+                f"{size} bytes at {offset:#x} run past the end of the file ({len(self.data)} bytes)",
+                path=self.path,
+                offset=offset,
+            )
+        return memoryview(self.data)[offset : offset + size]
+
     def close(self) -> None:
         """Unmap and close."""
         if self._mmap is not None:

@@ -113,7 +113,7 @@ def decode_delegate(delegate: Delegate) -> DecodedPayload:
         When the payload cannot be read or is corrupt.
     """
     try:
-        data = delegate.payload()
+        data = delegate.payload_view()
     except UsageError:
         data = None
     return decode_payload(

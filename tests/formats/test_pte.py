@@ -153,3 +153,21 @@ def test_load_and_graph_never_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_payload_decoding_never_copies_the_payload(monkeypatch):
+    # decode_delegate and the join read payloads through a view of the mapped file; a payload
+    # holding hundreds of MB of weights must not be copied into memory to be summarized.
+    from edgeinspect.formats import _source
+    from edgeinspect.formats.payloads import decode_delegate
+
+    def no_copy(self, offset, size):
+        raise AssertionError("payload copied")
+
+    monkeypatch.setattr(_source.Source, "read", no_copy)
+    for name in ("xnn_transformer", "tosa_topk", "u55_upsample"):
+        program = edgeinspect.load(DATA / f"{name}.pte", tosa=DATA / f"{name}.tosa.d" if name.startswith("u55") else None)
+        for d in program.delegates:
+            view = d.payload_view()
+            assert isinstance(view, memoryview) and len(view) == d.payload_size
+            assert decode_delegate(d).kind in ("xnnpack", "tosa", "ethos-u")
