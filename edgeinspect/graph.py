@@ -23,10 +23,12 @@ Edges
     that reads it (a ``MultiDiGraph``, keyed by value index, since two tensors can join the
     same pair). Attributes: ``value`` (index), ``shape`` (tuple), ``dtype`` and ``bytes``.
 
-A value's producer is the first instruction that names it, unless it is a method input
-or a constant: ExecuTorch values are written once, so this is exact for kernel and
-delegate calls (out-arguments are written by the first call that names them); ``move``
-instructions produce their destination.
+A value's producer is the kernel that writes it as an out-argument (ExecuTorch appends a
+kernel's return values, its out-arguments, to its arguments), the delegate call that first
+names it (a delegate's inputs are already produced), or the ``move`` whose destination it is.
+Method inputs and constants have no producing instruction; a value read before anything
+writes it (a mutable buffer, such as a KV cache updated with ``copy_``) is state and gets no
+made-up producer.
 """
 
 from __future__ import annotations
@@ -67,19 +69,49 @@ def producers_and_consumers(method: Method) -> tuple[dict[int, object], dict[int
             continue
         if not ins.is_call:
             continue
+        written = _written_by_kernel(method, ins.args) if ins.kind == "kernel" else None
         for t in method.tensor_args(ins):
-            if t in producer:
+            if written is not None and t in written:
+                # An out-argument (or an in-place self): this call writes it. A value written
+                # again (a mutable buffer's copy_) keeps its first writer.
+                producer.setdefault(t, ins.index)
+            elif t in producer:
                 if producer[t] != ins.index:
                     _add_consumer(consumers, t, ins.index)
-            else:
-                tensor = values[t].data
-                if tensor.is_constant:
-                    continue
+            elif written is None and not values[t].data.is_constant:
+                # Delegate calls (and kernels whose out-arguments cannot be told) take the
+                # first mention: inputs come first and are already produced.
                 producer[t] = ins.index
+            # else: read before anything wrote it and not an input or constant: state
+            # (a mutable buffer); no producer is made up for it.
     for k, v in enumerate(method.outputs):
         for t in _tensors_of(method, v):
             _add_consumer(consumers, t, f"output:{k}")
     return producer, consumers
+
+
+def _written_by_kernel(method: Method, args: tuple[int, ...]) -> set[int] | None:
+    """Tensors a kernel call writes, or None when its arguments do not say.
+
+    ExecuTorch emits a kernel's arguments as the schema's arguments followed by its return
+    values, and an out-variant (or in-place) kernel returns its out-arguments (or ``self``):
+    the trailing run of arguments that also appear earlier in the list is what it writes.
+    """
+    seen_before = {}
+    for pos, a in enumerate(args):
+        seen_before.setdefault(a, pos)
+    written: list[int] = []
+    for pos in range(len(args) - 1, -1, -1):
+        a = args[pos]
+        if seen_before[a] >= pos:
+            break
+        written.append(a)
+    if not written:
+        return None
+    out: set[int] = set()
+    for a in written:
+        out.update(_tensors_of(method, a))
+    return out or None
 
 
 def _add_consumer(consumers: dict[int, list[object]], value: int, node: object) -> None:

@@ -325,3 +325,21 @@ class CondBranches(nn.Module):
         y = self.linear1(x)
         z = torch.cond(p.sum() > 0, lambda t: (t * 2.0).relu(), lambda t: t - 1.0, (y,))
         return self.linear2(z)
+
+
+class CacheUpdate(nn.Module):
+    """Linear, then a KV-cache style update of a mutable buffer (``index_put_``) and a read.
+
+    The buffer is state: the program reads it before ``copy_`` writes it back, so no
+    instruction produces it.
+    """
+
+    def __init__(self, dim: int = 8, slots: int = 4) -> None:
+        super().__init__()
+        self.linear = nn.Linear(dim, dim)
+        self.register_buffer("cache", torch.zeros(slots, dim))
+
+    def forward(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        y = self.linear(x)
+        self.cache.index_put_((idx,), y.detach())  # state, not part of autograd
+        return self.cache.sum(0)

@@ -96,6 +96,11 @@ def _two_methods() -> Methods:
     }
 
 
+def _cache() -> Methods:
+    torch.manual_seed(TORCH_SEED)
+    return {"forward": (models.CacheUpdate().eval(), (torch.randn(1, 8), torch.tensor([2])))}
+
+
 def _cond() -> Methods:
     torch.manual_seed(TORCH_SEED)
     return {"forward": (models.CondBranches().eval(), (torch.randn(2, 8), torch.ones(1)))}
@@ -512,6 +517,14 @@ FIXTURES: tuple[Fixture, ...] = (
         fragmented=True,
         extract_delegate_segments=True,
         etrecord=False,
+    ),
+    Fixture(
+        "xnn_cache",
+        "xnnpack",
+        "Linear on XNNPACK, then a mutable buffer updated in place (index_put_, copy_) and read on CPU",
+        _cache,
+        fragmented=False,
+        extract_delegate_segments=False,
     ),
 )
 

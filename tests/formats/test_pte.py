@@ -171,3 +171,18 @@ def test_payload_decoding_never_copies_the_payload(monkeypatch):
             view = d.payload_view()
             assert isinstance(view, memoryview) and len(view) == d.payload_size
             assert decode_delegate(d).kind in ("xnnpack", "tosa", "ethos-u")
+
+
+def test_mutable_buffer_is_state_not_produced_by_its_first_reader():
+    # xnn_cache: index_put.out reads the cache (value 0) and writes a new tensor; copy_ writes
+    # the cache back. The first instruction naming the cache only reads it: no edge may claim
+    # it produced the cache.
+    program = edgeinspect.load(DATA / "xnn_cache.pte")
+    m = program.method()
+    g = program.to_networkx()
+    cache = next(i for i in m.instructions if i.name == "aten::copy_").args[0]
+    assert not [e for e in g.edges(keys=True) if e[2] == cache]
+    index_put = next(i for i in m.instructions if i.name.startswith("aten::index_put"))
+    written = index_put.args[-1]
+    copy = next(i for i in m.instructions if i.name == "aten::copy_")
+    assert g.has_edge(index_put.index, copy.index, key=written)
