@@ -45,11 +45,16 @@ def collect_tosa_files(tosa: Any) -> list[Path]:
         p = Path(item)
         if p.is_dir():
             found = sorted(p.glob("*.tosa"))
+            irregular = [q for q in found if not q.is_file()]
+            if irregular:
+                raise UsageError(f"{irregular[0]}: not a regular file")
             if not found:
                 raise UsageError(f"{p}: directory holds no .tosa files (pass the dump directory the Arm compile spec wrote to)")
             out.extend(found)
-        elif p.exists():
+        elif p.is_file():
             out.append(p)
+        elif p.exists():
+            raise UsageError(f"{p}: not a regular file")
         else:
             raise UsageError(f"{p}: no such .tosa file or directory")
     seen: dict[str, Path] = {}

@@ -107,3 +107,28 @@ def test_lint_json_on_every_bad_input_is_one_document(bad_inputs, capsys):
     assert code == 1 and err == ""
     assert [f["status"] for f in doc["files"]] == ["invalid"] * len(paths)
     assert [f["code"] for f in doc["findings"]] == ["EI001"] * len(paths)
+
+
+def test_fifos_never_hang_any_command(tmp_path):
+    # inspect, diff, report, --tosa DIR and --baseline all refuse a FIFO at once (exit 2)
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "p.pte"
+    os.mkfifo(fifo)
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    os.mkfifo(dumps / "x.tosa")
+    data = Path(__file__).parent / "data"
+    commands = [
+        ["inspect", str(fifo)],
+        ["diff", str(data / "xnn_mlp.pte"), str(fifo)],
+        ["report", str(fifo), "-o", str(tmp_path / "r.html")],
+        ["inspect", str(data / "u55_cnn.pte"), "--tosa", str(dumps)],
+        ["lint", str(data / "xnn_mlp.pte"), "--baseline", str(fifo)],
+    ]
+    for argv in commands:
+        out = subprocess.run([sys.executable, "-m", "edgeinspect.cli", *argv], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2, (argv, out.stderr)
+        assert "not a regular file" in out.stderr and "Traceback" not in out.stderr, (argv, out.stderr)

@@ -52,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
                 f"--etrecord needs executorch and torch ({err}); install them with: pip install 'edgeinspect[export]'"
             ) from err
 
-        reasons, partitioner_info = etrecord_analysis(program, args.etrecord, recs)
+        if not os.path.isfile(args.etrecord):
+            raise UsageError(f"{args.etrecord}: no such ETRecord file (write one with executorch.devtools.generate_etrecord)")
+        try:
+            reasons, partitioner_info = etrecord_analysis(program, args.etrecord, recs)
+        except (RuntimeError, ValueError, KeyError, OSError) as err:
+            raise UsageError(f"{args.etrecord}: cannot use this ETRecord with {os.path.basename(args.file)}: {err}") from err
         recs = recommend(program, reasons)
         whatif = partitioner_info.get("whatif", {}) if partitioner_info else {}
         recs = [_with_whatif(r, whatif) for r in recs]

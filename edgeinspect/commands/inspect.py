@@ -1,4 +1,4 @@
-"""``edgeinspect inspect FILE [--tosa F ...] [--etrecord F] [--format text|json]``."""
+"""``edgeinspect inspect FILE [--tosa F ...] [--method NAME ...] [--format text|json]``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)"
     )
-    p.add_argument("--etrecord", metavar="F", help="ETRecord of the export (needs executorch)")
     p.add_argument("--method", action="append", metavar="NAME", help="only these methods (default: all)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)
@@ -29,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if args.method and getattr(model, "format", None) == "pte":
         for name in args.method:
             model.method(name)  # raises UsageError naming the methods there are
-    doc = render_inspect(model, args.format, methods=args.method, etrecord=args.etrecord)
+    doc = render_inspect(model, args.format, methods=args.method)
     if args.format == "json":
         # Indented on a terminal; compact into pipes and files, where the C encoder writes a
         # 20,000-instruction program about ten times faster than the indenting one.

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         result = LintResult((), (), (ToolError(f"internal error: {type(err).__name__}: {err} (set EDGEINSPECT_DEBUG=1 for a traceback)"),))
     code = result.exit_code(exit_zero=args.exit_zero)
     stderr_lines = [f"edgeinspect: error: {e.message}" for e in result.errors] if args.format == "text" or args.output_file else ()
-    return _emit(render(result, args.format), args, stderr_lines, code)
+    return _emit(render(result, args.format, exit_zero=args.exit_zero), args, stderr_lines, code)
 
 
 class _Usage(Exception):

@@ -23,10 +23,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgeinspect.errors import UsageError
     from edgeinspect.report.html import write_report
     from edgeinspect.report.overlays import load_for_view
 
     model = load_for_view(args.file, args.tosa or None)
-    write_report(model, args.output)
+    try:
+        write_report(model, args.output)
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from err
     print(f"edgeinspect: wrote {args.output}", file=sys.stderr)
     return 0

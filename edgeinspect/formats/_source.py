@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 from typing import Any
 
 from edgeinspect.errors import EdgeInspectError, FormatError
@@ -32,6 +33,14 @@ class Source:
             self.data: Any = memoryview(path_or_data).cast("B") if not isinstance(path_or_data, bytes) else path_or_data
             return
         self.path = os.fspath(path_or_data)
+        try:
+            st = os.stat(self.path)
+        except OSError as err:
+            raise EdgeInspectError(f"{self.path}: cannot read: {err.strerror or err}") from err
+        if stat.S_ISDIR(st.st_mode):
+            raise EdgeInspectError(f"{self.path}: is a directory, not a model file")
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device: open() would block or never end
+            raise EdgeInspectError(f"{self.path}: not a regular file")
         try:
             self._file = open(self.path, "rb")  # noqa: SIM115 - kept open for the mapping's life
             size = os.fstat(self._file.fileno()).st_size

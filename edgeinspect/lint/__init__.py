@@ -117,8 +117,12 @@ def expand_paths(paths: list[str], config: Config, errors: list[ToolError]) -> l
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not excluded(os.path.join(folder, d)))
                 for name in sorted(files):
                     full = os.path.normpath(os.path.join(folder, name))
-                    if any(glob_match(name, g) for g in settings.include) and os.path.isfile(full) and not excluded(full):
-                        add(full)
+                    if any(glob_match(name, g) for g in settings.include) and not excluded(full):
+                        if os.path.isfile(full):
+                            add(full)
+                        elif os.path.lexists(full):
+                            what = "not a regular file" if os.path.exists(full) else "broken symbolic link"
+                            errors.append(ToolError(f"{full}: {what}", full))
         elif os.path.isfile(p):
             add(p)
         elif os.path.exists(p):  # a FIFO or device would block or never end: not a model file
@@ -163,7 +167,7 @@ def lint_paths(
     -------
     LintResult
     """
-    from edgeinspect.errors import FormatError
+    from edgeinspect.errors import EdgeInspectError, FormatError
     from edgeinspect.lint.baseline import Baseline
 
     config = config or Config()
@@ -197,6 +201,9 @@ def lint_paths(
         except FormatError as err:  # a corrupt part read on demand (e.g. a delegate payload)
             results.append(FileResult(p, "invalid"))
             _add(findings, settings, _invalid(p, err))
+            continue
+        except EdgeInspectError as err:  # e.g. a malformed baseline record for this file
+            errors.append(ToolError(str(err), p))
             continue
         except Exception as err:  # a bug of ours must not stop the other files
             errors.append(ToolError(f"{p}: internal error: {type(err).__name__}: {err}", p))
@@ -244,7 +251,8 @@ def _invalid(path: str, err: Any) -> Finding:
 def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record: bool = False) -> list[Finding]:
     """Findings for one readable model; with ``record``, first add its figures to ``base``."""
     from edgeinspect.diff import method_figures
-    from edgeinspect.lint.baseline import method_entry, regressions
+    from edgeinspect.errors import UsageError
+    from edgeinspect.lint.baseline import entry_problem, method_entry, regressions
     from edgeinspect.lint.rules import check_method, check_program
 
     if getattr(model, "format", None) != "pte":
@@ -259,6 +267,12 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record:
         if old is None:
             out.extend(check_method(method, figures[method.name], settings, path))
             continue
+        problem = entry_problem(old)
+        if problem:
+            raise UsageError(
+                f"baseline {base.path}: the record of {path} method {method.name!r} is malformed ({problem}); "
+                "rewrite it with --write-baseline"
+            )
         for change in regressions(old, method_entry(figures[method.name])):
             message = f"{method.name!r}: {change} (against baseline)"
             out.append(Finding("EI201", path, message, RULES["EI201"].severity, method.offset, method.name))

@@ -48,6 +48,26 @@ def baseline_key(path: str | os.PathLike[str], baseline_file: str | os.PathLike[
     return Path(os.path.relpath(os.path.abspath(path), folder)).as_posix()
 
 
+_ENTRY_TYPES = {"delegated_subgraphs": dict, "transitions": int, "boundary_bytes": int, "cpu_islands": list}
+
+
+def entry_problem(entry: Any) -> str | None:
+    """What is wrong with one method's baseline record, or None when it can be compared."""
+    if not isinstance(entry, dict):
+        return f"a method record must be an object, not {type(entry).__name__}"
+    for key, kind in _ENTRY_TYPES.items():
+        if key not in entry:
+            return f"{key!r} is missing"
+        if not isinstance(entry[key], kind) or isinstance(entry[key], bool):
+            return f"{key!r} must be {kind.__name__}, not {type(entry[key]).__name__}"
+    if not all(isinstance(k, str) and isinstance(v, int) for k, v in entry["delegated_subgraphs"].items()):
+        return "'delegated_subgraphs' must map backend ids to counts"
+    cov = entry.get("coverage")
+    if cov is not None and not isinstance(cov, (int, float, str)):
+        return f"'coverage' must be a number, \"unknown\" or null, not {type(cov).__name__}"
+    return None
+
+
 def regressions(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What got worse from the baseline record ``old`` to ``new``, in words (empty when nothing).
 
@@ -93,6 +113,8 @@ class Baseline:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Baseline:
         """Read a baseline; raises UsageError when it is missing or not a baseline."""
+        if os.path.exists(path) and not os.path.isfile(path):
+            raise UsageError(f"baseline {os.fspath(path)} is not a regular file")
         try:
             with open(path, encoding="utf-8") as f:
                 doc = json.load(f)

@@ -86,8 +86,8 @@ class Settings:
 
     def enabled(self, code: str) -> bool:
         """Whether a rule runs: the longest matching select/ignore prefix decides, ties go to ignore."""
-        best_select = max((len(p) for p in self.select if _matches(code, p)), default=-1)
-        best_ignore = max((len(p) for p in self.ignore if _matches(code, p)), default=-1)
+        best_select = max((_rank(p) for p in self.select if _matches(code, p)), default=-1)
+        best_ignore = max((_rank(p) for p in self.ignore if _matches(code, p)), default=-1)
         if best_ignore >= 0 and best_ignore >= best_select:
             return False
         if best_select >= 0:
@@ -98,9 +98,14 @@ class Settings:
         """Effective severity of a rule (the longest matching ``severity`` entry, else the default)."""
         best, level = -1, RULES[code].severity
         for prefix, sev in self.severity:
-            if _matches(code, prefix) and len(prefix) > best:
-                best, level = len(prefix), sev
+            if _matches(code, prefix) and _rank(prefix) > best:
+                best, level = _rank(prefix), sev
         return level
+
+
+def _rank(prefix: str) -> int:
+    """Specificity of a select/ignore/severity prefix: ``ALL`` is below every real prefix."""
+    return 0 if prefix == "ALL" else len(prefix)
 
 
 def _matches(code: str, prefix: str) -> bool:

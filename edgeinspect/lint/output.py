@@ -20,9 +20,15 @@ FORMATS = ("text", "json", "sarif", "github", "junit")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
-def render(result: Any, fmt: str) -> str:
-    """The document for ``result`` in format ``fmt`` (one of :data:`FORMATS`), newline-terminated."""
-    return {"text": _text, "json": _json, "sarif": _sarif, "github": _github, "junit": _junit}[fmt](result)
+def render(result: Any, fmt: str, *, exit_zero: bool = False) -> str:
+    """The document for ``result`` in format ``fmt`` (one of :data:`FORMATS`), newline-terminated.
+
+    ``exit_zero`` is what ``--exit-zero`` asked: the JSON document reports the exit code the
+    process really returns.
+    """
+    if fmt == "json":
+        return _json(result, exit_zero=exit_zero)
+    return {"text": _text, "sarif": _sarif, "github": _github, "junit": _junit}[fmt](result)
 
 
 def _where(f: Any) -> str:
@@ -56,7 +62,7 @@ def _text(result: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _json(result: Any) -> str:
+def _json(result: Any, *, exit_zero: bool = False) -> str:
     from edgeinspect import __version__
 
     doc = {
@@ -67,7 +73,7 @@ def _json(result: Any) -> str:
         "errors": [e.to_dict() for e in result.errors],
         "baseline": result.baseline,
         "summary": result.summary(),
-        "exit_code": result.exit_code(),
+        "exit_code": result.exit_code(exit_zero=exit_zero),
     }
     return json.dumps(doc, indent=2) + "\n"
 

@@ -143,7 +143,7 @@ def _histogram(counts: dict[str, int] | None, limit: int = 6) -> str:
     return shown + (f", +{len(items) - limit} more" if len(items) > limit else "")
 
 
-def inspect_text(program: Program) -> str:
+def inspect_text(program: Program, *, methods: list[str] | None = None) -> str:
     """A readable report: per method, the instruction table, what runs inside each delegate,
     the metrics, the CPU islands and the operators that split the delegated graph."""
     from edgeinspect.recommend import recommend_method
@@ -151,6 +151,8 @@ def inspect_text(program: Program) -> str:
     name = os.path.basename(program.path) if program.path else "<bytes>"
     lines = [f"{name}: ExecuTorch program, {program.file_size:,} bytes, {len(program.methods)} method(s)"]
     for m in program.methods:
+        if methods and m.name not in methods:
+            continue
         doc = method_dict(m)
         metrics = doc["metrics"]
         lines.append("")

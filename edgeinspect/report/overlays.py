@@ -241,18 +241,17 @@ def load_for_view(path: str | os.PathLike[str], tosa: list[str] | None = None) -
 
     if tosa:
         return edgeinspect.load(path, tosa=tosa)
-    try:
-        with open(path, "rb") as f:
-            is_pte = f.read(8)[4:8] == b"ET12"
-    except OSError:
-        is_pte = False  # edgeinspect.load reports it
+    model = edgeinspect.load(path)  # reports missing, irregular and corrupt files first
+    is_pte = getattr(model, "format", None) == "pte"
     found = tosa_beside(path) if is_pte and importlib.util.find_spec("edgeinspect.join") is not None else None
     if found:
+        from edgeinspect.join import attach_tosa
+
         try:
-            return edgeinspect.load(path, tosa=found)
+            return attach_tosa(model, found)
         except EdgeInspectError:
             pass
-    return edgeinspect.load(path)
+    return model
 
 
 def node_namespaces(method: Method, graph: nx.MultiDiGraph, parts: list[Partition] | None = None) -> dict[object, str]:

@@ -9,7 +9,7 @@ from edgeinspect.model import Program
 __all__ = ["render_inspect"]
 
 
-def render_inspect(model: Any, fmt: str, *, methods: list[str] | None = None, etrecord: str | None = None) -> Any:
+def render_inspect(model: Any, fmt: str, *, methods: list[str] | None = None) -> Any:
     """The ``inspect`` output of a model: a dict for ``json``, a string for ``text``."""
     if isinstance(model, Program):
         from edgeinspect.report.inspect import inspect_dict, inspect_text
@@ -19,7 +19,7 @@ def render_inspect(model: Any, fmt: str, *, methods: list[str] | None = None, et
             if methods:
                 doc["methods"] = [m for m in doc["methods"] if m["name"] in methods]
             return doc
-        return inspect_text(model)
+        return inspect_text(model, methods=methods)
     from edgeinspect.report.tosa import tosa_dict, tosa_text
 
     return tosa_dict(model) if fmt == "json" else tosa_text(model)

@@ -147,8 +147,12 @@ def test_special_files_are_tool_errors_not_hangs(capsys, tmp_path):
     os.mkfifo(fifo)
     code, out, err = run_cli(capsys, "lint", str(fifo), CLEAN)
     assert code == 2 and f"{fifo}: not a regular file" in err
-    code, out, err = run_cli(capsys, "lint", str(tmp_path), "--format", "json")  # walked: skipped
-    assert code == 0 and json.loads(out)["files"] == []
+    # walked: the same tool error for each special file and broken link (docs/lint.md), never a hang
+    (tmp_path / "dangling.pte").symlink_to(tmp_path / "missing.pte")
+    code, out, err = run_cli(capsys, "lint", str(tmp_path), "--format", "json")
+    doc = json.loads(out)
+    assert code == 2 and doc["files"] == [] and doc["exit_code"] == 2
+    assert sorted(e["message"].split(": ", 1)[1] for e in doc["errors"]) == ["broken symbolic link", "not a regular file"]
 
 
 def test_output_file(capsys, tmp_path):
