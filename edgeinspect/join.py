@@ -115,9 +115,12 @@ def attach_tosa(program: Any, tosa: Any) -> Program:
     from edgeinspect.model_tosa import TosaGraph
 
     files = collect_tosa_files(tosa)
-    dumps: list[tuple[str, bytes, TosaGraph]] = []
+    from edgeinspect.formats._source import Source
+
+    dumps: list[tuple[str, memoryview, TosaGraph]] = []
     for f in files:
-        raw = f.read_bytes()
+        # Mapped, not read: dumps hold every constant (weights) of their delegate.
+        raw = memoryview(Source(f).data)
         graph = read(raw, name=str(f))
         if not isinstance(graph, TosaGraph):
             raise FormatError(

@@ -48,3 +48,27 @@ def test_report_to_an_unwritable_place_and_a_missing_etrecord(capsys, tmp_path):
 def test_inspect_text_honours_method(capsys):
     code, out, _ = _run(capsys, "inspect", str(DATA / "u55_two_methods.pte"), "--method", "forward")
     assert code == 0 and "method forward" in out and "method encode" not in out
+
+
+def test_dynamic_shapes_are_reported_as_upper_bounds(capsys, tmp_path):
+    # A tensor stored with a dynamic (bounded) shape: its sizes are the upper bound, so the
+    # byte figures are maxima and the report says so. Written by executorch's serializer.
+    import copy
+
+    import pytest
+
+    schema = pytest.importorskip("executorch.exir.schema")
+    program_mod = pytest.importorskip("executorch.exir._serialize._program")
+    pte = program_mod.deserialize_pte_binary((DATA / "xnn_cumsum.pte").read_bytes())
+    prog = copy.deepcopy(pte.program)
+    plan = prog.execution_plan[0]
+    plan.values[plan.inputs[0]].val.shape_dynamism = schema.TensorShapeDynamism.DYNAMIC_BOUND
+    path = tmp_path / "dyn.pte"
+    path.write_bytes(bytes(program_mod.serialize_pte_binary(program_mod.PTEFile(program=prog))))
+    code, out, _ = _run(capsys, "inspect", str(path), "--format", "json")
+    method = json.loads(out)["methods"][0]
+    assert code == 0 and method["inputs"][0]["dynamic"] is True and method["metrics"]["dynamic_shapes"] is True
+    code, out, _ = _run(capsys, "inspect", str(path))
+    assert "sizes are upper bounds" in out
+    code, out, _ = _run(capsys, "inspect", str(DATA / "xnn_cumsum.pte"))
+    assert "upper bounds" not in out

@@ -89,6 +89,8 @@ def method_dict(method: Method, *, metrics: bool = True) -> dict[str, Any]:
         from edgeinspect.analysis.fragmentation import known_delegate_ops
 
         out["metrics"] = method_metrics(method, functools.partial(known_delegate_ops, decode=decode))
+        # Dynamic shapes are stored at their upper bound: byte figures are then maxima.
+        out["metrics"]["dynamic_shapes"] = has_dynamic_shapes(method)
     return out
 
 
@@ -118,7 +120,13 @@ def _value_shape(method: Method, v: int) -> dict[str, Any]:
     t = method.tensor(v)
     if t is None:
         return {"value": v, "kind": method.values[v].kind}
-    return {"value": v, "kind": "tensor", "shape": list(t.sizes), "dtype": t.dtype, "bytes": t.nbytes}
+    return {"value": v, "kind": "tensor", "shape": list(t.sizes), "dtype": t.dtype, "bytes": t.nbytes, "dynamic": t.shape_dynamism != 0}
+
+
+def has_dynamic_shapes(method: Method) -> bool:
+    """Whether any tensor of the method has a dynamic shape: its sizes (and so every byte
+    figure) are upper bounds, not exact."""
+    return any(v.kind == "tensor" and v.data.shape_dynamism != 0 for v in method.values)
 
 
 def inspect_dict(program: Program, *, metrics: bool = True) -> dict[str, Any]:
@@ -187,6 +195,8 @@ def inspect_text(program: Program, *, methods: list[str] | None = None) -> str:
             f"boundary bytes: {metrics['boundary_bytes']:,}; coverage: {shown_cov}; "
             f"fragmentation score: {metrics['fragmentation_score']:.2f}"
         )
+        if metrics["dynamic_shapes"]:
+            lines.append("  dynamic shapes: sizes are upper bounds, so byte figures are maxima")
         for isl in metrics["cpu_islands"]:
             causes = ", ".join(isl["causes"]) or "glue only"
             if isl["control_flow"]:
