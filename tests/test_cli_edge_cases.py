@@ -72,3 +72,20 @@ def test_dynamic_shapes_are_reported_as_upper_bounds(capsys, tmp_path):
     assert "sizes are upper bounds" in out
     code, out, _ = _run(capsys, "inspect", str(DATA / "xnn_cumsum.pte"))
     assert "upper bounds" not in out
+
+
+def test_inspect_etrecord_fills_the_operators_payloads_do_not_say(capsys):
+    import pytest
+
+    pytest.importorskip("executorch.devtools")
+    pte, etrecord = DATA / "u55_upsample.pte", str(DATA / "u55_upsample.etrecord")
+    code, out, _ = _run(capsys, "inspect", str(pte), "--format", "json")
+    assert json.loads(out)["methods"][0]["metrics"]["coverage"]["ratio"] == "unknown"
+    code, out, _ = _run(capsys, "inspect", str(pte), "--etrecord", etrecord, "--format", "json")
+    method = json.loads(out)["methods"][0]
+    assert code == 0
+    for d in method["delegates"]:
+        assert d["ops_source"] == "etrecord" and d["ops"] == {"aten::convolution": 1, "aten::relu": 1}
+    assert method["metrics"]["coverage"]["ratio"] == 0.8  # 4 delegated operators, 1 on the CPU (glue aside)
+    code, _, err = _run(capsys, "inspect", str(DATA / "u55_multi.pte"), "--etrecord", etrecord)
+    assert code == 2 and "does not belong to this program" in err

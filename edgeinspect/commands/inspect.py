@@ -15,6 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)"
     )
+    p.add_argument(
+        "--etrecord",
+        metavar="F",
+        help="ETRecord of the export: the operators inside delegates whose payload does not say (needs edgeinspect[export])",
+    )
     p.add_argument("--method", action="append", metavar="NAME", help="only these methods (default: all)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)
@@ -28,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     if args.method and getattr(model, "format", None) == "pte":
         for name in args.method:
             model.method(name)  # raises UsageError naming the methods there are
-    doc = render_inspect(model, args.format, methods=args.method)
+    etrecord_ops = _etrecord_ops(model, args.etrecord) if args.etrecord else None
+    doc = render_inspect(model, args.format, methods=args.method, etrecord_ops=etrecord_ops)
     if args.format == "json":
         # Indented on a terminal; compact into pipes and files, where the C encoder writes a
         # 20,000-instruction program about ten times faster than the indenting one.
@@ -37,3 +43,35 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(doc + "\n")
     return 0
+
+
+def _etrecord_ops(model: object, path: str) -> dict[str, dict[int, dict[str, int]]]:
+    """Method -> delegate index -> operators, from the ETRecord's lowered subgraphs (matched to
+    the program's delegate calls in execution order)."""
+    import os
+
+    from edgeinspect.errors import UsageError
+
+    if getattr(model, "format", None) != "pte":
+        raise UsageError("--etrecord goes with a .pte program")
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such ETRecord file (write one with executorch.devtools.generate_etrecord)")
+    try:
+        from edgeinspect.export.partitioner import etrecord_delegate_ops
+    except ImportError as err:
+        raise UsageError(f"--etrecord needs executorch and torch ({err}); install them with: pip install 'edgeinspect[export]'") from err
+    try:
+        per_method = etrecord_delegate_ops(path)
+    except (RuntimeError, ValueError, KeyError, OSError) as err:
+        raise UsageError(f"{path}: cannot read this ETRecord: {err}") from err
+    out: dict[str, dict[int, dict[str, int]]] = {}
+    for m in model.methods:  # type: ignore[attr-defined]
+        calls = [i.target for i in m.instructions if i.kind == "delegate"]
+        lowered = per_method.get(m.name, [])
+        if len(lowered) != len(calls):
+            raise UsageError(
+                f"{path} does not belong to this program: method {m.name!r} has {len(calls)} delegate call(s), "
+                f"the ETRecord {len(lowered)}"
+            )
+        out[m.name] = {d: ops for d, ops in zip(calls, lowered)}
+    return out

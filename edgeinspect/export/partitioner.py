@@ -65,6 +65,29 @@ def load_edge_programs(path: str | os.PathLike[str]) -> dict[str, ExportedProgra
     return dict(edge) if isinstance(edge, dict) else {"forward": edge}
 
 
+def etrecord_delegate_ops(path: str | os.PathLike[str]) -> dict[str, list[dict[str, int]]]:
+    """Per method, the operators each delegate call lowered (base names, glue left out), in
+    call order, from the subgraphs an ETRecord keeps: what coverage needs when a payload
+    (Ethos-U without its .tosa) does not say."""
+    from edgeinspect.analysis.fragmentation import is_glue
+
+    out: dict[str, list[dict[str, int]]] = {}
+    for name, ep in load_edge_programs(path).items():
+        calls = []
+        for lowered in delegate_modules(ep):
+            hist: dict[str, int] = {}
+            for n in lowered.original_module.graph.nodes:
+                if n.op != "call_function" or n.target is operator.getitem:
+                    continue
+                op = _op_name(n.target)
+                if not is_glue(op):
+                    base = base_operator(op)
+                    hist[base] = hist.get(base, 0) + 1
+            calls.append(hist)
+        out[name] = calls
+    return out
+
+
 def _op_name(target: Any) -> str:
     inner = getattr(target, "_op", target)
     name = getattr(inner, "name", None)

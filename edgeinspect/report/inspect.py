@@ -61,7 +61,7 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
     return out
 
 
-def method_dict(method: Method, *, metrics: bool = True) -> dict[str, Any]:
+def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int, dict[str, int]] | None = None) -> dict[str, Any]:
     """JSON form of one method: instructions, delegates and (optionally) metrics."""
     decode = _memo_decode()
     instructions = []
@@ -84,11 +84,16 @@ def method_dict(method: Method, *, metrics: bool = True) -> dict[str, Any]:
         "instructions": instructions,
         "delegates": [delegate_dict(d, decode=decode) for d in method.delegates],
     }
+    for d in out["delegates"]:
+        if d["ops"] is None and etrecord_ops and d["index"] in etrecord_ops:
+            d["ops"], d["ops_source"] = etrecord_ops[d["index"]], "etrecord"
     if metrics:
         from edgeinspect.analysis import method_metrics
         from edgeinspect.analysis.fragmentation import known_delegate_ops
 
-        out["metrics"] = method_metrics(method, functools.partial(known_delegate_ops, decode=decode))
+        known = functools.partial(known_delegate_ops, decode=decode)
+        extra = etrecord_ops or {}
+        out["metrics"] = method_metrics(method, lambda d: known(d) or extra.get(d.index))
         # Dynamic shapes are stored at their upper bound: byte figures are then maxima.
         out["metrics"]["dynamic_shapes"] = has_dynamic_shapes(method)
     return out
@@ -129,8 +134,14 @@ def has_dynamic_shapes(method: Method) -> bool:
     return any(v.kind == "tensor" and v.data.shape_dynamism != 0 for v in method.values)
 
 
-def inspect_dict(program: Program, *, metrics: bool = True) -> dict[str, Any]:
-    """The ``inspect --format json`` document of a program."""
+def inspect_dict(
+    program: Program, *, metrics: bool = True, etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None
+) -> dict[str, Any]:
+    """The ``inspect --format json`` document of a program.
+
+    ``etrecord_ops`` (method -> delegate index -> operator histogram, from an ETRecord) fills
+    the operators of delegates whose payload does not say (``ops_source: "etrecord"``).
+    """
     return {
         "schema_version": SCHEMA_VERSION,
         "file": os.path.basename(program.path) if program.path else None,
@@ -138,7 +149,7 @@ def inspect_dict(program: Program, *, metrics: bool = True) -> dict[str, Any]:
         "file_bytes": program.file_size,
         "program_version": program.version,
         "segments": len(program.segments),
-        "methods": [method_dict(m, metrics=metrics) for m in program.methods],
+        "methods": [method_dict(m, metrics=metrics, etrecord_ops=(etrecord_ops or {}).get(m.name)) for m in program.methods],
     }
 
 
@@ -151,7 +162,9 @@ def _histogram(counts: dict[str, int] | None, limit: int = 6) -> str:
     return shown + (f", +{len(items) - limit} more" if len(items) > limit else "")
 
 
-def inspect_text(program: Program, *, methods: list[str] | None = None) -> str:
+def inspect_text(
+    program: Program, *, methods: list[str] | None = None, etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None
+) -> str:
     """A readable report: per method, the instruction table, what runs inside each delegate,
     the metrics, the CPU islands and the operators that split the delegated graph."""
     from edgeinspect.recommend import recommend_method
@@ -161,7 +174,7 @@ def inspect_text(program: Program, *, methods: list[str] | None = None) -> str:
     for m in program.methods:
         if methods and m.name not in methods:
             continue
-        doc = method_dict(m)
+        doc = method_dict(m, etrecord_ops=(etrecord_ops or {}).get(m.name))
         metrics = doc["metrics"]
         lines.append("")
         lines.append(f"method {m.name}: {len(m.instructions)} instructions, {len(m.delegates)} delegates, {len(m.values)} values")
@@ -180,7 +193,7 @@ def inspect_text(program: Program, *, methods: list[str] | None = None) -> str:
             if d.get("payload_error"):
                 lines.append(f"        payload not decoded: {d['payload_error']}")
             if d["ops"]:
-                source = f" (from {d['tosa_file']})" if d["tosa_file"] else ""
+                source = f" (from {d['tosa_file']})" if d["tosa_file"] else " (from the ETRecord)" if d.get("ops_source") else ""
                 lines.append(f"        runs{source}: {_histogram(d['ops'])}")
             if d["npu_ops"]:
                 lines.append(f"        NPU command stream: {_histogram(d['npu_ops'])}")
