@@ -15,15 +15,14 @@ import os
 import sys
 from typing import Any
 
+from edgeinspect.commands import add_file_and_tosa
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="rank the operators that split the delegated graph, with reasons and fixes")
-    p.add_argument("file", help=".pte file")
-    p.add_argument(
-        "--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)"
-    )
+    add_file_and_tosa(p, file_help=".pte file")
     p.add_argument(
         "--etrecord",
         metavar="F",

@@ -6,15 +6,14 @@ import argparse
 import json
 import sys
 
+from edgeinspect.commands import add_file_and_tosa
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("inspect", help="show the instructions, delegates and metrics of a .pte or .tosa file")
-    p.add_argument("file", help=".pte or .tosa file")
-    p.add_argument(
-        "--tosa", action="append", default=[], metavar="F", help="dumped .tosa file or directory to join to Arm delegates (repeatable)"
-    )
+    add_file_and_tosa(p)
     p.add_argument(
         "--etrecord",
         metavar="F",

@@ -5,19 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from edgeinspect.commands import add_file_and_tosa
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write a self-contained HTML report (timeline, islands, recommendations, graph)")
-    p.add_argument("file", help=".pte or .tosa file")
-    p.add_argument(
-        "--tosa",
-        action="append",
-        default=[],
-        metavar="F",
-        help="dumped .tosa file or directory to join to Arm delegates (repeatable; default: FILE's <stem>.tosa.d if present)",
-    )
+    add_file_and_tosa(p, beside=True)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
     p.set_defaults(run=run)
 

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+from edgeinspect.commands import add_file_and_tosa
 from edgeinspect.errors import UsageError
 
 __all__ = ["LOOPBACK_HOSTS", "add_parser", "check_host", "free_port", "run"]
@@ -26,14 +27,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("view", help="open a .pte or .tosa in Google Model Explorer (local server, needs edgeinspect[explorer])")
-    p.add_argument("file", help=".pte or .tosa file")
-    p.add_argument(
-        "--tosa",
-        action="append",
-        default=[],
-        metavar="F",
-        help="dumped .tosa file or directory to join to Arm delegates (repeatable; default: FILE's <stem>.tosa.d if present)",
-    )
+    add_file_and_tosa(p, beside=True)
     p.add_argument("--port", type=int, default=None, metavar="N", help="port to serve on (default: a free port)")
     p.add_argument("--host", default="127.0.0.1", metavar="H", help="bind address (default: 127.0.0.1; others need --allow-remote)")
     p.add_argument(
