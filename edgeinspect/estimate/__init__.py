@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from edgeinspect.estimate.cache import EstimateCache, default_cache_dir
 from edgeinspect.estimate.flags import FlagError, vela_flags
-from edgeinspect.estimate.program import delegate_memory, estimate_dump, estimate_program, memory_of_stream
+from edgeinspect.estimate.program import delegate_memory, estimate_dump, estimate_program, memory_of_stream, merge_estimate_missing
 from edgeinspect.estimate.records import DelegateEstimate, DelegateMemory, LayerEstimate, VelaEstimate, kib_to_bytes
 from edgeinspect.estimate.vela import VelaError, VelaInstall, find_vela, parse_per_layer_csv, parse_summary_csv, run_vela
 
@@ -38,6 +38,7 @@ __all__ = [
     "find_vela",
     "kib_to_bytes",
     "memory_of_stream",
+    "merge_estimate_missing",
     "parse_per_layer_csv",
     "parse_summary_csv",
     "run_vela",

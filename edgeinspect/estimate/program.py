@@ -16,7 +16,7 @@ from edgeinspect.estimate.records import DelegateEstimate, DelegateMemory, Layer
 from edgeinspect.estimate.vela import DEFAULT_TIMEOUT, VelaError, VelaInstall, find_vela, run_vela
 from edgeinspect.model import Delegate, Program
 
-__all__ = ["delegate_memory", "estimate_dump", "estimate_program"]
+__all__ = ["delegate_memory", "estimate_dump", "estimate_program", "merge_estimate_missing"]
 
 _ETHOS_U = "EthosUBackend"
 
@@ -295,3 +295,33 @@ def estimate_program(
 def _message(err: BaseException) -> str:
     text = str(err) if isinstance(err, EdgeInspectError) else f"cannot read the dump: {err.strerror or err}"  # type: ignore[attr-defined]
     return shown(text, 500)
+
+
+def merge_estimate_missing(etrecord: str | os.PathLike[str] | None) -> str | None:
+    """What estimating a merge (``edgeinspect.export.merge_estimate.estimate_merge``) needs
+    and does not have here, in words for the user; None when nothing is missing.
+
+    A merged partition exists only in the exporter's graph: it is re-partitioned and lowered
+    from the ETRecord's edge program (torch and executorch), then compiled by Vela.
+
+    Examples
+    --------
+    >>> merge_estimate_missing(None).split(":")[0]
+    'an ETRecord of the export (pass --etrecord FILE, written by executorch.devtools.generate_etrecord)'
+    """
+    if etrecord is None:
+        return (
+            "an ETRecord of the export (pass --etrecord FILE, written by executorch.devtools.generate_etrecord): "
+            "the merged partitions are lowered from its edge program"
+        )
+    if not os.path.isfile(etrecord):
+        return f"the ETRecord {shown(os.fspath(etrecord))!r} (no such file)"
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("executorch") is None:
+        return "torch and executorch, to lower the merged partitions: pip install 'edgeinspect[export]'"
+    try:
+        find_vela()
+    except UsageError as err:
+        return str(err)
+    return None
