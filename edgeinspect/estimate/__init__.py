@@ -20,7 +20,7 @@ from edgeinspect.estimate.cache import EstimateCache, default_cache_dir
 from edgeinspect.estimate.flags import FlagError, vela_flags
 from edgeinspect.estimate.program import delegate_memory, estimate_dump, estimate_program, memory_of_stream, merge_estimate_missing
 from edgeinspect.estimate.records import DelegateEstimate, DelegateMemory, LayerEstimate, VelaEstimate, kib_to_bytes
-from edgeinspect.estimate.vela import VelaError, VelaInstall, find_vela, parse_per_layer_csv, parse_summary_csv, run_vela
+from edgeinspect.estimate.vela import VelaError, VelaInstall, find_vela, parse_per_layer_csv, parse_summary_csv, run_vela, run_vela_many
 
 __all__ = [
     "DelegateEstimate",
@@ -42,5 +42,6 @@ __all__ = [
     "parse_per_layer_csv",
     "parse_summary_csv",
     "run_vela",
+    "run_vela_many",
     "vela_flags",
 ]

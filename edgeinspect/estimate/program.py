@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from edgeinspect.errors import EdgeInspectError, UsageError
@@ -13,7 +12,7 @@ from edgeinspect.estimate._util import shown
 from edgeinspect.estimate.cache import EstimateCache, cache_key
 from edgeinspect.estimate.flags import vela_flags
 from edgeinspect.estimate.records import DelegateEstimate, DelegateMemory, LayerEstimate, VelaEstimate
-from edgeinspect.estimate.vela import DEFAULT_TIMEOUT, VelaError, VelaInstall, find_vela, run_vela
+from edgeinspect.estimate.vela import DEFAULT_TIMEOUT, VelaError, VelaInstall, find_vela, run_vela, run_vela_many
 from edgeinspect.model import Delegate, Program
 
 __all__ = ["delegate_memory", "estimate_dump", "estimate_program", "merge_estimate_missing"]
@@ -182,7 +181,9 @@ def estimate_program(
     ``edgeinspect.load(path, tosa=...)``) is compiled by the installed Vela with the
     delegate's own ``compile_flags`` (checked by :func:`vela_flags`) plus
     ``--verbose-performance``, and Vela's summary and per-layer CSVs are read. Dumps are
-    compiled in parallel, each once (delegates with the same dump and flags share it), and
+    compiled in parallel (Vela imported once, one child process per dump, see
+    :func:`edgeinspect.estimate.vela.run_vela_many`), each once (delegates with the same dump
+    and flags share it), and
     the estimates are cached (:mod:`edgeinspect.estimate.cache`).
 
     Parameters
@@ -263,23 +264,15 @@ def estimate_program(
         else:
             todo.append(key)
 
-    def compile_one(key: str) -> VelaEstimate | str:
-        data, flags, inputs, graph = jobs_by_key[key]
-        try:
-            estimate = _link_layers(run_vela(data, flags, install, timeout=timeout), graph)
-        except VelaError as err:
-            return _message(err)
+    compiled = run_vela_many([jobs_by_key[k][:2] for k in todo], install, timeout=timeout, jobs=jobs)
+    for key, got in zip(todo, compiled):
+        if isinstance(got, VelaError):
+            outcome[key] = _message(got)
+            continue
+        estimate = _link_layers(got, jobs_by_key[key][3])
         if store:
-            store.put(key, inputs, estimate)
-        return estimate
-
-    if todo:
-        workers = max(1, min(len(todo), jobs or os.cpu_count() or 1))
-        if workers == 1:
-            outcome.update((key, compile_one(key)) for key in todo)
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcome.update(zip(todo, pool.map(compile_one, todo)))
+            store.put(key, jobs_by_key[key][2], estimate)
+        outcome[key] = estimate
     for method, index, d in work:
         key = key_of.get((method, index))
         if key is None:

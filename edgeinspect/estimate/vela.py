@@ -1,15 +1,19 @@
-"""Run the installed Vela on one TOSA graph and read its performance CSVs.
+"""Run the installed Vela on TOSA graphs and read its performance CSVs.
 
-Vela runs as ``python -m ethosu.vela`` in a child process, not in ours. Its compiler core
-(regor) is native code fed an untrusted file: in a child a crash, a hang or a memory blow-up
-on a hostile dump is one delegate's error (with a timeout), never the end of the command;
-children also compile delegates in parallel on every core. And the CSVs it writes are the
-very files the ``vela`` command writes, so the figures are Vela's own by construction. (Vela
-has an in-process API, ``ethosu.regor.compile``, but it is undocumented and not stable.)
+Vela runs in child processes, never in ours. Its compiler core (regor) is native code fed an
+untrusted file: in a child, a crash, a hang or a memory blow-up on a hostile dump is one
+delegate's error (each child is stopped at a timeout), never the end of the command. One
+driver process imports Vela once (0.3 s, more than a small graph takes to compile) and forks
+a child per graph, several at a time, each running Vela's own command-line entry
+(``ethosu.vela.vela.main``, what the ``vela`` command runs) on its graph. The CSVs read back
+are the very files the ``vela`` command writes, so the figures are Vela's own by
+construction. (Vela also has an in-process API, ``ethosu.regor.compile``, but it is
+undocumented and not stable.) Without ``fork`` (Windows), each graph gets its own
+``python -m ethosu.vela`` process.
 
-Each run gets a private temporary directory: the dump's bytes are written there (the
-bytes hashed for the cache are the bytes compiled), Vela writes into ``out/`` there, and
-the directory is removed afterwards.
+Each graph gets a private temporary directory: its bytes are written there (the bytes hashed
+for the cache are the bytes compiled), Vela writes into ``out/`` there, and everything is
+removed afterwards.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import csv
 import importlib.metadata
 import importlib.util
 import io
+import json
 import math
 import os
 import shutil
@@ -33,7 +38,7 @@ from edgeinspect.errors import EdgeInspectError, UsageError
 from edgeinspect.estimate._util import shown as _shown
 from edgeinspect.estimate.records import MEMORIES, LayerEstimate, VelaEstimate, kib_to_bytes
 
-__all__ = ["VelaError", "VelaInstall", "find_vela", "parse_per_layer_csv", "parse_summary_csv", "run_vela"]
+__all__ = ["VelaError", "VelaInstall", "find_vela", "parse_per_layer_csv", "parse_summary_csv", "run_vela", "run_vela_many"]
 
 #: Seconds one Vela run may take before it is stopped (a big model takes minutes).
 DEFAULT_TIMEOUT = 900.0
@@ -126,52 +131,186 @@ def run_vela(data: bytes, flags: Sequence[str], install: VelaInstall, *, timeout
         When Vela rejects the graph (the message is Vela's last line), crashes, times out
         or writes CSVs that cannot be read.
     """
-    workdir = tempfile.mkdtemp(prefix="edgeinspect-vela-")
-    try:
-        network = os.path.join(workdir, _NETWORK)
-        with open(network, "wb") as f:
-            f.write(data)
-        out = os.path.join(workdir, "out")
-        log_path = os.path.join(workdir, "vela.log")
-        cmd = [sys.executable, "-m", "ethosu.vela", _NETWORK, *flags, "--verbose-performance", "--output-dir=out"]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (install.package_parent, env.get("PYTHONPATH")) if p)
-        with open(log_path, "wb") as log:
-            # cwd is the private directory: `-m` puts it first on the child's path, and it
-            # holds nothing importable.
-            proc = subprocess.Popen(
-                cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
+    (result,) = run_vela_many([(data, flags)], install, timeout=timeout)
+    if isinstance(result, VelaError):
+        raise result
+    return result
+
+
+# Imports Vela once, then forks one child per graph: each child runs Vela's own `main` on its
+# graph in its own directory, logs to its own file and is stopped by SIGALRM at the timeout.
+# The import (0.3 s) is paid once per command instead of once per delegate, and a crash or a
+# hang still ends only its child. Results go to stdout as JSON lines: [job, exit code].
+_DRIVER = r"""
+import json, os, signal, sys, traceback
+config = json.loads(sys.stdin.read())
+from ethosu.vela.vela import main
+pending = list(range(len(config["jobs"])))
+running = {}
+while pending or running:
+    while pending and len(running) < config["parallel"]:
+        job = pending.pop(0)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
             try:
-                code = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _stop(proc)
-                raise VelaError(f"Vela did not finish within {timeout:g} s and was stopped") from None
-            except BaseException:
-                _stop(proc)
-                raise
-        if code != 0:
-            if code < 0:
-                raise VelaError(f"Vela crashed ({_signal_name(-code)}): {_last_line(log_path)}")
-            raise VelaError(f"Vela rejected the graph: {_last_line(log_path)}")
-        summaries = _outputs(out, "_summary_")
-        layers = _outputs(out, "_per-layer.csv")
-        if len(summaries) != 1 or len(layers) > 1:
-            raise VelaError(f"Vela wrote {len(summaries)} summary CSV(s) and {len(layers)} per-layer CSV(s); expected one of each")
-        summary = _read(summaries[0])
-        per_layer = _read(layers[0]) if layers else ""
+                os.chdir(config["jobs"][job]["dir"])
+                log = os.open("vela.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                if config["timeout"]:
+                    signal.setitimer(signal.ITIMER_REAL, config["timeout"])
+                try:
+                    code = main(config["jobs"][job]["argv"]) or 0
+                except SystemExit as exit:
+                    code = exit.code if isinstance(exit.code, int) else 1
+                except BaseException:
+                    traceback.print_exc()
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+        running[pid] = job
+    pid, status = os.wait()
+    print(json.dumps([running.pop(pid), os.waitstatus_to_exitcode(status)]), flush=True)
+"""
+
+
+def run_vela_many(
+    items: Sequence[tuple[bytes, Sequence[str]]],
+    install: VelaInstall,
+    *,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    jobs: int | None = None,
+) -> list[VelaEstimate | VelaError]:
+    """Compile several TOSA graphs with Vela, ``jobs`` at a time; one result per graph, in order.
+
+    Each graph is written into its own private directory and compiled by a child process
+    (see the module docstring); a graph Vela rejects, crashes on or does not finish within
+    ``timeout`` seconds gets a :class:`VelaError` in its place, and the others are unaffected.
+    """
+    if not items:
+        return []
+    parallel = max(1, min(len(items), jobs or os.cpu_count() or 1))
+    root = tempfile.mkdtemp(prefix="edgeinspect-vela-")
+    try:
+        dirs = []
+        for i, (data, _) in enumerate(items):
+            d = os.path.join(root, str(i))
+            os.mkdir(d, 0o700)
+            with open(os.path.join(d, _NETWORK), "wb") as f:
+                f.write(data)
+            dirs.append(d)
+        argvs = [[_NETWORK, *flags, "--verbose-performance", "--output-dir=out"] for _, flags in items]
+        if hasattr(os, "fork"):
+            codes = _run_forked(root, dirs, argvs, install, timeout, parallel)
+        else:  # pragma: no cover - not POSIX: one process per graph
+            codes = [_run_process(d, argv, install, timeout) for d, argv in zip(dirs, argvs)]
+        return [_result(d, code, flags, install, timeout) for d, code, (_, flags) in zip(dirs, codes, items)]
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return parse_summary_csv(summary, source=install.source, flags=flags, layers=parse_per_layer_csv(per_layer))
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _child_env(install: VelaInstall) -> dict[str, str]:
+    env = dict(os.environ)
+    # The child runs this very Vela, whatever its own path would find first.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (install.package_parent, env.get("PYTHONPATH")) if p)
+    # No BLAS/OpenMP threads in a process that forks.
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
+
+
+def _run_forked(
+    root: str, dirs: list[str], argvs: list[list[str]], install: VelaInstall, timeout: float | None, parallel: int
+) -> list[int | None]:
+    config = {"jobs": [{"dir": d, "argv": a} for d, a in zip(dirs, argvs)], "timeout": timeout, "parallel": parallel}
+    rounds = -(-len(dirs) // parallel)
+    # The children stop themselves at `timeout`; this bounds the whole batch in case the
+    # driver itself hangs (its import, say).
+    limit = None if timeout is None else timeout * rounds + 120
+    log_path = os.path.join(root, "driver.log")
+    with open(log_path, "wb") as log:
+        # cwd is the private directory, first on the driver's path; it holds nothing importable.
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _DRIVER],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=_child_env(install),
+            start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(json.dumps(config).encode(), timeout=limit)
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            out = b""
+        except BaseException:
+            _stop(proc)
+            raise
+    codes: list[int | None] = [None] * len(dirs)
+    for line in out.decode("utf-8", "replace").splitlines():
+        try:
+            job, code = json.loads(line)
+        except (ValueError, TypeError):
+            continue
+        if type(job) is int and type(code) is int and 0 <= job < len(dirs):
+            codes[job] = code
+    if any(c is None for c in codes):
+        note = _last_line(log_path)
+        for d, c in zip(dirs, codes):
+            if c is None:
+                with open(os.path.join(d, "vela.log"), "ab") as f:
+                    f.write(f"\nVela's driver ended without a result for this graph: {note}\n".encode())
+    return codes
+
+
+def _run_process(workdir: str, argv: list[str], install: VelaInstall, timeout: float | None) -> int | None:  # pragma: no cover
+    with open(os.path.join(workdir, "vela.log"), "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ethosu.vela", *argv],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_child_env(install),
+        )
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            return -signal.SIGALRM if hasattr(signal, "SIGALRM") else -9
+
+
+def _result(workdir: str, code: int | None, flags: Sequence[str], install: VelaInstall, timeout: float | None) -> VelaEstimate | VelaError:
+    log_path = os.path.join(workdir, "vela.log")
+    if code is None:
+        return VelaError(f"Vela did not report on this graph: {_last_line(log_path)}")
+    if hasattr(signal, "SIGALRM") and code == -signal.SIGALRM:
+        return VelaError(f"Vela did not finish within {timeout:g} s and was stopped")
+    if code < 0:
+        return VelaError(f"Vela crashed ({_signal_name(-code)}): {_last_line(log_path)}")
+    if code != 0:
+        return VelaError(f"Vela rejected the graph: {_last_line(log_path)}")
+    out = os.path.join(workdir, "out")
+    summaries = _outputs(out, "_summary_")
+    layers = _outputs(out, "_per-layer.csv")
+    if len(summaries) != 1 or len(layers) > 1:
+        return VelaError(f"Vela wrote {len(summaries)} summary CSV(s) and {len(layers)} per-layer CSV(s); expected one of each")
+    try:
+        per_layer = parse_per_layer_csv(_read(layers[0]) if layers else "")
+        return parse_summary_csv(_read(summaries[0]), source=install.source, flags=flags, layers=per_layer)
+    except VelaError as err:
+        return err
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     try:
-        if hasattr(os, "killpg"):
+        if hasattr(os, "killpg") and proc.pid:
             os.killpg(proc.pid, signal.SIGKILL)
         else:  # pragma: no cover - not POSIX
             proc.kill()
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
 
