@@ -19,7 +19,6 @@ removed afterwards.
 from __future__ import annotations
 
 import csv
-import importlib.metadata
 import importlib.util
 import io
 import json
@@ -98,9 +97,11 @@ def find_vela() -> VelaInstall:
         spec = importlib.util.find_spec("ethosu.vela")
     except (ImportError, ValueError):
         spec = None
+    from importlib import metadata  # 20 ms: only when Vela is wanted
+
     try:
-        version = importlib.metadata.version("ethos-u-vela")
-    except importlib.metadata.PackageNotFoundError:
+        version = metadata.version("ethos-u-vela")
+    except metadata.PackageNotFoundError:
         version = None
     if spec is None or spec.origin is None or version is None:
         raise UsageError(
