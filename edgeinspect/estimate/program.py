@@ -180,11 +180,10 @@ def estimate_program(
     Each delegate's dump (joined by :func:`edgeinspect.join.attach_tosa`, or
     ``edgeinspect.load(path, tosa=...)``) is compiled by the installed Vela with the
     delegate's own ``compile_flags`` (checked by :func:`vela_flags`) plus
-    ``--verbose-performance``, and Vela's summary and per-layer CSVs are read. Dumps are
-    compiled in parallel (Vela imported once, one child process per dump, see
-    :func:`edgeinspect.estimate.vela.run_vela_many`), each once (delegates with the same dump
-    and flags share it), and
-    the estimates are cached (:mod:`edgeinspect.estimate.cache`).
+    ``--verbose-performance``, and Vela's summary and per-layer CSVs are read. Each dump is
+    compiled once (delegates with the same dump and flags share it), in parallel (Vela
+    imported once, one child process per dump: :func:`edgeinspect.estimate.run_vela_many`),
+    and the estimates are cached (:mod:`edgeinspect.estimate.cache`).
 
     Parameters
     ----------
@@ -239,7 +238,7 @@ def estimate_program(
                 results[m.name][d.index] = DelegateEstimate(m.name, d.index, skipped=reason)
             else:
                 work.append((m.name, d.index, d))
-    if not work:
+    if not work:  # nothing for Vela: it need not even be installed
         return results
     install = find_vela()
     store = EstimateCache(cache_dir) if cache else None
