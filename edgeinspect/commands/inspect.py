@@ -1,4 +1,4 @@
-"""``edgeinspect inspect FILE [--tosa F ...] [--method NAME ...] [--format text|json]``."""
+"""``edgeinspect inspect FILE [--tosa F ...] [--method NAME ...] [--estimate [--no-cache]] [--format text|json]``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from edgeinspect.commands import add_file_and_tosa
+from edgeinspect.commands import add_estimate_options, add_file_and_tosa, estimates_for
 
 __all__ = ["add_parser", "run"]
 
@@ -20,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="ETRecord of the export: the operators inside delegates whose payload does not say (needs edgeinspect[export])",
     )
     p.add_argument("--method", action="append", metavar="NAME", help="only these methods (default: all)")
+    add_estimate_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)
 
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         for name in args.method:
             model.method(name)  # raises UsageError naming the methods there are
     etrecord_ops = _etrecord_ops(model, args.etrecord) if args.etrecord else None
-    doc = render_inspect(model, args.format, methods=args.method, etrecord_ops=etrecord_ops)
+    estimates = estimates_for(model, args)
+    doc = render_inspect(model, args.format, methods=args.method, etrecord_ops=etrecord_ops, estimates=estimates)
     if args.format == "json":
         # Indented on a terminal; compact into pipes and files, where the C encoder writes a
         # 20,000-instruction program about ten times faster than the indenting one.
@@ -69,8 +71,7 @@ def _etrecord_ops(model: object, path: str) -> dict[str, dict[int, dict[str, int
         lowered = per_method.get(m.name, [])
         if len(lowered) != len(calls):
             raise UsageError(
-                f"{path} does not belong to this program: method {m.name!r} has {len(calls)} delegate call(s), "
-                f"the ETRecord {len(lowered)}"
+                f"{path} does not belong to this program: method {m.name!r} has {len(calls)} delegate call(s), the ETRecord {len(lowered)}"
             )
         out[m.name] = {d: ops for d, ops in zip(calls, lowered)}
     return out

@@ -309,6 +309,33 @@ class SortSplit(nn.Module):
         return self.conv2(y)
 
 
+class ChannelSumSplit(nn.Module):
+    """Conv, a sum over the channels, conv, on an image of more than 65,536 pixels.
+
+    The Arm partitioner's Ethos-U55 check for ``sum`` keeps Vela 4.2's REDUCE_SUM limit
+    (the product of the axes after the reduced one at most 65,536), so on a 260x260 image
+    the channel sum stays on the CPU and splits the graph. Vela 5.1 lifts that limit for a
+    reduction over the channels, so the merged partition still compiles: a split whose
+    what-if merge can be lowered and estimated. ``fixed=True`` sums the channels with a 1x1
+    convolution whose weight is all ones (created last, so the other weights are the same).
+    """
+
+    def __init__(self, ch: int = 4, fixed: bool = False) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(1, ch, 3, padding=1)
+        self.sum_conv = None
+        if fixed:
+            self.sum_conv = nn.Conv2d(ch, 1, 1, bias=False)
+            with torch.no_grad():
+                self.sum_conv.weight.fill_(1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv1(x))
+        y = self.sum_conv(y) if self.sum_conv is not None else torch.sum(y, dim=1, keepdim=True)
+        return torch.relu(self.conv2(y))
+
+
 class CondBranches(nn.Module):
     """Linear, a ``torch.cond`` on the sign of a second input, Linear.
 

@@ -193,8 +193,7 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture(
         "xnn_transformer_fixed_norm_bmm",
         "xnnpack",
-        "xnn_transformer_fixed (decomposed LayerNorm) with the batched matmuls also done as "
-        "3-D torch.bmm (chunk still splits it)",
+        "xnn_transformer_fixed (decomposed LayerNorm) with the batched matmuls also done as 3-D torch.bmm (chunk still splits it)",
         _forward(lambda: models.TransformerBlock(decomposed_norm=True, bmm_3d=True), *TOKENS),
         fragmented=True,
         extract_delegate_segments=True,
@@ -216,8 +215,7 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture(
         "xnn_transformer_fixed_bmm_qkv_norm",
         "xnnpack",
-        "xnn_transformer_fixed_bmm_qkv with LayerNorm decomposed: the model of "
-        "xnn_transformer_fixed_all, reached one fix at a time",
+        "xnn_transformer_fixed_bmm_qkv with LayerNorm decomposed: the model of xnn_transformer_fixed_all, reached one fix at a time",
         _forward(lambda: models.TransformerBlock(decomposed_norm=True, separate_qkv=True, bmm_3d=True), *TOKENS),
         fragmented=False,
         extract_delegate_segments=True,
@@ -421,6 +419,25 @@ FIXTURES: tuple[Fixture, ...] = (
         fixes="u55_sort",
         replaced="aten::sort",
         replaced_with="sorting network of torch.minimum / torch.maximum compare-exchanges",
+    ),
+    Fixture(
+        "u55_channel_sum",
+        "ethos-u55",
+        "CNN split by a channel sum on a 260x260 image (the U55 partitioner keeps Vela 4.2's REDUCE_SUM limit; Vela 5.1 compiles it)",
+        _forward(models.ChannelSumSplit, 1, 3, 260, 260),
+        fragmented=True,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "u55_channel_sum_fixed",
+        "ethos-u55",
+        "u55_channel_sum with the channel sum done by a 1x1 conv with an all-ones weight",
+        _forward(lambda: models.ChannelSumSplit(fixed=True), 1, 3, 260, 260),
+        fragmented=False,
+        extract_delegate_segments=True,
+        fixes="u55_channel_sum",
+        replaced="aten::sum",
+        replaced_with="1x1 convolution with an all-ones weight",
     ),
     Fixture(
         "u55_two_methods",

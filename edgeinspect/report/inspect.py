@@ -52,6 +52,10 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
     out["ops"] = decoded.ops
     out["const_ops"] = decoded.const_ops
     out["npu_ops"] = decoded.npu_ops
+    if decoded.kind == "ethos-u" and decoded.stream is not None:
+        from edgeinspect.estimate import memory_of_stream
+
+        out["memory"] = memory_of_stream(decoded.stream).to_dict()
     summary = decoded.summary()
     out["payload"] = {
         k: v
@@ -61,8 +65,14 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
     return out
 
 
-def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int, dict[str, int]] | None = None) -> dict[str, Any]:
-    """JSON form of one method: instructions, delegates and (optionally) metrics."""
+def method_dict(
+    method: Method, *, metrics: bool = True, etrecord_ops: dict[int, dict[str, int]] | None = None, estimates: dict[int, Any] | None = None
+) -> dict[str, Any]:
+    """JSON form of one method: instructions, delegates and (optionally) metrics.
+
+    ``estimates`` (delegate index -> :class:`edgeinspect.estimate.DelegateEstimate`) adds
+    each delegate's ``estimate`` (and ``estimate_skipped``/``estimate_error`` without one).
+    """
     decode = _memo_decode()
     instructions = []
     for ins in method.instructions:
@@ -87,6 +97,8 @@ def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int,
     for d in out["delegates"]:
         if d["ops"] is None and etrecord_ops and d["index"] in etrecord_ops:
             d["ops"], d["ops_source"] = etrecord_ops[d["index"]], "etrecord"
+        if estimates is not None and d["index"] in estimates:
+            d.update(estimates[d["index"]].to_dict())
     if metrics:
         from edgeinspect.analysis import method_metrics
         from edgeinspect.analysis.fragmentation import known_delegate_ops
@@ -135,12 +147,18 @@ def has_dynamic_shapes(method: Method) -> bool:
 
 
 def inspect_dict(
-    program: Program, *, metrics: bool = True, etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None
+    program: Program,
+    *,
+    metrics: bool = True,
+    etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None,
+    estimates: dict[str, dict[int, Any]] | None = None,
 ) -> dict[str, Any]:
     """The ``inspect --format json`` document of a program.
 
     ``etrecord_ops`` (method -> delegate index -> operator histogram, from an ETRecord) fills
     the operators of delegates whose payload does not say (``ops_source: "etrecord"``).
+    ``estimates`` (method -> delegate index -> DelegateEstimate, from
+    :func:`edgeinspect.estimate.estimate_program`) adds each delegate's Vela estimate.
     """
     return {
         "schema_version": SCHEMA_VERSION,
@@ -149,7 +167,15 @@ def inspect_dict(
         "file_bytes": program.file_size,
         "program_version": program.version,
         "segments": len(program.segments),
-        "methods": [method_dict(m, metrics=metrics, etrecord_ops=(etrecord_ops or {}).get(m.name)) for m in program.methods],
+        "methods": [
+            method_dict(
+                m,
+                metrics=metrics,
+                etrecord_ops=(etrecord_ops or {}).get(m.name),
+                estimates=None if estimates is None else estimates.get(m.name, {}),
+            )
+            for m in program.methods
+        ],
     }
 
 
@@ -163,7 +189,11 @@ def _histogram(counts: dict[str, int] | None, limit: int = 6) -> str:
 
 
 def inspect_text(
-    program: Program, *, methods: list[str] | None = None, etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None
+    program: Program,
+    *,
+    methods: list[str] | None = None,
+    etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None,
+    estimates: dict[str, dict[int, Any]] | None = None,
 ) -> str:
     """A readable report: per method, the instruction table, what runs inside each delegate,
     the metrics, the CPU islands and the operators that split the delegated graph."""
@@ -174,7 +204,9 @@ def inspect_text(
     for m in program.methods:
         if methods and m.name not in methods:
             continue
-        doc = method_dict(m, etrecord_ops=(etrecord_ops or {}).get(m.name))
+        doc = method_dict(
+            m, etrecord_ops=(etrecord_ops or {}).get(m.name), estimates=None if estimates is None else estimates.get(m.name, {})
+        )
         metrics = doc["metrics"]
         lines.append("")
         lines.append(f"method {m.name}: {len(m.instructions)} instructions, {len(m.delegates)} delegates, {len(m.values)} values")
@@ -200,6 +232,14 @@ def inspect_text(
             if d["tosa_join"] in ("ambiguous", "missing"):
                 candidates = ", ".join(d["tosa_candidates"]) or "none"
                 lines.append(f"        .tosa join: {d['tosa_join']} (candidates: {candidates})")
+            if d.get("memory"):
+                from edgeinspect.report.estimate import memory_line
+
+                lines.append(f"        {memory_line(d['memory'])}")
+            if "estimate" in d:
+                from edgeinspect.report.estimate import estimate_lines
+
+                lines.extend(f"        {line}" for line in estimate_lines(d))
         subgraphs = ", ".join(f"{k}={v}" for k, v in metrics["delegated_subgraphs"].items()) or "none"
         ratio = metrics["coverage"]["ratio"]
         shown_cov = ratio if isinstance(ratio, str) else f"{ratio:.0%}"
