@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--etrecord",
         metavar="F",
         help="ETRecord of the export: executorch's own reasons, the real partitioner's what-if, and the module and "
-        "line each operator came from (needs executorch; loading it unpickles torch data: only pass files you trust)",
+        "line each operator came from (needs executorch; loading it runs torch deserialization: only pass files you trust)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)

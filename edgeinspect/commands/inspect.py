@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--etrecord",
         metavar="F",
         help="ETRecord of the export: the operators inside delegates whose payload does not say, and the module and line "
-        "each instruction came from (JSON 'source'; needs edgeinspect[export]; loading it unpickles torch data: only pass "
+        "each instruction came from (JSON 'source'; needs edgeinspect[export]; loading it runs torch deserialization: only pass "
         "files you trust)",
     )
     p.add_argument("--method", action="append", metavar="NAME", help="only these methods (default: all)")
