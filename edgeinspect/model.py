@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
+from edgeinspect.model_source import Frame
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -288,6 +289,9 @@ class Method:
     non_const_buffer_sizes: tuple[int, ...] = ()
     num_chains: int = 1
     offset: int = field(default=0, compare=False)
+    #: Per instruction index, the stack frames the program stores for it (outermost first;
+    #: exported with ``emit_stacktrace=True``); empty when the file stores none.
+    frames: tuple[tuple[Frame, ...], ...] = ()
 
     def tensor(self, value_index: int) -> Tensor | None:
         """The tensor at ``value_index``, or None when that value is not a tensor."""

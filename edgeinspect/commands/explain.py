@@ -2,8 +2,10 @@
 
 Ranks the CPU operators that split the delegated graph, most harmful first, with what
 delegating each would save, why the backend rejected it and a concrete fix. With
-``--etrecord`` (needs executorch) the reasons come from the backend's own checks and each
-recommendation carries the real partitioner's what-if partition count.
+``--etrecord`` (needs executorch) the reasons come from the backend's own checks, each
+recommendation carries the real partitioner's what-if partition count, and each instance
+its source: the module and the line of the model it came from (also read from the
+program's own frames when it was exported with ``emit_stacktrace=True``).
 Exit code: 0 when nothing splits the graph, 1 when there are recommendations.
 """
 
@@ -26,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--etrecord",
         metavar="F",
-        help="ETRecord of the export: executorch's own reasons and the real partitioner's what-if (needs executorch)",
+        help="ETRecord of the export: executorch's own reasons, the real partitioner's what-if, and the module and "
+        "line each operator came from (needs executorch; loading it runs torch deserialization: only pass files you trust)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)
@@ -35,17 +38,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import edgeinspect
     from edgeinspect.errors import UsageError
+    from edgeinspect.model_source import frame_sources
     from edgeinspect.recommend import explain_dict, recommend
+    from edgeinspect.recommend.sources import with_sources
 
     program = edgeinspect.load(args.file, tosa=args.tosa or None)
     if getattr(program, "format", None) != "pte":
         raise UsageError(f"{args.file}: explain needs a .pte program (a .tosa file has no CPU/delegate split to explain)")
     reasons = None
     partitioner_info: dict[str, Any] | None = None
+    sources = None
     recs = recommend(program)
     if args.etrecord:
         try:
             from edgeinspect.export.partitioner import etrecord_analysis
+            from edgeinspect.export.provenance import etrecord_sources
         except ImportError as err:
             raise UsageError(
                 f"--etrecord needs executorch and torch ({err}); install them with: pip install 'edgeinspect[export]'"
@@ -54,21 +61,33 @@ def run(args: argparse.Namespace) -> int:
         if not os.path.isfile(args.etrecord):
             raise UsageError(f"{args.etrecord}: no such ETRecord file (write one with executorch.devtools.generate_etrecord)")
         try:
+            # First: it also checks that the ETRecord was written for this program.
+            sources = etrecord_sources(program, args.etrecord)
             reasons, partitioner_info = etrecord_analysis(program, args.etrecord, recs)
         except (RuntimeError, ValueError, KeyError, OSError) as err:
             raise UsageError(f"{args.etrecord}: cannot use this ETRecord with {os.path.basename(args.file)}: {err}") from err
         recs = recommend(program, reasons)
         whatif = partitioner_info.get("whatif", {}) if partitioner_info else {}
         recs = [_with_whatif(r, whatif) for r in recs]
+    else:
+        sources = frame_sources(program)
+    if sources is not None:
+        recs = with_sources(program, recs, sources)
     name = os.path.basename(args.file)
     control_flow = _control_flow_islands(program)
     if args.format == "json":
         doc = explain_dict(recs, file=name, partitioner=partitioner_info)
         doc["control_flow_islands"] = control_flow
+        if sources is not None:
+            doc["provenance"] = {"origin": sources.origin, "etrecord": sources.etrecord}
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         text = _text(name, recs)
+        if recs and sources is None:
+            from edgeinspect.recommend.sources import NO_PROVENANCE
+
+            text += f"\nnote: {NO_PROVENANCE}"
         for isl in control_flow:
             text += (
                 f"\nnote: [{isl['method']}] the CPU island between instructions {isl['between'][0]} and {isl['between'][1]} holds "
@@ -96,6 +115,8 @@ def _with_whatif(rec: Any, whatif: dict[str, Any]) -> Any:
 
 
 def _text(name: str, recs: list[Any]) -> str:
+    from edgeinspect.recommend.sources import source_lines
+
     if not recs:
         return f"{name}: no CPU operator splits the delegated graph"
     lines = [f"{name}: {len(recs)} operator(s) split the delegated graph, most harmful first"]
@@ -107,6 +128,8 @@ def _text(name: str, recs: list[Any]) -> str:
             f"splits {r.splits} island(s); if delegated: {d['delegates_before']} -> {d['delegates_if_supported']} delegates, "
             f"{d['transitions_saved']} transitions and {d['bytes_saved']:,} boundary bytes saved"
         )
+        for sentence in source_lines(r):
+            lines.append(f"   where: {sentence}")
         for reason in d["reasons"]:
             lines.append(f"   why ({d['reason_source']}): {reason}")
         if d["fix"]:

@@ -17,7 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--etrecord",
         metavar="F",
-        help="ETRecord of the export: the operators inside delegates whose payload does not say (needs edgeinspect[export])",
+        help="ETRecord of the export: the operators inside delegates whose payload does not say, and the module and line "
+        "each instruction came from (JSON 'source'; needs edgeinspect[export]; loading it runs torch deserialization: only pass "
+        "files you trust)",
     )
     p.add_argument("--method", action="append", metavar="NAME", help="only these methods (default: all)")
     add_estimate_options(p)
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
             model.method(name)  # raises UsageError naming the methods there are
     etrecord_ops = _etrecord_ops(model, args.etrecord) if args.etrecord else None
     estimates = estimates_for(model, args)
-    doc = render_inspect(model, args.format, methods=args.method, etrecord_ops=etrecord_ops, estimates=estimates)
+    sources = _sources(model, args.etrecord) if args.format == "json" else None
+    doc = render_inspect(model, args.format, methods=args.method, etrecord_ops=etrecord_ops, estimates=estimates, sources=sources)
     if args.format == "json":
         # Indented on a terminal; compact into pipes and files, where the C encoder writes a
         # 20,000-instruction program about ten times faster than the indenting one.
@@ -75,3 +78,21 @@ def _etrecord_ops(model: object, path: str) -> dict[str, dict[int, dict[str, int
             )
         out[m.name] = {d: ops for d, ops in zip(calls, lowered)}
     return out
+
+
+def _sources(model: object, etrecord: str | None) -> object:
+    """Where each instruction came from: from the ETRecord when given (the pairing was
+    checked by :func:`_etrecord_ops`), else from the frames the program carries, else None."""
+    from edgeinspect.errors import UsageError
+    from edgeinspect.model_source import frame_sources
+
+    if getattr(model, "format", None) != "pte":
+        return None
+    if not etrecord:
+        return frame_sources(model)
+    from edgeinspect.export.provenance import etrecord_sources
+
+    try:
+        return etrecord_sources(model, etrecord)  # type: ignore[arg-type]
+    except (RuntimeError, ValueError, KeyError, OSError) as err:
+        raise UsageError(f"{etrecord}: cannot read this ETRecord's provenance: {err}") from err

@@ -1,4 +1,5 @@
-"""Optional export tooling: the fixture zoo and ExecuTorch-side oracle summaries.
+"""Optional export tooling: the fixture zoo, ExecuTorch-side oracle summaries, the real
+partitioners driven from an ETRecord, and provenance (module and line) from an ETRecord.
 
 This subpackage is the only part of edgeinspect that imports torch or executorch.
 Nothing else in the library may import it.

@@ -3,6 +3,10 @@
 Each model is tiny on purpose: the .pte files stay well under 100 KB. Models named
 ``...Fixed`` (or built with a ``fixed=True`` switch) replace the operator that splits the
 delegated graph with a form the target backend supports; ``zoo.py`` records which.
+
+Add new models at the END of this file: the provenance fixtures (ETRecords, and
+``cpu_lrn_stacktrace.pte``'s own frames) record the line numbers of the models here, and
+tests compare them with this file.
 """
 
 from __future__ import annotations
@@ -309,33 +313,6 @@ class SortSplit(nn.Module):
         return self.conv2(y)
 
 
-class ChannelSumSplit(nn.Module):
-    """Conv, a sum over the channels, conv, on an image of more than 65,536 pixels.
-
-    The Arm partitioner's Ethos-U55 check for ``sum`` keeps Vela 4.2's REDUCE_SUM limit
-    (the product of the axes after the reduced one at most 65,536), so on a 260x260 image
-    the channel sum stays on the CPU and splits the graph. Vela 5.1 lifts that limit for a
-    reduction over the channels, so the merged partition still compiles: a split whose
-    what-if merge can be lowered and estimated. ``fixed=True`` sums the channels with a 1x1
-    convolution whose weight is all ones (created last, so the other weights are the same).
-    """
-
-    def __init__(self, ch: int = 4, fixed: bool = False) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
-        self.conv2 = nn.Conv2d(1, ch, 3, padding=1)
-        self.sum_conv = None
-        if fixed:
-            self.sum_conv = nn.Conv2d(ch, 1, 1, bias=False)
-            with torch.no_grad():
-                self.sum_conv.weight.fill_(1.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.relu(self.conv1(x))
-        y = self.sum_conv(y) if self.sum_conv is not None else torch.sum(y, dim=1, keepdim=True)
-        return torch.relu(self.conv2(y))
-
-
 class CondBranches(nn.Module):
     """Linear, a ``torch.cond`` on the sign of a second input, Linear.
 
@@ -370,3 +347,102 @@ class CacheUpdate(nn.Module):
         y = self.linear(x)
         self.cache.index_put_((idx,), y.detach())  # state, not part of autograd
         return self.cache.sum(0)
+
+
+# --- Provenance fixtures: known modules and lines (issue 11) ------------------------------
+# The tests compare the sources edgeinspect finds with what the ETRecord's graph says and
+# with the lines below; keep new models above this block or after it, not inside it.
+
+
+class ChannelWindowLRN(nn.Module):
+    """``nn.LocalResponseNorm`` with the channel window summed by a 1x1 convolution.
+
+    ``LocalResponseNorm`` averages the squares over a window of ``size`` channels with
+    ``avg_pool3d`` on a padded 5-D view; here a 1x1 convolution whose ``1/size`` weight is
+    banded over that window does the same sum on the 4-D tensor, so the result is the
+    same. The weight is a buffer, so building this module draws no random numbers.
+    """
+
+    def __init__(self, channels: int, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.alpha, self.beta, self.k = alpha, beta, k
+        window = torch.zeros(channels, channels, 1, 1)
+        for out_ch in range(channels):
+            lo, hi = max(0, out_ch - size // 2), min(channels, out_ch + (size - 1) // 2 + 1)
+            window[out_ch, lo:hi] = 1.0 / size
+        self.register_buffer("window", window)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / (self.k + self.alpha * F.conv2d(x * x, self.window)) ** self.beta
+
+
+class LRNFeatures(nn.Module):
+    """AlexNet-style features: ``nn.Sequential(conv, ReLU, nn.LocalResponseNorm, conv)``.
+
+    ``LocalResponseNorm`` (``features.2``) computes its window with ``avg_pool3d``, which
+    the Arm backends leave on the CPU. ``window_as_conv=True`` puts
+    :class:`ChannelWindowLRN` there instead.
+    """
+
+    def __init__(self, ch: int = 8, size: int = 3, window_as_conv: bool = False) -> None:
+        super().__init__()
+        norm = ChannelWindowLRN(ch, size) if window_as_conv else nn.LocalResponseNorm(size)
+        self.features = nn.Sequential(nn.Conv2d(3, ch, 3, padding=1), nn.ReLU(), norm, nn.Conv2d(ch, ch, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.features(x))
+
+
+class UpsampleFeatures(nn.Module):
+    """``nn.Sequential(conv, ReLU, nn.Upsample(scale_factor=2, mode), conv)``: the upsample
+    is a module (``features.2``), where :class:`UpsampleCNN` calls ``F.interpolate``."""
+
+    def __init__(self, ch: int = 8, mode: str = "bilinear") -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, ch, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2.0, mode=mode), nn.Conv2d(ch, ch, 3, padding=1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+class AttentionBlock(nn.Module):
+    """A Linear, then library self-attention (``nn.MultiheadAttention``, batch first): every
+    operator of the attention comes from torch's code, called from one line here."""
+
+    def __init__(self, d: int = 16, heads: int = 2) -> None:
+        super().__init__()
+        self.proj = nn.Linear(d, d)
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.proj(x)
+        return self.attn(y, y, y, need_weights=False)[0]
+
+
+class ChannelSumSplit(nn.Module):
+    """Conv, a sum over the channels, conv, on an image of more than 65,536 pixels.
+
+    The Arm partitioner's Ethos-U55 check for ``sum`` keeps Vela 4.2's REDUCE_SUM limit
+    (the product of the axes after the reduced one at most 65,536), so on a 260x260 image
+    the channel sum stays on the CPU and splits the graph. Vela 5.1 lifts that limit for a
+    reduction over the channels, so the merged partition still compiles: a split whose
+    what-if merge can be lowered and estimated. ``fixed=True`` sums the channels with a 1x1
+    convolution whose weight is all ones (created last, so the other weights are the same).
+    """
+
+    def __init__(self, ch: int = 4, fixed: bool = False) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(1, ch, 3, padding=1)
+        self.sum_conv = None
+        if fixed:
+            self.sum_conv = nn.Conv2d(ch, 1, 1, bias=False)
+            with torch.no_grad():
+                self.sum_conv.weight.fill_(1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv1(x))
+        y = self.sum_conv(y) if self.sum_conv is not None else torch.sum(y, dim=1, keepdim=True)
+        return torch.relu(self.conv2(y))

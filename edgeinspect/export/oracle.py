@@ -118,17 +118,24 @@ def summarize_pte(pte_bytes: bytes) -> dict[str, Any]:
                     "payload_bytes": payload_bytes,
                 }
             )
-        methods.append(
-            {
-                "name": plan.name,
-                "inputs": list(plan.inputs),
-                "outputs": list(plan.outputs),
-                "operators": [{"name": o.name, "overload": o.overload} for o in plan.operators],
-                "instructions": instructions,
-                "values": [_value(v) for v in plan.values],
-                "delegates": delegates,
-            }
-        )
+        method = {
+            "name": plan.name,
+            "inputs": list(plan.inputs),
+            "outputs": list(plan.outputs),
+            "operators": [{"name": o.name, "overload": o.overload} for o in plan.operators],
+            "instructions": instructions,
+            "values": [_value(v) for v in plan.values],
+            "delegates": delegates,
+        }
+        # Only in programs exported with emit_stacktrace=True: one frame list per instruction
+        # that has one (executorch 1.5.1 writes them for kernel calls only).
+        if any(chain.stacktrace for chain in plan.chains):
+            method["stacktrace"] = [
+                [{"file": f.filename, "line": f.lineno, "function": f.name, "code": f.context} for f in frame_list.items]
+                for chain in plan.chains
+                for frame_list in chain.stacktrace or []
+            ]
+        methods.append(method)
     return {
         "file_bytes": len(pte_bytes),
         "program": {

@@ -35,8 +35,10 @@ from torch.export.graph_signature import ExportGraphSignature, InputKind, InputS
 from edgeinspect.analysis.fragmentation import base_operator
 
 __all__ = [
+    "edge_programs",
     "etrecord_analysis",
     "load_edge_programs",
+    "load_etrecord",
     "rebuild_partitioner",
     "rejection_reasons",
     "unlower",
@@ -50,19 +52,40 @@ _ACCEPTED = (
 )
 
 
-def load_edge_programs(path: str | os.PathLike[str]) -> dict[str, ExportedProgram]:
-    """The edge-dialect program of each method stored in an ETRecord."""
+def load_etrecord(path: str | os.PathLike[str]) -> Any:
+    """Parse an ETRecord (executorch's ``parse_etrecord``); it must hold the edge program.
+
+    Loading one runs torch deserialization (see docs/provenance.md): only ever on a file the
+    user named with ``--etrecord``.
+    """
     from executorch.devtools.etrecord import parse_etrecord
 
     et = parse_etrecord(str(path))
-    edge = et.edge_dialect_program
-    if edge is None:
+    if et.edge_dialect_program is None:
         from edgeinspect.errors import UsageError
 
         raise UsageError(
             f"{path}: the ETRecord holds no edge dialect program; generate it with generate_etrecord(path, edge_manager, et_manager)"
         )
-    return dict(edge) if isinstance(edge, dict) else {"forward": edge}
+    return et
+
+
+def edge_programs(et: Any) -> dict[str, ExportedProgram]:
+    """The edge-dialect program of each method of a parsed ETRecord.
+
+    An ETRecord of one method stores it without its name; the debug handle map (keyed by
+    method) names it when it has one entry, else it is ``forward``.
+    """
+    edge = et.edge_dialect_program
+    if isinstance(edge, dict):
+        return dict(edge)
+    names = list(et._debug_handle_map or {})
+    return {names[0] if len(names) == 1 else "forward": edge}
+
+
+def load_edge_programs(path: str | os.PathLike[str]) -> dict[str, ExportedProgram]:
+    """The edge-dialect program of each method stored in an ETRecord."""
+    return edge_programs(load_etrecord(path))
 
 
 def etrecord_delegate_ops(path: str | os.PathLike[str]) -> dict[str, list[dict[str, int]]]:

@@ -7,7 +7,9 @@
 - ``<name>.expected.json``: :func:`edgeinspect.export.oracle.summarize_pte` of the file,
   the executorch ``get_delegation_info`` of each method, and the dumped TOSA files;
 - ``<name>.tosa.d/*.tosa`` for the Arm flows (TOSA handed to each delegate);
-- ``<name>.etrecord`` for fragmented fixtures, when it is small;
+- ``<name>.etrecord`` for fragmented fixtures (and those marked ``provenance``), when it is
+  small; node stack traces are kept with their file paths made relative (to the repository
+  root, or from ``site-packages/`` on), so no path of the exporting machine is written;
 
 and ``zoo.json``, the index of all fixtures (rewritten only for a full run, merged
 otherwise).
@@ -25,8 +27,10 @@ import copy
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
+import sysconfig
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -44,6 +48,7 @@ TORCH_SEED = 0
 ETRECORD_MAX_BYTES = 300 * 1024
 
 FLOW_TARGETS = {
+    "portable": None,
     "xnnpack": None,
     "ethos-u55": "ethos-u55-128",
     "ethos-u85": "ethos-u85-256",
@@ -73,6 +78,11 @@ class Fixture:
     replaced_with: str | None = None
     #: executorch 1.5.1 cannot serialize a torch.cond node into an ETRecord (SerializeError).
     etrecord: bool = True
+    #: Write the ETRecord even when the export is not fragmented (provenance fixtures).
+    provenance: bool = False
+    #: Export with ``ExecutorchBackendConfig(emit_stacktrace=True)``: each chain holds the
+    #: stack frames of its instructions.
+    emit_stacktrace: bool = False
 
 
 def _forward(factory: Callable[[], torch.nn.Module], *shape: int) -> Callable[[], Methods]:
@@ -545,7 +555,80 @@ FIXTURES: tuple[Fixture, ...] = (
     ),
 )
 
+# --- Provenance: known modules and lines (issue 11) ---------------------------------------
+# A functional op is u55_upsample's F.interpolate; these add modules inside nn.Sequential, a
+# library module (nn.MultiheadAttention) and a program that carries its own frames.
+FIXTURES += (
+    Fixture(
+        "u85_lrn",
+        "ethos-u85",
+        "nn.Sequential(conv, ReLU, nn.LocalResponseNorm, conv): LocalResponseNorm (features.2) computes its "
+        "channel window with avg_pool3d, which Ethos-U85 leaves on the CPU",
+        _forward(models.LRNFeatures, *IMG),
+        fragmented=True,
+        extract_delegate_segments=False,
+    ),
+    Fixture(
+        "u85_lrn_fixed",
+        "ethos-u85",
+        "u85_lrn with LocalResponseNorm's channel window summed by a 1x1 convolution with a banded 1/size weight",
+        _forward(lambda: models.LRNFeatures(window_as_conv=True), *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+        fixes="u85_lrn",
+        replaced="aten::avg_pool3d",
+        replaced_with="ChannelWindowLRN: the window sum as a 1x1 convolution with a banded 1/size weight (same result)",
+    ),
+    Fixture(
+        "u55_upsample_module",
+        "ethos-u55",
+        "nn.Sequential(conv, ReLU, nn.Upsample(scale_factor=2, mode='bilinear'), conv): the bilinear upsample "
+        "is a module (features.2) and splits the Ethos-U55 graph",
+        _forward(models.UpsampleFeatures, *IMG),
+        fragmented=True,
+        extract_delegate_segments=True,
+    ),
+    Fixture(
+        "u55_upsample_module_fixed",
+        "ethos-u55",
+        "u55_upsample_module with nn.Upsample(mode='nearest')",
+        _forward(lambda: models.UpsampleFeatures(mode="nearest"), *IMG),
+        fragmented=False,
+        extract_delegate_segments=True,
+        fixes="u55_upsample_module",
+        replaced="aten::upsample_bilinear2d",
+        replaced_with="nn.Upsample(scale_factor=2, mode='nearest')",
+    ),
+    Fixture(
+        "u85_attention",
+        "ethos-u85",
+        "Linear then library self-attention (nn.MultiheadAttention): one Ethos-U85 delegate, with an "
+        "ETRecord that ties every operator inside it to torch's module and the line that called it",
+        _forward(models.AttentionBlock, *TOKENS),
+        fragmented=False,
+        extract_delegate_segments=False,
+        provenance=True,
+    ),
+    Fixture(
+        "cpu_lrn_stacktrace",
+        "portable",
+        "u85_lrn's model on the portable CPU kernels (no delegate), exported with emit_stacktrace=True: "
+        "every instruction carries its stack frames in the .pte",
+        _forward(models.LRNFeatures, *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+        emit_stacktrace=True,
+    ),
+)
+
 FIXTURES_BY_NAME = {f.name: f for f in FIXTURES}
+
+
+def _lower_portable(methods: Methods):
+    from executorch.exir import to_edge_transform_and_lower
+
+    programs = {name: torch.export.export(m, ex) for name, (m, ex) in methods.items()}
+    return to_edge_transform_and_lower(programs)
 
 
 def _lower_xnnpack(methods: Methods):
@@ -606,15 +689,48 @@ def _delegation_info(edge) -> dict[str, Any]:
     return info
 
 
-def _strip_stack_traces(edge) -> None:
-    """Drop each node's ``stack_trace``: ETRecords pickle it, and it holds this machine's
-    absolute source paths. Delegates keep the graph they lowered as ``original_module``."""
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_FRAME_FILE = re.compile(r'File "([^"\n]*)"')
+
+
+def _portable_path(path: str) -> str:
+    """A frame's file named without this machine: from ``site-packages/`` on for installed
+    packages (torch), else relative to the repository root (``edgeinspect/export/models.py``)."""
+    p = Path(path)
+    if not p.is_absolute():
+        return path
+    parts = p.parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            at = len(parts) - 1 - parts[::-1].index(marker)
+            return "/".join(parts[at:])
+    for root, prefix in ((REPO_ROOT, ""), (Path(sysconfig.get_paths()["stdlib"]).resolve(), "python-stdlib/")):
+        try:
+            return prefix + p.resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue
+    raise RuntimeError(f"a stack frame lies outside the repository and the Python installation: {path}")
+
+
+def _portable_node_meta(edge) -> None:
+    """Make each node's metadata fit for a committed fixture.
+
+    The file paths in ``stack_trace`` are rewritten with :func:`_portable_path`: ETRecords
+    keep the stack traces (the provenance of every node), and a program exported with
+    ``emit_stacktrace`` stores them in the .pte; neither may hold an absolute path of the
+    exporting machine. ``from_node`` (the exporter's pass history, nested once per pass, with
+    graph ids that are memory addresses) is dropped: it is most of an ETRecord's bytes, and
+    edgeinspect does not read it. Delegates keep the graph they lowered as ``original_module``.
+    """
     todo = [edge.exported_program(method).graph_module for method in edge.methods]
     while todo:
         for module in todo.pop().modules():
             if isinstance(module, torch.fx.GraphModule):
                 for node in module.graph.nodes:
-                    node.meta.pop("stack_trace", None)
+                    node.meta.pop("from_node", None)
+                    trace = node.meta.get("stack_trace")
+                    if trace:
+                        node.meta["stack_trace"] = _FRAME_FILE.sub(lambda m: f'File "{_portable_path(m.group(1))}"', trace)
             original = getattr(module, "original_module", None)
             if original is not None:
                 todo.append(original.graph_module)
@@ -649,7 +765,9 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
     # Vela prints its report on stdout; keep stdout for our own output.
     with contextlib.redirect_stdout(sys.stderr):
         methods = fixture.build()
-        if fixture.flow == "xnnpack":
+        if fixture.flow == "portable":
+            edge = _lower_portable(methods)
+        elif fixture.flow == "xnnpack":
             edge = _lower_xnnpack(methods)
         else:
             shutil.rmtree(out / dump_name, ignore_errors=True)
@@ -660,15 +778,19 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
             finally:
                 os.chdir(cwd)
         delegation_info = _delegation_info(edge)  # before to_executorch(), which mutates
-        edge_copy = copy.deepcopy(edge) if fixture.fragmented and fixture.etrecord else None
-        config = ExecutorchBackendConfig(extract_delegate_segments=fixture.extract_delegate_segments)
+        _portable_node_meta(edge)
+        wants_etrecord = (fixture.fragmented or fixture.provenance) and fixture.etrecord
+        edge_copy = copy.deepcopy(edge) if wants_etrecord else None
+        config = ExecutorchBackendConfig(
+            extract_delegate_segments=fixture.extract_delegate_segments, emit_stacktrace=fixture.emit_stacktrace
+        )
         et = edge.to_executorch(config)
         pte = bytes(et.buffer)
     seconds = time.perf_counter() - start
 
     (out / f"{name}.pte").write_bytes(pte)
     tosa_dumps = []
-    if fixture.flow != "xnnpack":
+    if fixture.flow not in ("portable", "xnnpack"):
         dump_dir = out / dump_name
         # Keep the per-delegate dumps only: Vela's working copy ("out.tosa", the last
         # delegate's graph again) and its report directory are build litter.
@@ -685,7 +807,6 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
         from executorch.devtools import generate_etrecord
 
         path = out / f"{name}.etrecord"
-        _strip_stack_traces(edge_copy)
         with contextlib.redirect_stdout(sys.stderr):
             generate_etrecord(str(path), edge_copy, et)
         if path.stat().st_size <= ETRECORD_MAX_BYTES:

@@ -31,6 +31,7 @@ from edgeinspect.model import (
     Tensor,
     Value,
 )
+from edgeinspect.model_source import Frame
 
 __all__ = ["FILE_IDENTIFIER", "read_pte", "read_extended_header"]
 
@@ -232,10 +233,17 @@ class _Reader:
                 err.within(f"delegates[{i}]")
                 raise
         instructions: list[Instruction] = []
+        frames: list[tuple[Frame, ...]] = []
         chains = plan.table_offsets(5, "chains")
         for c, pos in enumerate(chains):
             chain = self.buf.table_at(pos, f"chains[{c}]")
+            first = len(instructions)
             self._instructions(chain, c, instructions, operators, delegates, n_values)
+            if chain.has(3):
+                frames.extend(() for _ in range(first - len(frames)))
+                frames.extend(self._stacktrace(chain, c, len(instructions) - first))
+        if any(frames):
+            frames.extend(() for _ in range(len(instructions) - len(frames)))
         sizes = plan.scalars(8, "q", 8, "non_const_buffer_sizes")
         return Method(
             name=name,
@@ -248,7 +256,31 @@ class _Reader:
             non_const_buffer_sizes=tuple(sizes),
             num_chains=len(chains),
             offset=plan.offset,
+            frames=tuple(frames) if any(frames) else (),
         )
+
+    def _stacktrace(self, chain: Table, chain_index: int, count: int) -> list[tuple[Frame, ...]]:
+        """The frames of each of the chain's ``count`` instructions (``Chain.stacktrace``, a
+        ``FrameList`` per instruction). executorch 1.5.1 writes one only for the kernel calls
+        before the chain's first other instruction: the list can be shorter than the chain,
+        and a longer one holds nothing we can place."""
+        out: list[tuple[Frame, ...]] = []
+        for i, frame_list in enumerate(chain.tables(3, f"chains[{chain_index}].stacktrace")[:count]):
+            field = f"chains[{chain_index}].stacktrace[{i}]"
+            items = []
+            for j, t in enumerate(frame_list.tables(0, field + ".items")):
+                f = f"{field}.items[{j}]"
+                items.append(
+                    Frame(
+                        file=t.string(0, f + ".filename") or "",
+                        line=t.scalar(1, I32, 0, f + ".lineno"),
+                        function=t.string(2, f + ".name") or "",
+                        code=t.string(3, f + ".context") or "",
+                    )
+                )
+            out.append(tuple(items))
+        out.extend(() for _ in range(count - len(out)))
+        return out
 
     def _delegate(self, index: int, t: Table, segments: list[tuple[int, int]], inline_data: list[tuple[int, int]]) -> Delegate:
         backend = t.string(0, "id") or ""

@@ -1,15 +1,22 @@
 """The fix catalog: concrete changes that take a splitting operator off the CPU.
 
 Each fix names the operator(s) and targets it applies to, what kind of change it is
-(``replace-operator``: another operator or form the target supports; ``change-target``:
-another target that supports the operator) and the zoo fixtures that prove it: the
-original export and the export with the fix applied (``tests/recommend`` checks that
-every fix here is exercised, and that the fixed export has the delegate count the
-recommender predicted).
+(``replace-operator``: another operator or form the target supports; ``replace-module``:
+another module or form for a library module that decomposes into the operator, e.g.
+``nn.LocalResponseNorm``, which the fix names in ``modules``; ``change-target``: another
+target that supports the operator) and the zoo fixtures that prove it: the original
+export and the export with the fix applied (``tests/recommend`` checks that every fix here
+is exercised, and that the fixed export has the delegate count the recommender predicted).
+
+Without provenance a module fix is offered for its operator after the operator fixes (its
+text says which module it is about); when the sources of the operator's instances are
+known (an ETRecord), module fixes are kept only for the modules the operator really came
+from, and those come first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from edgeinspect.analysis.fragmentation import base_operator
@@ -26,7 +33,7 @@ class Fix:
     id : str
         Stable kebab-case name.
     kind : str
-        ``replace-operator`` or ``change-target``.
+        ``replace-operator``, ``replace-module`` or ``change-target``.
     operators : tuple of str
         Base operator names it applies to (``aten::where``).
     targets : tuple of str
@@ -35,6 +42,9 @@ class Fix:
         What to do, in one sentence.
     proof : tuple of (str, str)
         Zoo fixtures ``(original, fixed)`` that exercise it.
+    modules : tuple of str
+        For ``replace-module``: the qualified module types it replaces
+        (``torch.nn.modules.normalization.LocalResponseNorm``).
     """
 
     id: str
@@ -43,6 +53,7 @@ class Fix:
     targets: tuple[str, ...]
     text: str
     proof: tuple[tuple[str, str], ...]
+    modules: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (without the proof fixtures)."""
@@ -51,6 +62,8 @@ class Fix:
 
 _U55 = ("ethos-u55",)
 _TOSA = ("TOSA-1.0+INT", "TOSA-1.0+FP", "ethos-u55", "ethos-u85")
+_LRN = "torch.nn.modules.normalization.LocalResponseNorm"
+_UPSAMPLE = ("torch.nn.modules.upsampling.Upsample", "torch.nn.modules.upsampling.UpsamplingBilinear2d")
 _COMPARISONS = tuple(f"aten::{c}" for c in ("gt", "ge", "lt", "le", "eq", "ne"))
 
 CATALOG: tuple[Fix, ...] = (
@@ -140,20 +153,55 @@ CATALOG: tuple[Fix, ...] = (
         "Fold the heads into the batch and call torch.bmm on 3-D tensors: a 4-D matmul inserts expand_copy, which XNNPACK leaves on CPU.",
         (("xnn_transformer", "xnn_transformer_fixed_all"), ("xnn_transformer", "xnn_transformer_fixed_bmm")),
     ),
+    # --- module fixes: a library module that decomposes into the operator ---------------
+    Fix(
+        "lrn-window-as-conv",
+        "replace-module",
+        ("aten::avg_pool3d",),
+        # Re-exported with executorch 1.5.1: one delegate on each (fixture for Ethos-U85).
+        ("TOSA-1.0+INT", "ethos-u55", "ethos-u85"),
+        "nn.LocalResponseNorm sums its channel window with avg_pool3d on a padded 5-D view: compute the same sum on "
+        "the 4-D tensor with a 1x1 convolution whose weight is 1/size on the window's band "
+        "(s = F.conv2d(x * x, window); x / (k + alpha * s) ** beta), which the Arm backends run.",
+        (("u85_lrn", "u85_lrn_fixed"),),
+        (_LRN,),
+    ),
+    Fix(
+        "upsample-module-nearest",
+        "replace-module",
+        ("aten::upsample_bilinear2d",),
+        _U55,
+        "Build the nn.Upsample with mode='nearest' (nn.Upsample(scale_factor=2, mode='nearest'), a power-of-two "
+        "scale from 2x to 8x) or use nn.UpsamplingNearest2d: Ethos-U55 runs nearest RESIZE but not bilinear.",
+        (("u55_upsample_module", "u55_upsample_module_fixed"),),
+        _UPSAMPLE,
+    ),
 )
 
+_KIND_ORDER = {"replace-operator": 0, "replace-module": 1, "change-target": 2}
 
-def fixes_for(operator: str, target: str | None) -> list[Fix]:
+
+def fixes_for(operator: str, target: str | None, modules: Iterable[str] | None = None) -> list[Fix]:
     """Catalogued fixes for an operator (kernel or base name) on a target, best first.
+
+    ``modules``: the qualified types of the modules the operator's instances ran in (from
+    their sources), or None when unknown. When given, module fixes are kept only for those
+    modules, and come first.
 
     Examples
     --------
     >>> [f.id for f in fixes_for("aten::upsample_bilinear2d.vec_out", "ethos-u55")]
-    ['nearest-upsample', 'target-ethos-u85']
+    ['nearest-upsample', 'upsample-module-nearest', 'target-ethos-u85']
+    >>> [f.id for f in fixes_for("aten::upsample_bilinear2d", "ethos-u55", ["torch.nn.modules.upsampling.Upsample"])]
+    ['upsample-module-nearest', 'nearest-upsample', 'target-ethos-u85']
     >>> fixes_for("aten::upsample_bilinear2d.vec_out", "ethos-u85")
     []
     """
     base = base_operator(operator)
     found = [f for f in CATALOG if base in f.operators and target in f.targets]
-    # Keep the target when a rewrite will do; changing hardware comes after.
-    return sorted(found, key=lambda f: f.kind != "replace-operator")
+    known = None if modules is None else set(modules)
+    if known is not None:
+        found = [f for f in found if f.kind != "replace-module" or known.intersection(f.modules)]
+    # Keep the target when a rewrite will do; changing hardware comes after. A fix for the
+    # very module the operator came from is the most precise of all.
+    return sorted(found, key=lambda f: -1 if known and f.kind == "replace-module" else _KIND_ORDER.get(f.kind, 3))

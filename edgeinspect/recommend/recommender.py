@@ -18,6 +18,7 @@ from typing import Any
 
 from edgeinspect.analysis.fragmentation import base_operator, cpu_islands, is_glue
 from edgeinspect.model import Method, Program
+from edgeinspect.model_source import Source
 from edgeinspect.recommend.counterfactual import Counterfactual, counterfactual
 from edgeinspect.recommend.fixes import fixes_for
 from edgeinspect.recommend.support import lookup, support_table, target_key
@@ -64,6 +65,9 @@ class Recommendation:
         The real partitioner's answer when an ETRecord was given.
     last_instruction : int
         Index of the operator's last kernel call in the method.
+    sources : tuple of (int, Source) or None
+        Where each instance came from in the model, as (instruction index, source); None
+        when no provenance was given (see :mod:`edgeinspect.recommend.sources`).
     """
 
     operator: str
@@ -82,6 +86,7 @@ class Recommendation:
     fixes: tuple[dict[str, Any], ...] = ()
     whatif: dict[str, Any] | None = field(default=None)
     last_instruction: int = -1
+    sources: tuple[tuple[int, Source], ...] | None = None
 
     @property
     def delegates_if_supported(self) -> int:
@@ -103,7 +108,7 @@ class Recommendation:
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``explain --format json``."""
         fix = self.fixes[0] if self.fixes else None
-        return {
+        out = {
             "operator": self.operator,
             "instances": self.instances,
             "splits": self.splits,
@@ -131,6 +136,10 @@ class Recommendation:
             "reason_source": self.reason_source,
             "whatif": self.whatif,
         }
+        if self.sources is not None:
+            # One per instance with a known source, with the kernel call it is.
+            out["sources"] = [{**src.to_dict(), "instruction": i} for i, src in self.sources]
+        return out
 
 
 def _backend_targets(method: Method) -> dict[str, str | None]:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgeinspect.model import Delegate, Method, Program
+from edgeinspect.model_source import MethodSources, ProgramSources
 
 __all__ = ["SCHEMA_VERSION", "delegate_dict", "inspect_dict", "inspect_text", "method_dict"]
 
@@ -66,12 +67,20 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
 
 
 def method_dict(
-    method: Method, *, metrics: bool = True, etrecord_ops: dict[int, dict[str, int]] | None = None, estimates: dict[int, Any] | None = None
+    method: Method,
+    *,
+    metrics: bool = True,
+    etrecord_ops: dict[int, dict[str, int]] | None = None,
+    estimates: dict[int, Any] | None = None,
+    sources: MethodSources | None = None,
 ) -> dict[str, Any]:
     """JSON form of one method: instructions, delegates and (optionally) metrics.
 
     ``estimates`` (delegate index -> :class:`edgeinspect.estimate.DelegateEstimate`) adds
     each delegate's ``estimate`` (and ``estimate_skipped``/``estimate_error`` without one).
+    With ``sources`` every instruction gets ``source`` (None where unknown), and each
+    delegate the sources of the operators inside it: ``op_sources`` (its lowered subgraph,
+    from an ETRecord) and ``payload_sources`` (payload node index -> source, XNNPACK).
     """
     decode = _memo_decode()
     instructions = []
@@ -86,6 +95,9 @@ def method_dict(
         if ins.kind == "delegate":
             entry["delegate"] = ins.target
         entry["args"] = list(ins.args)
+        if sources is not None:
+            src = sources.instruction(ins.index)
+            entry["source"] = src.to_dict() if src is not None else None
         instructions.append(entry)
     out: dict[str, Any] = {
         "name": method.name,
@@ -99,6 +111,9 @@ def method_dict(
             d["ops"], d["ops_source"] = etrecord_ops[d["index"]], "etrecord"
         if estimates is not None and d["index"] in estimates:
             d.update(estimates[d["index"]].to_dict())
+        if sources is not None and d["index"] in sources.delegates:
+            d["op_sources"] = [op.to_dict() for op in sources.delegates[d["index"]]]
+            d["payload_sources"] = {str(k): src.to_dict() for k, src in sources.payload.get(d["index"], {}).items()}
     if metrics:
         from edgeinspect.analysis import method_metrics
         from edgeinspect.analysis.fragmentation import known_delegate_ops
@@ -152,6 +167,7 @@ def inspect_dict(
     metrics: bool = True,
     etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None,
     estimates: dict[str, dict[int, Any]] | None = None,
+    sources: ProgramSources | None = None,
 ) -> dict[str, Any]:
     """The ``inspect --format json`` document of a program.
 
@@ -159,8 +175,10 @@ def inspect_dict(
     the operators of delegates whose payload does not say (``ops_source: "etrecord"``).
     ``estimates`` (method -> delegate index -> DelegateEstimate, from
     :func:`edgeinspect.estimate.estimate_program`) adds each delegate's Vela estimate.
+    ``sources`` (from an ETRecord or the program's own frames) gives every instruction its
+    ``source`` and the document a ``provenance`` entry (see :func:`method_dict`).
     """
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "file": os.path.basename(program.path) if program.path else None,
         "format": "pte",
@@ -173,10 +191,14 @@ def inspect_dict(
                 metrics=metrics,
                 etrecord_ops=(etrecord_ops or {}).get(m.name),
                 estimates=None if estimates is None else estimates.get(m.name, {}),
+                sources=(sources.method(m.name) or MethodSources(m.name)) if sources is not None else None,
             )
             for m in program.methods
         ],
     }
+    if sources is not None:
+        doc["provenance"] = {"origin": sources.origin, "etrecord": sources.etrecord}
+    return doc
 
 
 def _histogram(counts: dict[str, int] | None, limit: int = 6) -> str:

@@ -9,16 +9,19 @@ from edgeinspect.model import Program
 __all__ = ["render_inspect"]
 
 
-def render_inspect(model: Any, fmt: str, *, methods: list[str] | None = None, etrecord_ops: Any = None, estimates: Any = None) -> Any:
+def render_inspect(
+    model: Any, fmt: str, *, methods: list[str] | None = None, etrecord_ops: Any = None, estimates: Any = None, sources: Any = None
+) -> Any:
     """The ``inspect`` output of a model: a dict for ``json``, a string for ``text``.
 
-    ``estimates`` is :func:`edgeinspect.estimate.estimate_program`'s result (``--estimate``).
-    """
+    ``estimates`` is :func:`edgeinspect.estimate.estimate_program`'s result (``--estimate``);
+    ``sources`` (a :class:`~edgeinspect.model_source.ProgramSources`) adds each
+    instruction's ``source`` to the JSON."""
     if isinstance(model, Program):
         from edgeinspect.report.inspect import inspect_dict, inspect_text
 
         if fmt == "json":
-            doc = inspect_dict(model, etrecord_ops=etrecord_ops, estimates=estimates)
+            doc = inspect_dict(model, etrecord_ops=etrecord_ops, estimates=estimates, sources=sources)
             if methods:
                 doc["methods"] = [m for m in doc["methods"] if m["name"] in methods]
             return doc

@@ -84,3 +84,9 @@ def test_api_reference_comes_from_docstrings(site):
         assert f'id="{anchor}"' in page, anchor
     # a numpydoc section rendered by napoleon, not left as raw text
     assert "Parameters" in page and "----------" not in page
+
+
+def test_provenance_page_says_what_loading_an_etrecord_trusts(site):
+    page = text_of(site / "provenance.html")
+    for term in ("only when you name it with --etrecord", "sympy.sympify", "weights_only=True", "never implicitly", "emit_stacktrace=True"):
+        assert term in page, term

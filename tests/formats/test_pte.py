@@ -46,6 +46,7 @@ def test_reader_agrees_with_executorch_deserializer(pte: Path):
         assert mine["operators"] == theirs["operators"], name
         assert mine["instructions"] == theirs["instructions"], name
         assert mine["delegates"] == theirs["delegates"], name
+        assert mine.get("stacktrace") == theirs.get("stacktrace"), name  # emit_stacktrace=True exports only
         assert len(mine["values"]) == len(theirs["values"]), name
         for i, (a, b) in enumerate(zip(mine["values"], theirs["values"])):
             if a["kind"] == "double" and b["kind"] == "double" and math.isnan(a["value"]):
