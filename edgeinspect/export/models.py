@@ -3,10 +3,6 @@
 Each model is tiny on purpose: the .pte files stay well under 100 KB. Models named
 ``...Fixed`` (or built with a ``fixed=True`` switch) replace the operator that splits the
 delegated graph with a form the target backend supports; ``zoo.py`` records which.
-
-Add new models at the END of this file: the provenance fixtures (ETRecords, and
-``cpu_lrn_stacktrace.pte``'s own frames) record the line numbers of the models here, and
-tests compare them with this file.
 """
 
 from __future__ import annotations
@@ -446,3 +442,8 @@ class ChannelSumSplit(nn.Module):
         y = torch.relu(self.conv1(x))
         y = self.sum_conv(y) if self.sum_conv is not None else torch.sum(y, dim=1, keepdim=True)
         return torch.relu(self.conv2(y))
+
+
+# New models go below this line, never above: the provenance fixtures (ETRecords, and
+# cpu_lrn_stacktrace.pte's own frames) record the line numbers of the models above, and tests
+# compare them with this file.
