@@ -343,3 +343,20 @@ class CacheUpdate(nn.Module):
         y = self.linear(x)
         self.cache.index_put_((idx,), y.detach())  # state, not part of autograd
         return self.cache.sum(0)
+
+
+# --- measured-time fixtures (issue 9) -----------------------------------------------------
+
+
+class LinearCumsumChain(nn.Module):
+    """``blocks`` x (Linear, then a running sum): XNNPACK takes each Linear and leaves each
+    cumsum on the CPU, so the method alternates ``blocks`` delegate calls with CPU islands."""
+
+    def __init__(self, blocks: int = 12, dim: int = 16) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(dim, dim) for _ in range(blocks))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = torch.cumsum(layer(x), dim=1)
+        return x
