@@ -1,4 +1,4 @@
-"""``edgeinspect inspect FILE [--tosa F ...] [--method NAME ...] [--format text|json]``."""
+"""``edgeinspect inspect FILE [--tosa F ...] [--method NAME ...] [--etdump F [--warmup-runs N]] [--format text|json]``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 
 from edgeinspect.commands import add_file_and_tosa
+from edgeinspect.commands.profile import add_etdump_options, profiles_from_args
 
 __all__ = ["add_parser", "run"]
 
@@ -20,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="ETRecord of the export: the operators inside delegates whose payload does not say (needs edgeinspect[export])",
     )
     p.add_argument("--method", action="append", metavar="NAME", help="only these methods (default: all)")
+    add_etdump_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)
 
@@ -33,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         for name in args.method:
             model.method(name)  # raises UsageError naming the methods there are
     etrecord_ops = _etrecord_ops(model, args.etrecord) if args.etrecord else None
-    doc = render_inspect(model, args.format, methods=args.method, etrecord_ops=etrecord_ops)
+    profiles = profiles_from_args(model, args) if args.etdump else None
+    doc = render_inspect(model, args.format, methods=args.method, etrecord_ops=etrecord_ops, profiles=profiles)
     if args.format == "json":
         # Indented on a terminal; compact into pipes and files, where the C encoder writes a
         # 20,000-instruction program about ten times faster than the indenting one.

@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from edgeinspect.errors import UsageError
 from edgeinspect.model import Program
 
@@ -43,18 +41,18 @@ __all__ = [
     "summarize_etdump",
 ]
 
-#: ExecuTorch ScalarType -> torch dtype, for the inputs we make or convert.
+#: ExecuTorch ScalarType -> torch dtype name, for the inputs we make or convert.
 _DTYPES = {
-    0: torch.uint8,
-    1: torch.int8,
-    2: torch.int16,
-    3: torch.int32,
-    4: torch.int64,
-    5: torch.float16,
-    6: torch.float32,
-    7: torch.float64,
-    11: torch.bool,
-    15: torch.bfloat16,
+    0: "uint8",
+    1: "int8",
+    2: "int16",
+    3: "int32",
+    4: "int64",
+    5: "float16",
+    6: "float32",
+    7: "float64",
+    11: "bool",
+    15: "bfloat16",
 }
 
 _DEVICE_ONLY = "profile it on the Corstone FVP or the device with ETDump on, and pass the .etdp to --etdump"
@@ -85,9 +83,22 @@ def _tail(log: Any, lines: int = 3) -> str:
 
 
 def _runtime() -> Any:
-    from executorch.extension.pybindings import portable_lib
-
+    """ExecuTorch's runtime bindings, imported without the noise torch and torchao print on
+    stderr while loading (shown only if the import fails)."""
+    with _captured_stderr() as log:
+        try:
+            import torch  # noqa: F401  (the bindings need it loaded first)
+            from executorch.extension.pybindings import portable_lib
+        except ImportError as err:
+            raise ImportError(f"{err} ({_tail(log)})" if _tail(log) else str(err)) from err
     return portable_lib
+
+
+def _dtype(scalar_type: int) -> Any:
+    import torch
+
+    name = _DTYPES.get(scalar_type)
+    return None if name is None else getattr(torch, name)
 
 
 def check_host_runnable(program: Program, method: str) -> None:
@@ -110,9 +121,11 @@ def check_host_runnable(program: Program, method: str) -> None:
         )
 
 
-def make_inputs(meta: Any, seed: int) -> list[torch.Tensor]:
-    """Seeded random inputs from a method's metadata: standard normal floats, integers and
-    bools uniform in {0, 1} (a small range, so index inputs stay in bounds)."""
+def make_inputs(meta: Any, seed: int) -> list[Any]:
+    """Seeded random torch tensors from a method's metadata: standard normal floats, integers
+    and bools uniform in {0, 1} (a small range, so index inputs stay in bounds)."""
+    import torch
+
     generator = torch.Generator().manual_seed(seed)
     out = []
     for i in range(meta.num_inputs()):
@@ -120,7 +133,7 @@ def make_inputs(meta: Any, seed: int) -> list[torch.Tensor]:
             info = meta.input_tensor_meta(i)
         except Exception as err:  # the runtime raises a bare RuntimeError for non-tensor inputs
             raise UsageError(f"input {i} of method {meta.name()!r} is not a tensor: give the inputs with --inputs") from err
-        dtype = _DTYPES.get(int(info.dtype()))
+        dtype = _dtype(int(info.dtype()))
         if dtype is None:
             raise UsageError(
                 f"input {i} has scalar type {int(info.dtype())}, which random inputs do not cover: give the inputs with --inputs"
@@ -133,9 +146,10 @@ def make_inputs(meta: Any, seed: int) -> list[torch.Tensor]:
     return out
 
 
-def _npz_inputs(path: str, meta: Any) -> list[torch.Tensor]:
+def _npz_inputs(path: str, meta: Any) -> list[Any]:
     """The arrays of a .npz as method inputs (``arr_0, arr_1, ...`` in number order, else file order)."""
     import numpy as np
+    import torch
 
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -152,7 +166,7 @@ def _npz_inputs(path: str, meta: Any) -> list[torch.Tensor]:
         info = meta.input_tensor_meta(i)
         if tuple(array.shape) != tuple(info.sizes()):
             raise UsageError(f"{path}: input {i} ({names[i]}) has shape {list(array.shape)}, the method takes {list(info.sizes())}")
-        dtype = _DTYPES.get(int(info.dtype()))
+        dtype = _dtype(int(info.dtype()))
         tensor = torch.from_numpy(np.ascontiguousarray(array))
         out.append(tensor.to(dtype) if dtype is not None else tensor)
     return out

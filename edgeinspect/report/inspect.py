@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.model import Delegate, Method, Program
+
+if TYPE_CHECKING:
+    from edgeinspect.analysis.profile import MethodProfile
 
 __all__ = ["SCHEMA_VERSION", "delegate_dict", "inspect_dict", "inspect_text", "method_dict"]
 
@@ -61,9 +64,17 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
     return out
 
 
-def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int, dict[str, int]] | None = None) -> dict[str, Any]:
-    """JSON form of one method: instructions, delegates and (optionally) metrics."""
+def method_dict(
+    method: Method, *, metrics: bool = True, etrecord_ops: dict[int, dict[str, int]] | None = None, profile: MethodProfile | None = None
+) -> dict[str, Any]:
+    """JSON form of one method: instructions, delegates and (optionally) metrics.
+
+    With ``profile`` (an ETDump joined by :func:`edgeinspect.analysis.profile_method`), every
+    instruction that ran gets ``profile`` and the method gets ``profile`` (see
+    :meth:`MethodProfile.to_dict <edgeinspect.analysis.profile.MethodProfile.to_dict>`).
+    """
     decode = _memo_decode()
+    ran = profile.by_instruction() if profile is not None else {}
     instructions = []
     for ins in method.instructions:
         entry: dict[str, Any] = {
@@ -76,6 +87,8 @@ def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int,
         if ins.kind == "delegate":
             entry["delegate"] = ins.target
         entry["args"] = list(ins.args)
+        if ins.index in ran:
+            entry["profile"] = ran[ins.index].to_dict()
         instructions.append(entry)
     out: dict[str, Any] = {
         "name": method.name,
@@ -96,6 +109,8 @@ def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int,
         out["metrics"] = method_metrics(method, lambda d: known(d) or extra.get(d.index))
         # Dynamic shapes are stored at their upper bound: byte figures are then maxima.
         out["metrics"]["dynamic_shapes"] = has_dynamic_shapes(method)
+    if profile is not None:
+        out["profile"] = profile.to_dict()
     return out
 
 
@@ -135,12 +150,17 @@ def has_dynamic_shapes(method: Method) -> bool:
 
 
 def inspect_dict(
-    program: Program, *, metrics: bool = True, etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None
+    program: Program,
+    *,
+    metrics: bool = True,
+    etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None,
+    profiles: dict[str, MethodProfile] | None = None,
 ) -> dict[str, Any]:
     """The ``inspect --format json`` document of a program.
 
     ``etrecord_ops`` (method -> delegate index -> operator histogram, from an ETRecord) fills
     the operators of delegates whose payload does not say (``ops_source: "etrecord"``).
+    ``profiles`` (method name -> measured time, from ``--etdump``) adds ``profile`` objects.
     """
     return {
         "schema_version": SCHEMA_VERSION,
@@ -149,7 +169,10 @@ def inspect_dict(
         "file_bytes": program.file_size,
         "program_version": program.version,
         "segments": len(program.segments),
-        "methods": [method_dict(m, metrics=metrics, etrecord_ops=(etrecord_ops or {}).get(m.name)) for m in program.methods],
+        "methods": [
+            method_dict(m, metrics=metrics, etrecord_ops=(etrecord_ops or {}).get(m.name), profile=(profiles or {}).get(m.name))
+            for m in program.methods
+        ],
     }
 
 
@@ -163,10 +186,15 @@ def _histogram(counts: dict[str, int] | None, limit: int = 6) -> str:
 
 
 def inspect_text(
-    program: Program, *, methods: list[str] | None = None, etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None
+    program: Program,
+    *,
+    methods: list[str] | None = None,
+    etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None,
+    profiles: dict[str, MethodProfile] | None = None,
 ) -> str:
     """A readable report: per method, the instruction table, what runs inside each delegate,
-    the metrics, the CPU islands and the operators that split the delegated graph."""
+    the metrics, the CPU islands and the operators that split the delegated graph; with
+    ``profiles``, a time column and the measured-time summary of each profiled method."""
     from edgeinspect.recommend import recommend_method
 
     name = os.path.basename(program.path) if program.path else "<bytes>"
@@ -178,12 +206,17 @@ def inspect_text(
         metrics = doc["metrics"]
         lines.append("")
         lines.append(f"method {m.name}: {len(m.instructions)} instructions, {len(m.delegates)} delegates, {len(m.values)} values")
-        lines.append(f"  {'#':>4}  {'kind':<8}  {'device':<16}  name")
+        profile = (profiles or {}).get(m.name)
+        if profile is not None:
+            from edgeinspect.report.profile import TIME_HEADER, profile_lines, time_cell
+        time_header = f"  {TIME_HEADER:>14}" if profile is not None else ""
+        lines.append(f"  {'#':>4}  {'kind':<8}  {'device':<16}{time_header}  name")
         for ins in m.instructions:
             kind = ins.kind if ins.kind != "jump_false" else "jump"
             device = ins.device or "-"
             shown = ins.name + (f"  [delegate {ins.target}]" if ins.kind == "delegate" else "")
-            lines.append(f"  {ins.index:>4}  {kind:<8}  {device:<16}  {shown}")
+            time = f"  {time_cell(profile, ins.index):>14}" if profile is not None else ""
+            lines.append(f"  {ins.index:>4}  {kind:<8}  {device:<16}{time}  {shown}")
         if doc["delegates"]:
             lines.append("  delegates:")
         for d in doc["delegates"]:
@@ -228,4 +261,6 @@ def inspect_text(
                 f"    {d['operator']}: {d['instances']} instance(s); if delegated {d['delegates_before']} -> "
                 f"{d['delegates_if_supported']} delegates, {d['transitions_saved']} transitions and {d['bytes_saved']:,} B saved"
             )
+        if profile is not None:
+            lines.extend(profile_lines(profile, m))
     return "\n".join(lines)

@@ -9,17 +9,21 @@ from edgeinspect.model import Program
 __all__ = ["render_inspect"]
 
 
-def render_inspect(model: Any, fmt: str, *, methods: list[str] | None = None, etrecord_ops: Any = None) -> Any:
-    """The ``inspect`` output of a model: a dict for ``json``, a string for ``text``."""
+def render_inspect(model: Any, fmt: str, *, methods: list[str] | None = None, etrecord_ops: Any = None, profiles: Any = None) -> Any:
+    """The ``inspect`` output of a model: a dict for ``json``, a string for ``text``.
+
+    ``profiles`` (method name -> :class:`~edgeinspect.analysis.profile.MethodProfile`) adds the
+    measured time of ``--etdump``.
+    """
     if isinstance(model, Program):
         from edgeinspect.report.inspect import inspect_dict, inspect_text
 
         if fmt == "json":
-            doc = inspect_dict(model, etrecord_ops=etrecord_ops)
+            doc = inspect_dict(model, etrecord_ops=etrecord_ops, profiles=profiles)
             if methods:
                 doc["methods"] = [m for m in doc["methods"] if m["name"] in methods]
             return doc
-        return inspect_text(model, methods=methods, etrecord_ops=etrecord_ops)
+        return inspect_text(model, methods=methods, etrecord_ops=etrecord_ops, profiles=profiles)
     from edgeinspect.report.tosa import tosa_dict, tosa_text
 
     return tosa_dict(model) if fmt == "json" else tosa_text(model)
