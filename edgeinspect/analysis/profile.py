@@ -36,7 +36,7 @@ from typing import Any
 from edgeinspect.analysis import CpuIsland, cpu_islands, is_glue
 from edgeinspect.errors import UsageError
 from edgeinspect.model import Instruction, Method
-from edgeinspect.model_etdump import CALL_EVENT_NAMES, ETDump, ProfileEvent, tick_span
+from edgeinspect.model_etdump import ETDump, ProfileEvent, tick_span
 
 __all__ = [
     "CATEGORIES",
@@ -56,8 +56,8 @@ CATEGORIES = ("delegates", "cpu_islands", "glue", "cpu_other", "control", "runti
 
 #: The instruction kind each call event times.
 _CALL_KIND = {"operator_call": "kernel", "delegate_call": "delegate", "jump": "jump_false", "move": "move", "free": "free"}
-_CALL_KINDS = frozenset(CALL_EVENT_NAMES.values())
 _METHOD_LEVEL = frozenset(("execute", "init", "load"))
+_U32_RANGE = 1 << 32
 
 
 def _median(values: Sequence[int]) -> int | float:
@@ -332,24 +332,109 @@ class MethodProfile:
         }
 
 
-@dataclass(slots=True)
-class _Occurrence:
-    """One call event of an instruction in one run, with the events nested in it."""
-
-    run: int
-    ticks: int
-    nested: list[ProfileEvent]
+def _does_not_belong(source: str, method: Method, why: str) -> UsageError:
+    return UsageError(
+        f"{source} does not belong to method {method.name!r}: {why} "
+        "(an ETDump holds the runs of one method of one program: join it to the method and program that ran)"
+    )
 
 
-def _runs(etdump: ETDump) -> tuple[list[list[ProfileEvent]], int | None, int | None]:
-    """The executions (lists of profile events), and the init / load ticks.
+class _Join:
+    """Collects the samples of one method's runs, one run at a time (a block's events are
+    dropped once its runs are collected, so memory follows one block, not the file)."""
+
+    def __init__(self, method: Method, source: str) -> None:
+        self.method = method
+        self.source = source
+        self.kinds = [ins.kind for ins in method.instructions]
+        #: instruction -> [(run, ticks)] of its own call events
+        self.samples: dict[int, list[tuple[int, int]]] = {}
+        #: delegate call -> internal event name -> [(run, ticks)]
+        self.nested: dict[int, dict[str, list[tuple[int, int]]]] = {}
+        self.execute: list[tuple[int, int]] = []
+        self.unattached = 0
+        self.runs = 0
+
+    def refuse(self, event: ProfileEvent) -> UsageError:
+        """The UsageError for an instruction event that cannot come from the method."""
+        method, n = self.method, len(self.kinds)
+        if event.chain_index != 0:
+            if method.num_chains > 1:
+                return UsageError(
+                    f"{self.source}: method {method.name!r} has {method.num_chains} chains; "
+                    "joining profiles of multi-chain methods is not supported"
+                )
+            return _does_not_belong(self.source, method, f"chain index {event.chain_index} >= 1 chain")
+        if not 0 <= event.instruction_id < n:
+            return _does_not_belong(self.source, method, f"instruction id {event.instruction_id} >= {n} instructions")
+        i = event.instruction_id
+        return _does_not_belong(
+            self.source, method, f"the ETDump times instruction {i} with {event.name}, but it is a {self.kinds[i]} instruction"
+        )
+
+    def run(self, events: Sequence[ProfileEvent]) -> None:
+        """Collect one execution. Events an instruction logs inside its call (a delegate's own
+        events, a kernel's ``native_call_<op>``) come before the call event, which ends last."""
+        r = self.runs
+        self.runs += 1
+        kinds, n = self.kinds, len(self.kinds)
+        samples, call_kind = self.samples, _CALL_KIND
+        pending: dict[int, list[ProfileEvent]] = {}
+        called: set[int] = set()
+        run_execute = None
+        for e in events:
+            kind = e.kind
+            if kind in _METHOD_LEVEL:
+                if kind == "execute" and run_execute is None:
+                    run_execute = e.ticks
+                continue
+            chain = e.chain_index
+            if chain < 0:
+                continue  # a runner's own scope outside any instruction
+            i = e.instruction_id
+            if chain != 0 or not 0 <= i < n:
+                raise self.refuse(e)
+            expected = call_kind.get(kind)
+            if expected is None:
+                pending.setdefault(i, []).append(e)
+                continue
+            if kinds[i] != expected:
+                raise self.refuse(e)
+            start, end = e.start, e.end
+            ticks = end - start if end >= start else end + _U32_RANGE - start  # the reader checked the span
+            if i in samples:
+                samples[i].append((r, ticks))
+            else:
+                samples[i] = [(r, ticks)]
+            called.add(i)
+            inside = pending.pop(i, None)
+            if inside and expected == "delegate":
+                self._attach(i, r, inside)
+        for i, inside in pending.items():
+            if i in called:  # logged after its call ended: still that call's
+                if kinds[i] == "delegate":
+                    self._attach(i, r, inside)
+            else:
+                self.unattached += len(inside)
+        if run_execute is None:
+            spans = [(e.start, e.end) for e in events if e.chain_index >= 0]
+            run_execute = (tick_span(min(s for s, _ in spans), max(t for _, t in spans)) or 0) if spans else 0
+        self.execute.append((r, run_execute))
+
+    def _attach(self, i: int, r: int, events: list[ProfileEvent]) -> None:
+        grouped = self.nested.setdefault(i, {})
+        for e in events:
+            grouped.setdefault(e.label, []).append((r, e.ticks))
+
+
+def _collect(join: _Join, etdump: ETDump) -> tuple[int | None, int | None]:
+    """Feed every run of the ETDump to ``join``, block by block; return the init / load ticks.
 
     Runs are the ``Execute`` blocks, each split after every ``Method::execute`` event (a
     runner that never opens a block leaves several executions in one); without ``Execute``
     blocks, every block. A piece with no instruction event and no execute event is no run.
     """
     timed = {b.index for b in etdump.execute_blocks or etdump.run_blocks}
-    runs: list[list[ProfileEvent]] = []
     init = load = None
     for block in etdump.run_blocks:
         events = block.profile_events()
@@ -360,42 +445,15 @@ def _runs(etdump: ETDump) -> tuple[list[list[ProfileEvent]], int | None, int | N
                 load = e.ticks
         if block.index not in timed:
             continue
-        piece: list[ProfileEvent] = []
-        for e in events:
-            piece.append(e)
+        first = 0
+        for k, e in enumerate(events):
             if e.kind == "execute":
-                runs.append(piece)
-                piece = []
-        if any(e.chain_index >= 0 and e.kind not in _METHOD_LEVEL for e in piece):
-            runs.append(piece)
-    return runs, init, load
-
-
-def _does_not_belong(source: str, method: Method, why: str) -> UsageError:
-    return UsageError(
-        f"{source} does not belong to method {method.name!r}: {why} "
-        "(an ETDump holds the runs of one method of one program: join it to the method and program that ran)"
-    )
-
-
-def _check(event: ProfileEvent, method: Method, source: str) -> None:
-    """Raise UsageError when an instruction event cannot come from ``method``."""
-    n = len(method.instructions)
-    if event.chain_index != 0:
-        if method.num_chains > 1:
-            raise UsageError(
-                f"{source}: method {method.name!r} has {method.num_chains} chains; joining profiles of multi-chain methods is not supported"
-            )
-        raise _does_not_belong(source, method, f"chain index {event.chain_index} >= 1 chain")
-    if not 0 <= event.instruction_id < n:
-        raise _does_not_belong(source, method, f"instruction id {event.instruction_id} >= {n} instructions")
-    expected = _CALL_KIND.get(event.kind)
-    if expected is not None:
-        ins = method.instructions[event.instruction_id]
-        if ins.kind != expected:
-            raise _does_not_belong(
-                source, method, f"the ETDump times instruction {ins.index} with {event.name}, but it is a {ins.kind} instruction"
-            )
+                join.run(events[first : k + 1])
+                first = k + 1
+        rest = events[first:]
+        if any(e.chain_index >= 0 and e.kind not in _METHOD_LEVEL for e in rest):
+            join.run(rest)
+    return init, load
 
 
 def profile_method(method: Method, etdump: ETDump, *, warmup_runs: int = 1) -> MethodProfile:
@@ -426,51 +484,18 @@ def profile_method(method: Method, etdump: ETDump, *, warmup_runs: int = 1) -> M
     if warmup_runs < 0:
         raise UsageError(f"warmup_runs must be 0 or more, not {warmup_runs}")
     source = os.path.basename(etdump.path) if etdump.path else "the ETDump"
-    runs, init, load = _runs(etdump)
-    warm = warmup_runs if len(runs) > warmup_runs else 0
-    occurrences: dict[int, list[_Occurrence]] = {}
-    execute: list[tuple[int, int]] = []
-    unattached = 0
-    for r, events in enumerate(runs):
-        pending: dict[int, list[ProfileEvent]] = {}
-        last: dict[int, _Occurrence] = {}
-        run_execute = None
-        for e in events:
-            kind = e.kind
-            if kind in _METHOD_LEVEL:
-                if kind == "execute" and run_execute is None:
-                    run_execute = e.ticks
-                continue
-            if e.chain_index < 0:
-                continue  # a runner's own scope outside any instruction
-            _check(e, method, source)
-            i = e.instruction_id
-            if kind in _CALL_KINDS:
-                occ = _Occurrence(r, e.ticks, pending.pop(i, []))
-                occurrences.setdefault(i, []).append(occ)
-                last[i] = occ
-            else:
-                pending.setdefault(i, []).append(e)
-        for i, nested in pending.items():
-            if i in last:  # logged after its call ended: still that call's
-                last[i].nested.extend(nested)
-            else:
-                unattached += len(nested)
-        if run_execute is None:
-            starts = [e.start for e in events if e.chain_index >= 0]
-            ends = [e.end for e in events if e.chain_index >= 0]
-            run_execute = (tick_span(min(starts), max(ends)) or 0) if starts else 0
-        execute.append((r, run_execute))
-
-    instructions = tuple(_instruction_profile(i, occurrences[i], method.instructions[i], warm) for i in sorted(occurrences))
-    ticks_of = {p.index: occurrences[p.index] for p in instructions}
-    steady_execute = sum(t for r, t in execute if r >= warm)
+    join = _Join(method, source)
+    init, load = _collect(join, etdump)
+    warm = warmup_runs if join.runs > warmup_runs else 0
+    samples = join.samples
+    instructions = tuple(_instruction_profile(method.instructions[i], samples[i], join.nested.get(i, {}), warm) for i in sorted(samples))
+    steady_execute = sum(t for r, t in join.execute if r >= warm)
     islands = cpu_islands(method)
     chains = glue_chains(method)
     island_members = {i for isl in islands for i in isl.instructions}
 
     def steady(indices: Iterable[int]) -> int:
-        return sum(o.ticks for i in indices for o in ticks_of.get(i, ()) if o.run >= warm)
+        return sum(t for i in indices for r, t in samples.get(i, ()) if r >= warm)
 
     def share(ticks: int) -> float | None:
         return round(ticks / steady_execute, 4) if steady_execute else None
@@ -486,16 +511,16 @@ def profile_method(method: Method, etdump: ETDump, *, warmup_runs: int = 1) -> M
     category["runtime"] = max(0, steady_execute - sum(category.values()))
     island_profiles = []
     for isl in islands:
-        timing = _group_timing(isl.instructions, ticks_of, warm)
-        glue = _group_timing(isl.glue, ticks_of, warm)
+        timing = _group_timing(isl.instructions, samples, warm)
+        glue = _group_timing(isl.glue, samples, warm)
         island_profiles.append(IslandProfile(isl, timing, glue, share(steady(isl.instructions))))
-    chain_profiles = [GlueChainProfile(c, _group_timing(c.instructions, ticks_of, warm), share(steady(c.instructions))) for c in chains]
+    chain_profiles = [GlueChainProfile(c, _group_timing(c.instructions, samples, warm), share(steady(c.instructions))) for c in chains]
     return MethodProfile(
         method=method.name,
         source=os.path.basename(etdump.path) if etdump.path else None,
-        runs=len(runs),
+        runs=join.runs,
         warmup_runs=warm,
-        execute=Timing.of(execute, warm),
+        execute=Timing.of(join.execute, warm),
         init_ticks=init,
         load_ticks=load,
         instructions=instructions,
@@ -503,26 +528,24 @@ def profile_method(method: Method, etdump: ETDump, *, warmup_runs: int = 1) -> M
         shares={k: share(v) for k, v in category.items()},
         islands=tuple(island_profiles),
         glue_chains=tuple(chain_profiles),
-        unattached_events=unattached,
+        unattached_events=join.unattached,
     )
 
 
-def _instruction_profile(index: int, occurrences: list[_Occurrence], ins: Instruction, warm: int) -> InstructionProfile:
-    timing = Timing.of(((o.run, o.ticks) for o in occurrences), warm)
+def _instruction_profile(
+    ins: Instruction, samples: list[tuple[int, int]], nested: dict[str, list[tuple[int, int]]], warm: int
+) -> InstructionProfile:
+    timing = Timing.of(samples, warm)
     if ins.kind != "delegate":
-        return InstructionProfile(index, ins.kind, ins.name, timing)
-    grouped: dict[str, list[tuple[int, int]]] = {}
-    for o in occurrences:
-        for e in o.nested:
-            grouped.setdefault(e.label, []).append((o.run, e.ticks))
-    events = tuple(EventTiming(name, Timing.of(s, warm)) for name, s in grouped.items())
-    return InstructionProfile(index, ins.kind, ins.name, timing, events, ins.target)
+        return InstructionProfile(ins.index, ins.kind, ins.name, timing)
+    events = tuple(EventTiming(name, Timing.of(s, warm)) for name, s in nested.items())
+    return InstructionProfile(ins.index, ins.kind, ins.name, timing, events, ins.target)
 
 
-def _group_timing(indices: Sequence[int], ticks_of: dict[int, list[_Occurrence]], warm: int) -> Timing:
+def _group_timing(indices: Sequence[int], samples: dict[int, list[tuple[int, int]]], warm: int) -> Timing:
     """Per-run sums of the ticks of a group of instructions, over the runs where any of them ran."""
     per_run: dict[int, int] = {}
     for i in indices:
-        for o in ticks_of.get(i, ()):
-            per_run[o.run] = per_run.get(o.run, 0) + o.ticks
+        for r, t in samples.get(i, ()):
+            per_run[r] = per_run.get(r, 0) + t
     return Timing.of(sorted(per_run.items()), warm)

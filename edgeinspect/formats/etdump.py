@@ -195,48 +195,97 @@ class _Decoder:
         return EventCounts(profile, allocation, debug, empty)
 
     def _profile_events(self, buf: Buffer, positions: list[int], prefix: str) -> tuple[ProfileEvent, ...]:
-        fields = buf.fields
+        """Every profile event of a block. The loop reads the common case inline: each vtable
+        is checked once (flatcc shares them), each table is one struct unpack after one span
+        check, strings are decoded once per distinct value. Anything irregular goes to
+        :meth:`_profile_checked`, which raises the precise FormatError or reads the same values."""
         data = buf.data
+        size = buf.size
+        copy = isinstance(data, memoryview)  # slices of bytes and mmap are bytes already
+        i32 = I32.unpack_from
+        u32 = U32.unpack_from
+        event_slots: dict[int, Any] = {}
+        layouts: dict[int, Any] = {}
         strings: dict[bytes, str] = {}
         kinds: dict[tuple[str | None, bool], Any] = {}
-        out = []
+        out: list[ProfileEvent] = []
         append = out.append
         for i, pos in enumerate(positions):
-            refs = fields(pos, _EVENT_FIELDS)
-            if refs is None:
-                field = f"{prefix}[{i}]"
-                p = buf.table_at(pos, field).ref(0, field + ".profile_event")
-            else:
-                p = refs[0]
-            if p < 0:
-                continue
-            f = fields(p, _PROFILE_FIELDS)
-            if f is None:
-                event = self._profile_slow(buf, p, f"{prefix}[{i}].profile_event")
-            else:
-                name_at, chain, instruction, dd_int, dd_str_at, meta_at, start, end = f
+            values = None
+            p = -1
+            if 0 <= pos <= size - 4:
+                vt = pos - i32(data, pos)[0]
+                slot = event_slots.get(vt)
+                if slot is None:
+                    slot = event_slots[vt] = _first_ref_slot(buf, vt)
+                if slot is not False and pos + slot[1] <= size:
+                    o = slot[0]
+                    if not o:
+                        continue  # an allocation or debug event
+                    p = pos + o + u32(data, pos + o)[0]
+                    if p <= size - 4:
+                        vt = p - i32(data, p)[0]
+                        layout = layouts.get(vt)
+                        if layout is None:
+                            layout = layouts[vt] = _PROFILE_FIELDS.compile(buf, vt)
+                        if layout is not False and p + layout[2] <= size:
+                            st, start, _, tail, pick, refs = layout
+                            values = list(pick(st.unpack_from(data, p + start) + tail))
+                            for place, field_at in refs:
+                                values[place] += p + field_at
+                                if values[place] > size - 4:
+                                    values = None
+                                    break
+            event = None
+            if values is not None:
+                name_at, chain, instruction, dd_int, dd_str_at, meta_at, start, end = values
                 name = dd_str = meta = None
-                if name_at >= 0:
-                    name = _string(buf, data, name_at, strings, prefix, i, "name")
-                if dd_str_at >= 0:
-                    dd_str = _string(buf, data, dd_str_at, strings, prefix, i, "delegate_debug_id_str")
-                if meta_at >= 0:
-                    s, n = buf.vector(meta_at, 1, f"{prefix}[{i}].profile_event.delegate_debug_metadata")
-                    meta = bytes(data[s : s + n])
-                key = (name, dd_int != -1 or bool(dd_str))
-                kind = kinds.get(key)
-                if kind is None:
-                    kind = kinds[key] = profile_kind(*key)
-                event = ProfileEvent(name, kind, chain, instruction, dd_int, dd_str, start, end, meta, p)
-            if tick_span(event.start, event.end) is None:
+                for k, at in ((0, name_at), (1, dd_str_at), (2, meta_at)):
+                    if at < 0:
+                        continue
+                    n = u32(data, at)[0]
+                    if at + 4 + n > size or buf.budget < n:
+                        values = None  # let the checked path say what is wrong
+                        break
+                    buf.budget -= n
+                    raw = data[at + 4 : at + 4 + n]
+                    if copy:
+                        raw = bytes(raw)
+                    if k == 2:
+                        meta = raw
+                        continue
+                    text = strings.get(raw)
+                    if text is None:
+                        text = strings[raw] = raw.decode("utf-8", "replace")
+                    if k == 0:
+                        name = text
+                    else:
+                        dd_str = text
+                if values is not None:
+                    key = (name, dd_int != -1 or bool(dd_str))
+                    kind = kinds.get(key)
+                    if kind is None:
+                        kind = kinds[key] = profile_kind(*key)
+                    event = ProfileEvent(name, kind, chain, instruction, dd_int, dd_str, start, end, meta, p)
+            if event is None:
+                event = self._profile_checked(buf, pos, f"{prefix}[{i}]")
+                if event is None:
+                    continue
+            if event.end < event.start and tick_span(event.start, event.end) is None:
                 raise FormatError(
                     f"event ends at tick {event.end}, before it starts ({event.start}); no 32-bit counter wraps like that",
                     path=self.path,
-                    offset=p,
+                    offset=event.offset,
                     field=f"{prefix}[{i}].profile_event.end_time",
                 )
             append(event)
         return tuple(out)
+
+    def _profile_checked(self, buf: Buffer, pos: int, field: str) -> ProfileEvent | None:
+        """One event read with the checked accessors: the profile event, or None when the event
+        holds none; FormatError when anything is out of bounds."""
+        p = buf.table_at(pos, field).ref(0, field + ".profile_event")
+        return None if p < 0 else self._profile_slow(buf, p, field + ".profile_event")
 
     @staticmethod
     def _profile_slow(buf: Buffer, pos: int, field: str) -> ProfileEvent:
@@ -319,11 +368,14 @@ def _tensor(t: Table, field: str) -> DebugTensor:
     )
 
 
-def _string(buf: Buffer, data: Any, pos: int, cache: dict[bytes, str], prefix: str, i: int, name: str) -> str:
-    """A string at ``pos`` (already known to lie inside the buffer), decoded once per distinct value."""
-    start, n = buf.vector(pos, 1, f"{prefix}[{i}].profile_event.{name}")
-    raw = bytes(data[start : start + n])
-    text = cache.get(raw)
-    if text is None:
-        text = cache[raw] = raw.decode("utf-8", "replace")
-    return text
+def _first_ref_slot(buf: Buffer, vt: int) -> tuple[int, int] | bool:
+    """For the Event vtable at ``vt``: (offset of slot 0, the profile event reference, 0 when
+    absent; bytes the table must span), or False when the vtable is out of bounds or invalid."""
+    size, data = buf.size, buf.data
+    if vt < 0 or vt + 4 > size:
+        return False
+    vt_len, t_len = struct.unpack_from("<HH", data, vt)
+    if vt_len < 4 or vt_len & 1 or vt + vt_len > size or t_len < 4:
+        return False
+    o = struct.unpack_from("<H", data, vt + 4)[0] if vt_len >= 6 else 0
+    return o, max(t_len, o + 4 if o else 4)
