@@ -28,6 +28,7 @@ warm-up
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ CATEGORIES = ("delegates", "cpu_islands", "glue", "cpu_other", "control", "runti
 _CALL_KIND = {"operator_call": "kernel", "delegate_call": "delegate", "jump": "jump_false", "move": "move", "free": "free"}
 _METHOD_LEVEL = frozenset(("execute", "init", "load"))
 _U32_RANGE = 1 << 32
+
+
+def _index(p: InstructionProfile) -> int:
+    return p.index
 
 
 def _median(values: Sequence[int]) -> int | float:
@@ -296,9 +301,9 @@ class MethodProfile:
 
     def instruction(self, index: int) -> InstructionProfile | None:
         """The profile of instruction ``index``, or None when it never ran."""
-        for p in self.instructions:
-            if p.index == index:
-                return p
+        k = bisect.bisect_left(self.instructions, index, key=_index)
+        if k < len(self.instructions) and self.instructions[k].index == index:
+            return self.instructions[k]
         return None
 
     def by_instruction(self) -> dict[int, InstructionProfile]:

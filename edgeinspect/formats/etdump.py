@@ -118,6 +118,7 @@ def read_etdump(source: Source) -> ETDump:
     version = root.scalar(0, U32, 0, "version")
     decoder = _Decoder(view, path)
     blocks = []
+    total = 0
     for b, pos in enumerate(root.table_offsets(1, "run_data")):
         f = f"run_data[{b}]"
         run = buf.table_at(pos, f)
@@ -128,6 +129,9 @@ def read_etdump(source: Source) -> ETDump:
             allocators.append(buf.table_at(apos, f"{f}.allocators[{a}]").string(0, f"{f}.allocators[{a}].name") or "")
         events_at = run.ref(3, f + ".events")
         start, n = buf.vector(events_at, 4, f + ".events") if events_at >= 0 else (0, 0)
+        total += n
+        if 4 * total > size:  # each event reference takes 4 bytes of its own in an honest file
+            raise buf.error(events_at, f + ".events", f"{total} events in blocks of a {size}-byte file: blocks share their events")
         decoder.blocks.append((start, n))
         blocks.append(RunBlock(b, name, bundled, tuple(allocators), n, run.offset, decoder))
     return ETDump(path, version, source.size, tuple(blocks), prefixed, source)

@@ -6,6 +6,8 @@ for what real runs never write: impossible tick spans, and hostile files.
   ``delegate_debug_metadata`` holds ``m`` bytes: about ``4n + m`` bytes of file that decode to
   ``n * m`` bytes unless the reader bounds the work.
 - :func:`huge_events_etdump`: a block whose events vector declares 0xFFFFFFF0 entries.
+- :func:`aliasing_blocks_etdump`: ``n`` run blocks that all reference ONE block of ``m`` events:
+  ``n * m`` events to decode from about ``4(n + m)`` bytes unless the reader bounds them.
 """
 
 from __future__ import annotations
@@ -98,3 +100,27 @@ def huge_events_etdump(declared: int = 0xFFFFFFF0) -> bytes:
     assert struct.unpack_from("<I", data, pos)[0] == 1
     struct.pack_into("<I", data, pos, declared)
     return bytes(data)
+
+
+def aliasing_blocks_etdump(references: int = 20_000, events: int = 20_000) -> bytes:
+    """``references`` run blocks that all alias one block of ``events`` events (one shared table)."""
+    b = flatbuffers.Builder(4 * (references + events) + 1024)
+    event = _profile_event(b, ("OPERATOR_CALL", 0, 0, 10, 20))
+    name = b.CreateString("Execute")
+    b.StartVector(4, events, 4)
+    for _ in range(events):
+        b.PrependUOffsetTRelative(event)
+    vec = b.EndVector()
+    b.StartObject(4)
+    b.PrependUOffsetTRelativeSlot(_RUN_NAME, name, 0)
+    b.PrependUOffsetTRelativeSlot(_RUN_EVENTS, vec, 0)
+    run = b.EndObject()
+    b.StartVector(4, references, 4)
+    for _ in range(references):
+        b.PrependUOffsetTRelative(run)
+    run_data = b.EndVector()
+    b.StartObject(2)
+    b.PrependUOffsetTRelativeSlot(_ETDUMP_RUN_DATA, run_data, 0)
+    root = b.EndObject()
+    b.FinishSizePrefixed(root, file_identifier=b"ED00")
+    return bytes(b.Output())

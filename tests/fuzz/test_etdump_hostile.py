@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from crafted_etdump import aliasing_metadata_etdump, huge_events_etdump
+from crafted_etdump import aliasing_blocks_etdump, aliasing_metadata_etdump, huge_events_etdump
 
 resource = pytest.importorskip("resource")
 
@@ -42,6 +42,7 @@ _CHILD = textwrap.dedent(
     [
         ("huge.etdp", huge_events_etdump, "vector length 4294967280 exceeds"),
         ("alias.etdp", aliasing_metadata_etdump, "too many elements decoded"),
+        ("blocks.etdp", aliasing_blocks_etdump, "blocks share their events"),
     ],
 )
 def test_hostile_etdump_is_a_clean_format_error_under_a_memory_limit(tmp_path, name, make, expect):
@@ -61,7 +62,8 @@ def test_hostile_etdump_is_a_clean_format_error_under_a_memory_limit(tmp_path, n
     assert cli.stderr.count("\n") == 1 and expect in cli.stderr and "Traceback" not in cli.stderr
 
 
-def test_the_attack_is_real():
-    """Unbounded, the aliasing file would decode 100,000 x 100,000 bytes (10 GB) from 500 KB."""
-    data = aliasing_metadata_etdump()
-    assert len(data) < 600_000 and 9 * LIMIT < 100_000 * 100_000
+def test_the_attacks_are_real():
+    """Unbounded, the aliasing files would decode 100,000 x 100,000 bytes (10 GB) from 500 KB,
+    and 20,000 x 20,000 events (4 x 10^8 event records: hours, and far over the limit) from 160 KB."""
+    assert len(aliasing_metadata_etdump()) < 600_000 and 9 * LIMIT < 100_000 * 100_000
+    assert len(aliasing_blocks_etdump()) < 200_000 and 30 * LIMIT < 20_000 * 20_000 * 100  # ~100 bytes per record
