@@ -205,15 +205,16 @@ class _Decoder:
         :meth:`_profile_checked`, which raises the precise FormatError or reads the same values."""
         data = buf.data
         size = buf.size
-        copy = isinstance(data, memoryview)  # slices of bytes and mmap are bytes already
         i32 = I32.unpack_from
         u32 = U32.unpack_from
         event_slots: dict[int, Any] = {}
         layouts: dict[int, Any] = {}
         strings: dict[bytes, str] = {}
-        kinds: dict[tuple[str | None, bool], Any] = {}
+        kinds: dict[str | None, Any] = {}
+        copy = isinstance(data, memoryview)  # slices of bytes and mmap are bytes already (hashable)
         out: list[ProfileEvent] = []
         append = out.append
+        budget = buf.budget
         for i, pos in enumerate(positions):
             values = None
             p = -1
@@ -244,35 +245,49 @@ class _Decoder:
             if values is not None:
                 name_at, chain, instruction, dd_int, dd_str_at, meta_at, start, end = values
                 name = dd_str = meta = None
-                for k, at in ((0, name_at), (1, dd_str_at), (2, meta_at)):
-                    if at < 0:
-                        continue
-                    n = u32(data, at)[0]
-                    if at + 4 + n > size or buf.budget < n:
-                        values = None  # let the checked path say what is wrong
-                        break
-                    buf.budget -= n
-                    raw = data[at + 4 : at + 4 + n]
-                    if copy:
+                if name_at >= 0:
+                    n = u32(data, name_at)[0]
+                    raw = data[name_at + 4 : name_at + 4 + n] if name_at + 4 + n <= size and budget >= n else None
+                    if copy and raw is not None:
                         raw = bytes(raw)
-                    if k == 2:
-                        meta = raw
-                        continue
-                    text = strings.get(raw)
-                    if text is None:
-                        text = strings[raw] = raw.decode("utf-8", "replace")
-                    if k == 0:
-                        name = text
+                    if raw is None:
+                        values = None  # let the checked path say what is wrong
                     else:
-                        dd_str = text
+                        budget -= n
+                        name = strings.get(raw)
+                        if name is None:
+                            name = strings[raw] = raw.decode("utf-8", "replace")
+                if dd_str_at >= 0 and values is not None:
+                    n = u32(data, dd_str_at)[0]
+                    raw = data[dd_str_at + 4 : dd_str_at + 4 + n] if dd_str_at + 4 + n <= size and budget >= n else None
+                    if copy and raw is not None:
+                        raw = bytes(raw)
+                    if raw is None:
+                        values = None
+                    else:
+                        budget -= n
+                        dd_str = strings.get(raw)
+                        if dd_str is None:
+                            dd_str = strings[raw] = raw.decode("utf-8", "replace")
+                if meta_at >= 0 and values is not None:
+                    n = u32(data, meta_at)[0]
+                    if meta_at + 4 + n <= size and budget >= n:
+                        budget -= n
+                        meta = bytes(data[meta_at + 4 : meta_at + 4 + n])
+                    else:
+                        values = None
                 if values is not None:
-                    key = (name, dd_int != -1 or bool(dd_str))
-                    kind = kinds.get(key)
-                    if kind is None:
-                        kind = kinds[key] = profile_kind(*key)
+                    if dd_int == -1 and not dd_str:
+                        kind = kinds.get(name)
+                        if kind is None:
+                            kind = kinds[name] = profile_kind(name, False)
+                    else:
+                        kind = "delegate"
                     event = ProfileEvent(name, kind, chain, instruction, dd_int, dd_str, start, end, meta, p)
             if event is None:
+                buf.budget = budget
                 event = self._profile_checked(buf, pos, f"{prefix}[{i}]")
+                budget = buf.budget
                 if event is None:
                     continue
             if event.end < event.start and tick_span(event.start, event.end) is None:
@@ -283,6 +298,7 @@ class _Decoder:
                     field=f"{prefix}[{i}].profile_event.end_time",
                 )
             append(event)
+        buf.budget = budget
         return tuple(out)
 
     def _profile_checked(self, buf: Buffer, pos: int, field: str) -> ProfileEvent | None:
