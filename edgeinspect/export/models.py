@@ -350,13 +350,21 @@ class CacheUpdate(nn.Module):
 
 class LinearCumsumChain(nn.Module):
     """``blocks`` x (Linear, then a running sum): XNNPACK takes each Linear and leaves each
-    cumsum on the CPU, so the method alternates ``blocks`` delegate calls with CPU islands."""
+    cumsum on the CPU, so the method alternates ``blocks`` delegate calls with CPU islands.
 
-    def __init__(self, blocks: int = 12, dim: int = 16) -> None:
+    ``fixed=True`` computes each running sum as ``F.linear(x, tril(ones))`` (as
+    :class:`CumsumSplit` does), which XNNPACK lowers as a fully connected layer.
+    """
+
+    def __init__(self, blocks: int = 12, dim: int = 16, fixed: bool = False) -> None:
         super().__init__()
+        self.fixed = fixed
         self.layers = nn.ModuleList(nn.Linear(dim, dim) for _ in range(blocks))
+        if fixed:  # only then: an unused buffer would still be stored in the program
+            self.register_buffer("tril", torch.tril(torch.ones(dim, dim)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
-            x = torch.cumsum(layer(x), dim=1)
+            y = layer(x)
+            x = F.linear(y, self.tril) if self.fixed else torch.cumsum(y, dim=1)
         return x
