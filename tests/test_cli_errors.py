@@ -33,6 +33,8 @@ def _argv(command: str, bad: Path, tmp: Path) -> list[list[str]]:
         return [["diff", str(bad), str(GOOD)], ["diff", str(GOOD), str(bad)]]
     if command == "report":
         return [["report", str(bad), "-o", str(tmp / "r.html")]]
+    if command == "profile":
+        return [["profile", str(bad), "-o", str(tmp / "run.etdp")]]
     if command in ("inspect", "explain"):
         return [[command, str(bad)], [command, str(GOOD), "--tosa", str(bad)]] if bad.suffix == ".tosa" else [[command, str(bad)]]
     return [[command, str(bad)]]

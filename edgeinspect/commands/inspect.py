@@ -1,4 +1,5 @@
-"""``edgeinspect inspect FILE [--tosa F ...] [--method NAME ...] [--estimate [--no-cache]] [--format text|json]``."""
+"""``edgeinspect inspect FILE [--tosa F ...] [--method NAME ...] [--etdump F [--warmup-runs N]] [--estimate [--no-cache]]
+[--format text|json]``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 
 from edgeinspect.commands import add_estimate_options, add_file_and_tosa, estimates_for
+from edgeinspect.commands.profile import add_etdump_options, profiles_from_args
 
 __all__ = ["add_parser", "run"]
 
@@ -23,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--method", action="append", metavar="NAME", help="only these methods (default: all)")
     add_estimate_options(p)
+    add_etdump_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)
 
@@ -38,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     etrecord_ops = _etrecord_ops(model, args.etrecord) if args.etrecord else None
     estimates = estimates_for(model, args)
     sources = _sources(model, args.etrecord) if args.format == "json" else None
-    doc = render_inspect(model, args.format, methods=args.method, etrecord_ops=etrecord_ops, estimates=estimates, sources=sources)
+    profiles = profiles_from_args(model, args) if args.etdump else None
+    doc = render_inspect(
+        model, args.format, methods=args.method, etrecord_ops=etrecord_ops, estimates=estimates, sources=sources, profiles=profiles
+    )
     if args.format == "json":
         # Indented on a terminal; compact into pipes and files, where the C encoder writes a
         # 20,000-instruction program about ten times faster than the indenting one.

@@ -447,3 +447,26 @@ class ChannelSumSplit(nn.Module):
 # New models go below this line, never above: the provenance fixtures (ETRecords, and
 # cpu_lrn_stacktrace.pte's own frames) record the line numbers of the models above, and tests
 # compare them with this file.
+# --- measured-time fixtures (issue 9) -----------------------------------------------------
+
+
+class LinearCumsumChain(nn.Module):
+    """``blocks`` x (Linear, then a running sum): XNNPACK takes each Linear and leaves each
+    cumsum on the CPU, so the method alternates ``blocks`` delegate calls with CPU islands.
+
+    ``fixed=True`` computes each running sum as ``F.linear(x, tril(ones))`` (as
+    :class:`CumsumSplit` does), which XNNPACK lowers as a fully connected layer.
+    """
+
+    def __init__(self, blocks: int = 12, dim: int = 16, fixed: bool = False) -> None:
+        super().__init__()
+        self.fixed = fixed
+        self.layers = nn.ModuleList(nn.Linear(dim, dim) for _ in range(blocks))
+        if fixed:  # only then: an unused buffer would still be stored in the program
+            self.register_buffer("tril", torch.tril(torch.ones(dim, dim)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            y = layer(x)
+            x = F.linear(y, self.tril) if self.fixed else torch.cumsum(y, dim=1)
+        return x

@@ -621,6 +621,31 @@ FIXTURES += (
     ),
 )
 
+# --- measured time (issue 9): a program with many delegate calls, profiled on this host by
+# ``python -m edgeinspect.export.profile`` (tests/data/etdump) -----------------------------
+FIXTURES += (
+    Fixture(
+        "xnn_many_delegates",
+        "xnnpack",
+        "12 x (Linear on XNNPACK, then cumsum on CPU): 12 delegate calls alternating with 11 CPU islands",
+        _forward(models.LinearCumsumChain, 1, 16),
+        fragmented=True,
+        extract_delegate_segments=True,
+        etrecord=False,  # 195 KB of pickled graphs that no test of measured time needs
+    ),
+    Fixture(
+        "xnn_many_delegates_fixed",
+        "xnnpack",
+        "xnn_many_delegates with each cumsum done as F.linear with a lower-triangular ones matrix",
+        _forward(lambda: models.LinearCumsumChain(fixed=True), 1, 16),
+        fragmented=False,
+        extract_delegate_segments=True,
+        fixes="xnn_many_delegates",
+        replaced="aten::cumsum",
+        replaced_with="matmul (F.linear) with a lower-triangular ones matrix",
+    ),
+)
+
 FIXTURES_BY_NAME = {f.name: f for f in FIXTURES}
 
 

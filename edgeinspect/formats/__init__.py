@@ -33,6 +33,16 @@ def read(path_or_data: Any, name: str | None = None) -> Any:
             from edgeinspect.formats.tosa import read_tosa
 
             return read_tosa(source)
+        from edgeinspect.formats.etdump import is_etdump
+
+        if is_etdump(source.data):
+            raise FormatError(
+                "this is an ExecuTorch runtime profile (ETDump), not a program: pass it with --etdump "
+                "next to its .pte, or read it with edgeinspect.load_etdump",
+                path=source.path,
+                offset=8,
+                field="file_identifier",
+            )
         head = bytes(source.data[4:8]) if len(source.data) >= 8 else bytes(source.data[:8])
         raise FormatError(
             f"not an ExecuTorch program (.pte) or TOSA flatbuffer (.tosa): identifier {head!r} (expected b'ET12' or b'TOSA' at bytes 4..8)",

@@ -5,10 +5,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.model import Delegate, Method, Program
 from edgeinspect.model_source import MethodSources, ProgramSources
+
+if TYPE_CHECKING:
+    from edgeinspect.analysis.profile import MethodProfile
 
 __all__ = ["SCHEMA_VERSION", "delegate_dict", "inspect_dict", "inspect_text", "method_dict"]
 
@@ -73,6 +76,7 @@ def method_dict(
     etrecord_ops: dict[int, dict[str, int]] | None = None,
     estimates: dict[int, Any] | None = None,
     sources: MethodSources | None = None,
+    profile: MethodProfile | None = None,
 ) -> dict[str, Any]:
     """JSON form of one method: instructions, delegates and (optionally) metrics.
 
@@ -81,8 +85,12 @@ def method_dict(
     With ``sources`` every instruction gets ``source`` (None where unknown), and each
     delegate the sources of the operators inside it: ``op_sources`` (its lowered subgraph,
     from an ETRecord) and ``payload_sources`` (payload node index -> source, XNNPACK).
+    With ``profile`` (an ETDump joined by :func:`edgeinspect.analysis.profile_method`), every
+    instruction that ran gets ``profile`` and the method gets ``profile`` (see
+    :meth:`MethodProfile.to_dict <edgeinspect.analysis.profile.MethodProfile.to_dict>`).
     """
     decode = _memo_decode()
+    ran = profile.by_instruction() if profile is not None else {}
     instructions = []
     for ins in method.instructions:
         entry: dict[str, Any] = {
@@ -98,6 +106,8 @@ def method_dict(
         if sources is not None:
             src = sources.instruction(ins.index)
             entry["source"] = src.to_dict() if src is not None else None
+        if ins.index in ran:
+            entry["profile"] = ran[ins.index].to_dict()
         instructions.append(entry)
     out: dict[str, Any] = {
         "name": method.name,
@@ -123,6 +133,8 @@ def method_dict(
         out["metrics"] = method_metrics(method, lambda d: known(d) or extra.get(d.index))
         # Dynamic shapes are stored at their upper bound: byte figures are then maxima.
         out["metrics"]["dynamic_shapes"] = has_dynamic_shapes(method)
+    if profile is not None:
+        out["profile"] = profile.to_dict()
     return out
 
 
@@ -168,6 +180,7 @@ def inspect_dict(
     etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None,
     estimates: dict[str, dict[int, Any]] | None = None,
     sources: ProgramSources | None = None,
+    profiles: dict[str, MethodProfile] | None = None,
 ) -> dict[str, Any]:
     """The ``inspect --format json`` document of a program.
 
@@ -177,6 +190,7 @@ def inspect_dict(
     :func:`edgeinspect.estimate.estimate_program`) adds each delegate's Vela estimate.
     ``sources`` (from an ETRecord or the program's own frames) gives every instruction its
     ``source`` and the document a ``provenance`` entry (see :func:`method_dict`).
+    ``profiles`` (method name -> measured time, from ``--etdump``) adds ``profile`` objects.
     """
     doc = {
         "schema_version": SCHEMA_VERSION,
@@ -192,6 +206,7 @@ def inspect_dict(
                 etrecord_ops=(etrecord_ops or {}).get(m.name),
                 estimates=None if estimates is None else estimates.get(m.name, {}),
                 sources=(sources.method(m.name) or MethodSources(m.name)) if sources is not None else None,
+                profile=(profiles or {}).get(m.name),
             )
             for m in program.methods
         ],
@@ -216,9 +231,11 @@ def inspect_text(
     methods: list[str] | None = None,
     etrecord_ops: dict[str, dict[int, dict[str, int]]] | None = None,
     estimates: dict[str, dict[int, Any]] | None = None,
+    profiles: dict[str, MethodProfile] | None = None,
 ) -> str:
     """A readable report: per method, the instruction table, what runs inside each delegate,
-    the metrics, the CPU islands and the operators that split the delegated graph."""
+    the metrics, the CPU islands and the operators that split the delegated graph; with
+    ``profiles``, a time column and the measured-time summary of each profiled method."""
     from edgeinspect.recommend import recommend_method
 
     name = os.path.basename(program.path) if program.path else "<bytes>"
@@ -232,12 +249,17 @@ def inspect_text(
         metrics = doc["metrics"]
         lines.append("")
         lines.append(f"method {m.name}: {len(m.instructions)} instructions, {len(m.delegates)} delegates, {len(m.values)} values")
-        lines.append(f"  {'#':>4}  {'kind':<8}  {'device':<16}  name")
+        profile = (profiles or {}).get(m.name)
+        if profile is not None:
+            from edgeinspect.report.profile import TIME_HEADER, profile_lines, time_cell
+        time_header = f"  {TIME_HEADER:>14}" if profile is not None else ""
+        lines.append(f"  {'#':>4}  {'kind':<8}  {'device':<16}{time_header}  name")
         for ins in m.instructions:
             kind = ins.kind if ins.kind != "jump_false" else "jump"
             device = ins.device or "-"
             shown = ins.name + (f"  [delegate {ins.target}]" if ins.kind == "delegate" else "")
-            lines.append(f"  {ins.index:>4}  {kind:<8}  {device:<16}  {shown}")
+            time = f"  {time_cell(profile, ins.index):>14}" if profile is not None else ""
+            lines.append(f"  {ins.index:>4}  {kind:<8}  {device:<16}{time}  {shown}")
         if doc["delegates"]:
             lines.append("  delegates:")
         for d in doc["delegates"]:
@@ -290,4 +312,6 @@ def inspect_text(
                 f"    {d['operator']}: {d['instances']} instance(s); if delegated {d['delegates_before']} -> "
                 f"{d['delegates_if_supported']} delegates, {d['transitions_saved']} transitions and {d['bytes_saved']:,} B saved"
             )
+        if profile is not None:
+            lines.extend(profile_lines(profile, m))
     return "\n".join(lines)

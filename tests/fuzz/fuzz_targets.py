@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,39 @@ def _exercise_tosa(data: bytes) -> None:
     tosa_dict(graph)
 
 
+def _exercise_etdump(data: bytes) -> None:
+    """Read every event of every kind, then join the file to each program an ETDump fixture
+    profiles and render the result: the join may say the file does not belong (UsageError)."""
+    from edgeinspect.analysis import profile_method
+    from edgeinspect.report.render import render_inspect
+
+    dump = edgeinspect.load_etdump(data, name="fuzz.etdp")
+    for block in dump.run_blocks:
+        block.profile_events()
+        block.allocation_events()
+        block.debug_events()
+        block.event_counts()
+    for program in _etdump_programs():
+        try:
+            profile = profile_method(program.methods[0], dump)
+        except edgeinspect.UsageError as err:
+            if "does not belong" not in str(err):
+                raise
+            continue
+        render_inspect(program, "text", profiles={program.methods[0].name: profile})
+
+
+_PROGRAMS: list[object] = []
+
+
+def _etdump_programs() -> list:
+    """The programs the ETDump fixtures profile (read once)."""
+    if not _PROGRAMS:
+        names = sorted({json.loads(p.read_text())["pte"] for p in (DATA / "etdump").glob("*.expected.json")})
+        _PROGRAMS.extend(edgeinspect.load((DATA / n).read_bytes(), name=n) for n in names)
+    return _PROGRAMS
+
+
 def _files(pattern: str, limit: int = 6) -> list[Path]:
     """The smallest few fixtures matching ``pattern`` (small seeds mutate into more paths per second)."""
     return sorted(DATA.glob(pattern), key=lambda p: (p.stat().st_size, p.name))[:limit]
@@ -111,6 +145,7 @@ def targets() -> list[Target]:
     out = [
         Target("pte", tuple(p.read_bytes() for p in _files("*.pte")), _exercise_pte),
         Target("tosa", tuple(p.read_bytes() for p in _files("*.tosa.d/*.tosa")), _exercise_tosa),
+        Target("etdump", tuple(p.read_bytes() for p in _files("etdump/*.etdp")), _exercise_etdump),
     ]
     for name, module, function, backends in DECODERS:
         fn = _decoder(module, function)
