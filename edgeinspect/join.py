@@ -112,7 +112,7 @@ def attach_tosa(program: Any, tosa: Any) -> Program:
     if not isinstance(program, Program):
         raise UsageError("--tosa joins dumped .tosa files to the delegates of a .pte; the input here is not a .pte program")
     from edgeinspect.formats import read
-    from edgeinspect.model_tosa import TosaGraph
+    from edgeinspect.model.tosa import TosaGraph
 
     files = collect_tosa_files(tosa)
     from edgeinspect.formats._source import Source

@@ -53,7 +53,7 @@ def _inner_graph(method: Method, ins: Instruction) -> tuple[Any, list[tuple[int,
 
     from edgeinspect.formats.payloads import decode_delegate
     from edgeinspect.formats.xnnpack import add_xnn_nodes
-    from edgeinspect.model_tosa import add_block_nodes
+    from edgeinspect.model.tosa import add_block_nodes
 
     d = method.delegates[ins.target]
     try:

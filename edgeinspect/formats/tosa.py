@@ -19,7 +19,7 @@ from typing import Any
 from edgeinspect.errors import FormatError
 from edgeinspect.formats._fb import BOOL, I32, U8, U32, U64, Buffer, Table
 from edgeinspect.formats._source import Source
-from edgeinspect.model_tosa import TosaBlock, TosaGraph, TosaOperator, TosaRegion, TosaShape, TosaTensor
+from edgeinspect.model.tosa import TosaBlock, TosaGraph, TosaOperator, TosaRegion, TosaShape, TosaTensor
 
 __all__ = ["FILE_IDENTIFIER", "OP_NAMES", "parse_tosa", "read_tosa"]
 
@@ -287,7 +287,7 @@ def enum_name(table: tuple[str, ...] | dict[int, str], value: int) -> str:
 
 
 def read_tosa(source: Source) -> TosaGraph:
-    """Read a .tosa from a :class:`Source` into a :class:`~edgeinspect.model_tosa.TosaGraph`.
+    """Read a .tosa from a :class:`Source` into a :class:`~edgeinspect.model.tosa.TosaGraph`.
 
     Raises
     ------

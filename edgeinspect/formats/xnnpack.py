@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import FormatError
 from edgeinspect.formats._fb import F32, U8, U32, Buffer, Table
-from edgeinspect.model_tosa import histogram
+from edgeinspect.model.tosa import histogram
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -1,7 +1,7 @@
 """HTML for Jupyter: what ``_repr_html_`` of the main objects returns.
 
 :class:`~edgeinspect.model.Program`, :class:`~edgeinspect.model.Method` and
-:class:`~edgeinspect.model_tosa.TosaGraph` call :func:`program_html`, :func:`method_html`
+:class:`~edgeinspect.model.tosa.TosaGraph` call :func:`program_html`, :func:`method_html`
 and :func:`tosa_html` from their ``_repr_html_``, so the last expression of a notebook cell
 shows a readable summary instead of a dataclass repr. Analysis results and recommendations
 are plain records owned by other modules; two ways show them as tables:
@@ -44,7 +44,7 @@ from edgeinspect.report.overlays import device_color
 
 if TYPE_CHECKING:
     from edgeinspect.model import Delegate, Method, Program
-    from edgeinspect.model_tosa import TosaGraph
+    from edgeinspect.model.tosa import TosaGraph
 
 __all__ = [
     "MAX_ROWS",
@@ -257,7 +257,7 @@ def tosa_html(graph: TosaGraph) -> str:
 
     Examples
     --------
-    >>> from edgeinspect.model_tosa import TosaGraph
+    >>> from edgeinspect.model.tosa import TosaGraph
     >>> "1.0.0" in tosa_html(TosaGraph(None, (1, 0, 0), (), 0))
     True
     """

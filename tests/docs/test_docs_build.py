@@ -74,7 +74,7 @@ def test_api_reference_comes_from_docstrings(site):
     for anchor in (
         "edgeinspect.load",
         "edgeinspect.model.Program",
-        "edgeinspect.model_tosa.TosaGraph",
+        "edgeinspect.model.tosa.TosaGraph",
         "edgeinspect.graph.method_graph",
         "edgeinspect.analysis.fragmentation.transitions",
         "edgeinspect.recommend.recommend",

@@ -1,0 +1,69 @@
+"""The IR: what edgeinspect reads files into, as small frozen records (no torch, no weights).
+
+One typed family, one module per format:
+
+- :mod:`edgeinspect.model.pte`: an ExecuTorch program (:class:`Program`, :class:`Method`,
+  :class:`Instruction`, :class:`Delegate`, :class:`Tensor`, ...);
+- :mod:`edgeinspect.model.tosa`: a TOSA flatbuffer (:class:`TosaGraph` and its regions,
+  blocks, operators and tensors).
+
+:data:`Model` is what :func:`edgeinspect.load` returns: ``Program | TosaGraph``.
+"""
+
+from __future__ import annotations
+
+from edgeinspect.model.pte import (
+    SCALAR_TYPES,
+    CompileSpec,
+    Delegate,
+    ExtendedHeader,
+    Instruction,
+    Method,
+    Operator,
+    Program,
+    Tensor,
+    Value,
+    decode_spec_value,
+    dtype_name,
+    element_size,
+)
+from edgeinspect.model.tosa import (
+    CONST_OPS,
+    DTYPE_BITS,
+    TosaBlock,
+    TosaGraph,
+    TosaOperator,
+    TosaRegion,
+    TosaShape,
+    TosaTensor,
+    histogram,
+)
+
+#: What :func:`edgeinspect.load` returns.
+Model = Program | TosaGraph
+
+__all__ = [
+    "CONST_OPS",
+    "DTYPE_BITS",
+    "SCALAR_TYPES",
+    "CompileSpec",
+    "Delegate",
+    "ExtendedHeader",
+    "Instruction",
+    "Method",
+    "Model",
+    "Operator",
+    "Program",
+    "Tensor",
+    "TosaBlock",
+    "TosaGraph",
+    "TosaOperator",
+    "TosaRegion",
+    "TosaShape",
+    "TosaTensor",
+    "Value",
+    "decode_spec_value",
+    "dtype_name",
+    "element_size",
+    "histogram",
+]
