@@ -33,12 +33,12 @@ made-up producer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from edgeinspect.model import Method
+    from edgeinspect.model import Method, TosaBlock, TosaTensor, XnnGraph
 
 __all__ = ["method_graph", "producers_and_consumers"]
 
@@ -181,3 +181,100 @@ def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
 
         stitch(method, g)
     return g
+
+
+def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_block: bool, prefix: str, **extra: Any) -> dict[str, Any]:
+    """Add a block's operators and tensor edges to ``g``; return ``{tensor name: producer node}``.
+
+    Used by :meth:`TosaGraph.to_networkx` and by :mod:`edgeinspect.stitch` (which passes a
+    ``prefix`` for node keys and ``extra`` node attributes such as ``device``/``partition``).
+    Block inputs get ``"<prefix>input:<k>"`` nodes and outputs ``"<prefix>output:<k>"`` nodes
+    when ``main_block`` is True.
+    """
+    tensors = block.tensor_map
+    producer: dict[str, Any] = {}
+    base = f"{prefix}{region}/{block.name}/"
+    if main_block:
+        for k, name in enumerate(block.inputs):
+            key = f"{prefix}input:{k}"
+            g.add_node(key, kind="input", op="input", name=name, index=k, region=region, block=block.name, const=False, **extra)
+            producer.setdefault(name, key)
+    for op in block.operators:
+        key = base + str(op.index)
+        g.add_node(
+            key,
+            kind="operator",
+            op=op.op,
+            name=op.op,
+            index=op.index,
+            region=region,
+            block=block.name,
+            const=op.is_const,
+            attributes=op.attributes,
+            location=op.location,
+            regions=op.regions,
+            **extra,
+        )
+        for name in op.inputs:
+            src = producer.get(name)
+            if src is not None:
+                _tensor_edge(g, src, key, name, tensors.get(name))
+        for name in op.outputs:
+            producer.setdefault(name, key)
+    if main_block:
+        for k, name in enumerate(block.outputs):
+            key = f"{prefix}output:{k}"
+            g.add_node(key, kind="output", op="output", name=name, index=k, region=region, block=block.name, const=False, **extra)
+            src = producer.get(name)
+            if src is not None:
+                _tensor_edge(g, src, key, name, tensors.get(name))
+    return producer
+
+
+def _tensor_edge(g: nx.MultiDiGraph, src: Any, dst: Any, name: str, t: TosaTensor | None) -> None:
+    if t is None:
+        g.add_edge(src, dst, key=name, name=name, shape=None, dtype=None, bytes=None)
+    else:
+        g.add_edge(src, dst, key=name, name=name, shape=t.shape, dtype=t.dtype, bytes=t.nbytes)
+
+
+def add_xnn_nodes(g: nx.MultiDiGraph, xg: XnnGraph, *, prefix: str, **extra: Any) -> None:
+    """Add the nodes and value edges of ``xg`` to ``g`` with keys prefixed by ``prefix``."""
+    by_id = {v.id: v for v in xg.values}
+    producer: dict[int, Any] = {}
+    for k, vid in enumerate(xg.input_ids):
+        key = f"{prefix}input:{k}"
+        g.add_node(key, kind="input", op="input", name=f"input {k}", index=k, const=False, **extra)
+        producer.setdefault(vid, key)
+
+    def edge(src: Any, dst: Any, vid: int) -> None:
+        v = by_id.get(vid)
+        g.add_edge(
+            src, dst, key=vid, value=vid, shape=v.dims if v else None, dtype=v.datatype if v else None, bytes=v.nbytes if v else None
+        )
+
+    for n in xg.nodes:
+        key = f"{prefix}{n.index}"
+        g.add_node(
+            key,
+            kind="operator",
+            op=n.type,
+            name=n.type,
+            index=n.index,
+            const=False,
+            attributes=n.attributes,
+            debug_handle=n.debug_handle,
+            **extra,
+        )
+        for vid in n.inputs:
+            src = producer.get(vid)
+            if src is not None:
+                edge(src, key, vid)
+        for vid in n.outputs:
+            producer.setdefault(vid, key)
+    for k, vid in enumerate(xg.output_ids):
+        key = f"{prefix}output:{k}"
+        g.add_node(key, kind="output", op="output", name=f"output {k}", index=k, const=False, **extra)
+        src = producer.get(vid)
+        if src is not None:
+            edge(src, key, vid)

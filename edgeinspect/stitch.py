@@ -52,8 +52,7 @@ def _inner_graph(method: Method, ins: Instruction) -> tuple[Any, list[tuple[int,
     import networkx as nx
 
     from edgeinspect.formats.payloads import decode_delegate
-    from edgeinspect.formats.xnnpack import add_xnn_nodes
-    from edgeinspect.model.tosa import add_block_nodes
+    from edgeinspect.graph import add_block_nodes, add_xnn_nodes
 
     d = method.delegates[ins.target]
     try:

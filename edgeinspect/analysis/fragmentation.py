@@ -543,7 +543,9 @@ def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int
     >>> coverage(m, lambda d: None).ratio
     'unknown'
     """
-    lookup = delegate_ops or known_delegate_ops
+    if delegate_ops is None:
+        from edgeinspect.formats.payloads import known_delegate_ops as delegate_ops
+    lookup = delegate_ops
     cpu = sum(1 for i in method.calls if i.kind == "kernel" and not is_glue(i.name))
     glue = sum(1 for i in method.calls if i.kind == "kernel" and is_glue(i.name))
     by_index = {d.index: d for d in method.delegates}
@@ -559,28 +561,6 @@ def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int
         delegated += known[call.target] or 0
     unknown = [k for k, n in known.items() if n is None]
     return Coverage(None if unknown else delegated, cpu, glue, tuple(unknown))
-
-
-def known_delegate_ops(delegate: Delegate, decode: Callable[[Delegate], Any] | None = None) -> Mapping[str, int] | None:
-    """The operator histogram inside a delegate when a decoder knows it, else None.
-
-    Uses ``edgeinspect.formats.payloads.decode_delegate`` (XNNPACK and TOSA payloads, and
-    .tosa files joined with :func:`edgeinspect.join.attach_tosa`) when it is available,
-    or ``decode`` in its place (a memo of it, so a report decodes each payload once).
-    """
-    if decode is None:
-        try:
-            from edgeinspect.formats.payloads import decode_delegate as decode
-        except ImportError:
-            return None
-    from edgeinspect.errors import EdgeInspectError
-
-    try:
-        decoded = decode(delegate)
-    except EdgeInspectError:
-        return None
-    ops = getattr(decoded, "ops", None)
-    return dict(ops) if ops is not None else None
 
 
 def method_metrics(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int] | None] | None = None) -> dict[str, Any]:

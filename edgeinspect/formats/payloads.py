@@ -24,6 +24,7 @@ Decoding never raises anything but :class:`~edgeinspect.errors.FormatError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,3 +273,25 @@ def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa
     if tosa is not None:
         p = _with_tosa(p, tosa, io=False)
     return p
+
+
+def known_delegate_ops(delegate: Delegate, decode: Callable[[Delegate], Any] | None = None) -> Mapping[str, int] | None:
+    """The operator histogram inside a delegate when a decoder knows it, else None.
+
+    Uses ``edgeinspect.formats.payloads.decode_delegate`` (XNNPACK and TOSA payloads, and
+    .tosa files joined with :func:`edgeinspect.join.attach_tosa`) when it is available,
+    or ``decode`` in its place (a memo of it, so a report decodes each payload once).
+    """
+    if decode is None:
+        try:
+            from edgeinspect.formats.payloads import decode_delegate as decode
+        except ImportError:
+            return None
+    from edgeinspect.errors import EdgeInspectError
+
+    try:
+        decoded = decode(delegate)
+    except EdgeInspectError:
+        return None
+    ops = getattr(decoded, "ops", None)
+    return dict(ops) if ops is not None else None

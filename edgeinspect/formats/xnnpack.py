@@ -21,7 +21,7 @@ from edgeinspect.formats._fb import F32, U8, U32, Buffer, Table
 from edgeinspect.model.xnnpack import INVALID_ID, XnnGraph, XnnNode, XnnValue
 
 if TYPE_CHECKING:
-    import networkx as nx
+    pass
 
 __all__ = ["XnnGraph", "XnnNode", "XnnValue", "decode_xnnpack"]
 
@@ -120,48 +120,6 @@ _NODES: tuple[tuple[str, str], ...] = (
     ("XNNCos", _N1X1),
 )
 _NODE_FIELDS = tuple((name, tuple(tuple(f.split(":")) for f in spec.split())) for name, spec in _NODES)
-
-
-def add_xnn_nodes(g: nx.MultiDiGraph, xg: XnnGraph, *, prefix: str, **extra: Any) -> None:
-    """Add the nodes and value edges of ``xg`` to ``g`` with keys prefixed by ``prefix``."""
-    by_id = {v.id: v for v in xg.values}
-    producer: dict[int, Any] = {}
-    for k, vid in enumerate(xg.input_ids):
-        key = f"{prefix}input:{k}"
-        g.add_node(key, kind="input", op="input", name=f"input {k}", index=k, const=False, **extra)
-        producer.setdefault(vid, key)
-
-    def edge(src: Any, dst: Any, vid: int) -> None:
-        v = by_id.get(vid)
-        g.add_edge(
-            src, dst, key=vid, value=vid, shape=v.dims if v else None, dtype=v.datatype if v else None, bytes=v.nbytes if v else None
-        )
-
-    for n in xg.nodes:
-        key = f"{prefix}{n.index}"
-        g.add_node(
-            key,
-            kind="operator",
-            op=n.type,
-            name=n.type,
-            index=n.index,
-            const=False,
-            attributes=n.attributes,
-            debug_handle=n.debug_handle,
-            **extra,
-        )
-        for vid in n.inputs:
-            src = producer.get(vid)
-            if src is not None:
-                edge(src, key, vid)
-        for vid in n.outputs:
-            producer.setdefault(vid, key)
-    for k, vid in enumerate(xg.output_ids):
-        key = f"{prefix}output:{k}"
-        g.add_node(key, kind="output", op="output", name=f"output {k}", index=k, const=False, **extra)
-        src = producer.get(vid)
-        if src is not None:
-            edge(src, key, vid)
 
 
 def decode_xnnpack(data: Any, *, path: str | None = None, base: int = 0) -> XnnGraph:

@@ -5,13 +5,17 @@ One typed family, one module per format:
 - :mod:`edgeinspect.model.pte`: an ExecuTorch program (:class:`Program`, :class:`Method`,
   :class:`Instruction`, :class:`Delegate`, :class:`Tensor`, ...);
 - :mod:`edgeinspect.model.tosa`: a TOSA flatbuffer (:class:`TosaGraph` and its regions,
-  blocks, operators and tensors).
+  blocks, operators and tensors), also the payload of a TOSABackend delegate;
+- :mod:`edgeinspect.model.xnnpack`: an XNNPACK delegate payload (:class:`XnnGraph`);
+- :mod:`edgeinspect.model.ethosu`: an Ethos-U delegate payload (:class:`VelaStream`) and its
+  NPU command stream (:class:`CommandStream`).
 
 :data:`Model` is what :func:`edgeinspect.load` returns: ``Program | TosaGraph``.
 """
 
 from __future__ import annotations
 
+from edgeinspect.model.ethosu import CommandStream, NpuCommand, NpuOperation, VelaBlock, VelaStream, VelaTensor, depad
 from edgeinspect.model.pte import (
     SCALAR_TYPES,
     CompileSpec,
@@ -38,6 +42,7 @@ from edgeinspect.model.tosa import (
     TosaTensor,
     histogram,
 )
+from edgeinspect.model.xnnpack import XnnGraph, XnnNode, XnnValue
 
 #: What :func:`edgeinspect.load` returns.
 Model = Program | TosaGraph
@@ -46,12 +51,15 @@ __all__ = [
     "CONST_OPS",
     "DTYPE_BITS",
     "SCALAR_TYPES",
+    "CommandStream",
     "CompileSpec",
     "Delegate",
     "ExtendedHeader",
     "Instruction",
     "Method",
     "Model",
+    "NpuCommand",
+    "NpuOperation",
     "Operator",
     "Program",
     "Tensor",
@@ -62,7 +70,14 @@ __all__ = [
     "TosaShape",
     "TosaTensor",
     "Value",
+    "VelaBlock",
+    "VelaStream",
+    "VelaTensor",
+    "XnnGraph",
+    "XnnNode",
+    "XnnValue",
     "decode_spec_value",
+    "depad",
     "dtype_name",
     "element_size",
     "histogram",

@@ -325,64 +325,11 @@ class TosaGraph:
         """
         import networkx as nx
 
+        from edgeinspect.graph import add_block_nodes
+
         g = nx.MultiDiGraph(name=self.path or "tosa")
         main = self.main_block
         for rg in self.regions:
             for blk in rg.blocks:
                 add_block_nodes(g, rg.name, blk, main_block=blk is main, prefix="")
         return g
-
-
-def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_block: bool, prefix: str, **extra: Any) -> dict[str, Any]:
-    """Add a block's operators and tensor edges to ``g``; return ``{tensor name: producer node}``.
-
-    Used by :meth:`TosaGraph.to_networkx` and by :mod:`edgeinspect.stitch` (which passes a
-    ``prefix`` for node keys and ``extra`` node attributes such as ``device``/``partition``).
-    Block inputs get ``"<prefix>input:<k>"`` nodes and outputs ``"<prefix>output:<k>"`` nodes
-    when ``main_block`` is True.
-    """
-    tensors = block.tensor_map
-    producer: dict[str, Any] = {}
-    base = f"{prefix}{region}/{block.name}/"
-    if main_block:
-        for k, name in enumerate(block.inputs):
-            key = f"{prefix}input:{k}"
-            g.add_node(key, kind="input", op="input", name=name, index=k, region=region, block=block.name, const=False, **extra)
-            producer.setdefault(name, key)
-    for op in block.operators:
-        key = base + str(op.index)
-        g.add_node(
-            key,
-            kind="operator",
-            op=op.op,
-            name=op.op,
-            index=op.index,
-            region=region,
-            block=block.name,
-            const=op.is_const,
-            attributes=op.attributes,
-            location=op.location,
-            regions=op.regions,
-            **extra,
-        )
-        for name in op.inputs:
-            src = producer.get(name)
-            if src is not None:
-                _tensor_edge(g, src, key, name, tensors.get(name))
-        for name in op.outputs:
-            producer.setdefault(name, key)
-    if main_block:
-        for k, name in enumerate(block.outputs):
-            key = f"{prefix}output:{k}"
-            g.add_node(key, kind="output", op="output", name=name, index=k, region=region, block=block.name, const=False, **extra)
-            src = producer.get(name)
-            if src is not None:
-                _tensor_edge(g, src, key, name, tensors.get(name))
-    return producer
-
-
-def _tensor_edge(g: nx.MultiDiGraph, src: Any, dst: Any, name: str, t: TosaTensor | None) -> None:
-    if t is None:
-        g.add_edge(src, dst, key=name, name=name, shape=None, dtype=None, bytes=None)
-    else:
-        g.add_edge(src, dst, key=name, name=name, shape=t.shape, dtype=t.dtype, bytes=t.nbytes)

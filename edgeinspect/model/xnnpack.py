@@ -139,7 +139,7 @@ class XnnGraph:
         import networkx as nx
 
         g = nx.MultiDiGraph(name="xnnpack")
-        from edgeinspect.formats.xnnpack import add_xnn_nodes
+        from edgeinspect.graph import add_xnn_nodes
 
         add_xnn_nodes(g, self, prefix="")
         return g

@@ -89,7 +89,7 @@ def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int,
             d["ops"], d["ops_source"] = etrecord_ops[d["index"]], "etrecord"
     if metrics:
         from edgeinspect.analysis import method_metrics
-        from edgeinspect.analysis.fragmentation import known_delegate_ops
+        from edgeinspect.formats.payloads import known_delegate_ops
 
         known = functools.partial(known_delegate_ops, decode=decode)
         extra = etrecord_ops or {}

@@ -141,7 +141,7 @@ class Rendered:
 
 
 def _delegate_ops(delegate: Delegate) -> Mapping[str, int] | None:
-    from edgeinspect.analysis.fragmentation import known_delegate_ops
+    from edgeinspect.formats.payloads import known_delegate_ops
 
     return known_delegate_ops(delegate)
 
