@@ -22,6 +22,7 @@ tell apart two different graphs with the same inputs and outputs: those stay amb
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from dataclasses import replace
@@ -31,7 +32,7 @@ from typing import Any
 from edgeinspect.errors import FormatError, UsageError
 from edgeinspect.model import Delegate, Program
 
-__all__ = ["attach_tosa", "collect_tosa_files", "signature_of_stream", "signature_of_tosa"]
+__all__ = ["attach_tosa", "collect_tosa_files", "load_for_view", "signature_of_stream", "signature_of_tosa", "tosa_beside"]
 
 _ARM_BACKENDS = ("EthosUBackend", "TOSABackend")
 _RANK = 6  # Vela pads every input/output shape to 6-D
@@ -183,3 +184,41 @@ def _result(d: Delegate, dumps: list[tuple[str, bytes, Any]], candidates: list[i
         name, _, graph = dumps[chosen]
         return replace(d, tosa=graph, tosa_file=name, tosa_join="matched", tosa_candidates=names)
     return replace(d, tosa=None, tosa_file=None, tosa_join="ambiguous", tosa_candidates=names)
+
+
+def tosa_beside(path: str | os.PathLike[str]) -> list[str] | None:
+    """The ``<stem>.tosa.d`` directory of dumped .tosa files beside a .pte, when there is one.
+
+    ``edgeinspect view``/``report`` and the Model Explorer adapter join it to the Arm delegates
+    when no ``--tosa`` is given (the layout the fixture zoo and ``dump_intermediate_artifacts_to``
+    produce), so Ethos-U delegates show their operators.
+    """
+    beside = Path(path).with_suffix(".tosa.d")
+    if beside.is_dir() and any(beside.glob("*.tosa")):
+        return [str(beside)]
+    return None
+
+
+def load_for_view(path: str | os.PathLike[str], tosa: list[str] | None = None) -> Any:
+    """Load a file the way the viewers do: with ``tosa`` when given, else with :func:`tosa_beside`.
+
+    A ``.tosa.d`` found beside the file that does not join (no join in this build, or dumps of
+    another export) is ignored; explicit ``tosa`` files that do not join raise as usual.
+    """
+    import edgeinspect
+    from edgeinspect.errors import EdgeInspectError
+
+    if tosa:
+        return edgeinspect.load(path, tosa=tosa)
+    model = edgeinspect.load(path)  # reports missing, irregular and corrupt files first
+    is_pte = getattr(model, "format", None) == "pte"
+    found = tosa_beside(path) if is_pte and importlib.util.find_spec("edgeinspect.join") is not None else None
+    if found:
+        from edgeinspect.join import attach_tosa
+
+        try:
+            return attach_tosa(model, found)
+        except EdgeInspectError:
+            pass
+    return model
+

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeinspect.analysis.fragmentation import is_glue
 from edgeinspect.analysis.partitions import Partition, partitions
+from edgeinspect.join import load_for_view, tosa_beside
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -124,43 +125,6 @@ def explorer_graph(method: Method) -> nx.MultiDiGraph:
             g.nodes[dst].setdefault("consts", []).append(entry)
         g.remove_node(n)
     return g
-
-
-def tosa_beside(path: str | os.PathLike[str]) -> list[str] | None:
-    """The ``<stem>.tosa.d`` directory of dumped .tosa files beside a .pte, when there is one.
-
-    ``edgeinspect view``/``report`` and the Model Explorer adapter join it to the Arm delegates
-    when no ``--tosa`` is given (the layout the fixture zoo and ``dump_intermediate_artifacts_to``
-    produce), so Ethos-U delegates show their operators.
-    """
-    beside = Path(path).with_suffix(".tosa.d")
-    if beside.is_dir() and any(beside.glob("*.tosa")):
-        return [str(beside)]
-    return None
-
-
-def load_for_view(path: str | os.PathLike[str], tosa: list[str] | None = None) -> Any:
-    """Load a file the way the viewers do: with ``tosa`` when given, else with :func:`tosa_beside`.
-
-    A ``.tosa.d`` found beside the file that does not join (no join in this build, or dumps of
-    another export) is ignored; explicit ``tosa`` files that do not join raise as usual.
-    """
-    import edgeinspect
-    from edgeinspect.errors import EdgeInspectError
-
-    if tosa:
-        return edgeinspect.load(path, tosa=tosa)
-    model = edgeinspect.load(path)  # reports missing, irregular and corrupt files first
-    is_pte = getattr(model, "format", None) == "pte"
-    found = tosa_beside(path) if is_pte and importlib.util.find_spec("edgeinspect.join") is not None else None
-    if found:
-        from edgeinspect.join import attach_tosa
-
-        try:
-            return attach_tosa(model, found)
-        except EdgeInspectError:
-            pass
-    return model
 
 
 def node_namespaces(method: Method, graph: nx.MultiDiGraph, parts: list[Partition] | None = None) -> dict[object, str]:
