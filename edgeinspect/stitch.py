@@ -20,54 +20,64 @@ shape (a call can pass tensors the delegate graph does not use).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import FormatError
+from edgeinspect.formats.payloads import PayloadDecoder
+from edgeinspect.graph import add_block_nodes, add_xnn_nodes, producers_and_consumers
+from edgeinspect.model.payload import EthosUPayload, TosaPayload, XnnpackPayload
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from edgeinspect.model import Instruction, Method
+    from edgeinspect.model import Delegate, Instruction, Method
+    from edgeinspect.model.payload import DecodedPayload
 
 __all__ = ["stitch"]
 
 
-def stitch(method: Method, g: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """Inline delegate internals into ``g`` (the graph of ``method``) in place; return ``g``."""
-    from edgeinspect.graph import producers_and_consumers
+def stitch(method: Method, g: nx.MultiDiGraph, *, decode: Callable[[Delegate], DecodedPayload] | None = None) -> nx.MultiDiGraph:
+    """Inline delegate internals into ``g`` (the graph of ``method``) in place; return ``g``.
 
+    ``decode`` reads a delegate's payload (a :class:`~edgeinspect.formats.payloads.PayloadDecoder`
+    shared with the caller's other work; by default a fresh one).
+    """
+    decode = decode or PayloadDecoder()
     producer, _ = producers_and_consumers(method)
     for ins in method.instructions:
         if ins.kind != "delegate" or ins.index not in g or not (ins.target is not None and 0 <= ins.target < len(method.delegates)):
             continue
-        inner = _inner_graph(method, ins)
+        inner = _inner_graph(method, ins, decode)
         if inner is None:
             continue
         _splice(method, g, ins, inner, producer)
     return g
 
 
-def _inner_graph(method: Method, ins: Instruction) -> tuple[Any, list[tuple[int, ...]], list[tuple[int, ...]]] | None:
+def _inner_graph(
+    method: Method, ins: Instruction, decode: Callable[[Delegate], DecodedPayload]
+) -> tuple[Any, list[tuple[int, ...]], list[tuple[int, ...]]] | None:
     """(networkx graph of the delegate's insides, input shapes, output shapes), or None."""
     import networkx as nx
 
-    from edgeinspect.formats.payloads import decode_delegate
-    from edgeinspect.graph import add_block_nodes, add_xnn_nodes
-
     d = method.delegates[ins.target]
     try:
-        decoded = decode_delegate(d)
+        decoded = decode(d)
     except FormatError:
         return None
     prefix = f"d{ins.index}:"
     extra = {"device": d.backend_id, "partition": d.index, "delegate": d.index, "instruction": ins.index}
     h = nx.MultiDiGraph()
-    if decoded.kind == "xnnpack":
+    if isinstance(decoded, XnnpackPayload):
         xg = decoded.graph
         add_xnn_nodes(h, xg, prefix=prefix, **extra)
         return h, [v.dims if v else () for v in xg.inputs], [v.dims if v else () for v in xg.outputs]
-    tosa = decoded.graph if decoded.kind == "tosa" else decoded.tosa
-    if tosa is None:
+    if isinstance(decoded, TosaPayload):
+        tosa = decoded.graph
+    elif isinstance(decoded, EthosUPayload) and decoded.tosa is not None:
+        tosa = decoded.tosa
+    else:
         return None
     main = tosa.main_block
     for rg in tosa.regions:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import Any
 
+from edgeinspect.formats.payloads import PayloadDecoder
 from edgeinspect.model import Delegate, Method, Program
 
 __all__ = ["SCHEMA_VERSION", "delegate_dict", "inspect_dict", "inspect_text", "method_dict"]
@@ -24,8 +24,9 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
     (``conv2d``, ``pooling.average``, ``dma``, ...; None for other backends). ``tosa_file``
     is the joined dump's base name and ``tosa_join`` the join status ("matched" |
     "ambiguous" | "missing"; None when no dumps were given).
-    ``payload`` is the decoded payload's summary (see ``edgeinspect.formats.payloads``).
-    ``decode`` replaces ``decode_delegate`` (``method_dict`` passes a memo of it).
+    ``payload`` is the decoded payload's summary (see :mod:`edgeinspect.model.payload`).
+    ``decode`` replaces ``decode_delegate`` (``method_dict`` passes the
+    :class:`~edgeinspect.formats.payloads.PayloadDecoder` it shares with the coverage metric).
     """
     from edgeinspect.errors import FormatError
     from edgeinspect.formats.payloads import decode_delegate
@@ -63,7 +64,7 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
 
 def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int, dict[str, int]] | None = None) -> dict[str, Any]:
     """JSON form of one method: instructions, delegates and (optionally) metrics."""
-    decode = _memo_decode()
+    decode = PayloadDecoder()
     instructions = []
     for ins in method.instructions:
         entry: dict[str, Any] = {
@@ -89,36 +90,12 @@ def method_dict(method: Method, *, metrics: bool = True, etrecord_ops: dict[int,
             d["ops"], d["ops_source"] = etrecord_ops[d["index"]], "etrecord"
     if metrics:
         from edgeinspect.analysis import method_metrics
-        from edgeinspect.formats.payloads import known_delegate_ops
 
-        known = functools.partial(known_delegate_ops, decode=decode)
         extra = etrecord_ops or {}
-        out["metrics"] = method_metrics(method, lambda d: known(d) or extra.get(d.index))
+        out["metrics"] = method_metrics(method, lambda d: decode.ops(d) or extra.get(d.index))
         # Dynamic shapes are stored at their upper bound: byte figures are then maxima.
         out["metrics"]["dynamic_shapes"] = has_dynamic_shapes(method)
     return out
-
-
-def _memo_decode() -> Callable[[Delegate], Any]:
-    """``decode_delegate`` that decodes each delegate once (the delegates list and the
-    coverage metric both need it); an error is kept and raised again on each call."""
-    from edgeinspect.errors import EdgeInspectError
-    from edgeinspect.formats.payloads import decode_delegate
-
-    done: dict[int, Any] = {}
-
-    def decode(d: Delegate) -> Any:
-        if d.index not in done:
-            try:
-                done[d.index] = decode_delegate(d)
-            except EdgeInspectError as err:
-                done[d.index] = err
-        result = done[d.index]
-        if isinstance(result, EdgeInspectError):
-            raise result
-        return result
-
-    return decode
 
 
 def _value_shape(method: Method, v: int) -> dict[str, Any]:
