@@ -1,27 +1,52 @@
-"""The networkx view of a method: one node per instruction plus inputs and outputs.
+"""The networkx views of the IR, with one node and edge schema, written here and nowhere else.
+
+Every view is a ``networkx.MultiDiGraph``: :func:`method_graph` (one node per instruction of
+a method, plus its inputs and outputs; stitched, with the operators inside delegates inlined,
+see :mod:`edgeinspect.stitch`), :func:`tosa_graph` (the operators of a .tosa) and
+:func:`xnnpack_graph` (the nodes of an XNNPACK payload). ``Program.to_networkx()``,
+``TosaGraph.to_networkx()`` and ``XnnGraph.to_networkx()`` return them.
 
 Nodes
-    Instruction nodes are keyed by the instruction index (``int``); method inputs and
-    outputs by ``"input:<k>"`` and ``"output:<k>"`` (``k`` = position). Attributes:
+    Instruction nodes are keyed by the instruction index (``int``); operator nodes by
+    ``"<region>/<block>/<index>"`` (TOSA) or ``"<index>"`` (XNNPACK), prefixed by
+    ``"d<instruction>:"`` when stitched into a method; inputs and outputs by ``"input:<k>"``
+    and ``"output:<k>"`` (``k`` = position). Every node has:
 
     ``kind``
-        ``kernel`` | ``delegate`` | ``input`` | ``output`` | ``other`` (moves, jumps, frees).
+        :data:`NodeKind`: ``kernel`` | ``delegate`` | ``other`` (moves, jumps, frees) for
+        instructions, ``operator`` for an operator inside a delegate or a .tosa, ``input`` |
+        ``output``.
     ``name``
-        operator name (``aten::upsample_bilinear2d.vec_out``), backend id, ``move``...
-    ``device``
-        ``"CPU"`` for kernel calls (and inputs/outputs, which the host holds), the backend id
-        for delegate calls, None for the others.
-    ``index``
-        instruction index (position for inputs/outputs).
-    ``delegate``
-        delegate index for delegate calls, else None.
+        operator name (``aten::upsample_bilinear2d.vec_out``, ``CONV2D``), backend id of a
+        delegate call, ``move``..., ``input <k>`` / ``output <k>``.
     ``op``
-        instruction kind as read (``kernel``, ``delegate``, ``move``, ``jump_false``, ``free``).
+        the operator the node runs: a kernel's operator name, a TOSA or XNNPACK operator type
+        (``CONV2D``, ``XNNFullyConnected``); None for delegate calls, other instructions,
+        inputs and outputs.
+    ``index``
+        instruction index; an operator's position in its block or payload; the position of
+        an input or output.
+    ``device``
+        ``"CPU"`` for kernel calls and a method's inputs/outputs (the host holds them), the
+        backend id for delegate calls and the operators inlined from them, None otherwise.
+    ``delegate``
+        delegate index of a delegate call or of an operator inlined from it, else None.
+
+    Some nodes say more: instruction nodes ``instruction_kind`` (the instruction's kind as
+    read: ``kernel``, ``delegate``, ``move``, ``jump_false``, ``free``, ``unknown``); a method's
+    inputs and outputs ``value`` (the value index); operator nodes ``const`` (True for TOSA
+    ``CONST``/``CONST_SHAPE``, so views can fold them) and ``attributes``; TOSA operator nodes
+    ``region``, ``block``, ``location`` and ``regions`` (the regions a control-flow operator
+    runs), TOSA inputs/outputs ``tensor`` (the tensor's name); XNNPACK nodes
+    ``debug_handle``; operators stitched into a method ``partition`` (= ``delegate``) and
+    ``instruction`` (the delegate call's index); an operator that reads folded constants
+    ``consts`` (:func:`fold_constants`).
 
 Edges
-    One edge per tensor value from the instruction that produces it to each instruction
-    that reads it (a ``MultiDiGraph``, keyed by value index, since two tensors can join the
-    same pair). Attributes: ``value`` (index), ``shape`` (tuple), ``dtype`` and ``bytes``.
+    One edge per tensor from the node that produces it to each node that reads it, keyed by
+    the tensor (a method's value index, a TOSA tensor name, an XNNPACK value id: two tensors
+    can join the same pair). Attributes: ``value`` (that key), ``shape`` (tuple), ``dtype``
+    and ``bytes`` (None when unknown); TOSA edges also ``name`` (the tensor name).
 
 A value's producer is the kernel that writes it as an out-argument (ExecuTorch appends a
 kernel's return values, its out-arguments, to its arguments), the delegate call that first
@@ -33,14 +58,50 @@ made-up producer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from edgeinspect.model import Method, TosaBlock, TosaTensor, XnnGraph
+    from edgeinspect.model import Delegate, Method, TosaBlock, TosaGraph, TosaTensor, XnnGraph
 
-__all__ = ["method_graph", "producers_and_consumers"]
+__all__ = [
+    "NodeKind",
+    "add_block_nodes",
+    "add_xnn_nodes",
+    "fold_constants",
+    "method_graph",
+    "producers_and_consumers",
+    "tosa_graph",
+    "xnnpack_graph",
+]
+
+#: The ``kind`` of a graph node.
+NodeKind = Literal["kernel", "delegate", "other", "operator", "input", "output"]
+
+
+def _node(
+    g: nx.MultiDiGraph,
+    key: object,
+    kind: NodeKind,
+    name: str,
+    index: int,
+    *,
+    op: str | None = None,
+    device: str | None = None,
+    delegate: int | None = None,
+    **details: Any,
+) -> None:
+    """Add a node with every attribute of the schema (see the module docstring)."""
+    g.add_node(key, kind=kind, name=name, op=op, index=index, device=device, delegate=delegate, **details)
+
+
+def _edge(
+    g: nx.MultiDiGraph, src: object, dst: object, value: object, shape: Any, dtype: str | None, nbytes: int | None, **details: Any
+) -> None:
+    """Add a tensor edge keyed by ``value`` with every attribute of the schema."""
+    g.add_edge(src, dst, key=value, value=value, shape=shape, dtype=dtype, bytes=nbytes, **details)
 
 
 def producers_and_consumers(method: Method) -> tuple[dict[int, object], dict[int, list[object]]]:
@@ -132,7 +193,7 @@ def _tensors_of(method: Method, value_index: int) -> list[int]:
     return []
 
 
-def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
+def method_graph(method: Method, *, stitched: bool = False, decode: Callable[[Delegate], Any] | None = None) -> nx.MultiDiGraph:
     """Build the dataflow graph of ``method`` (see the module docstring for attributes).
 
     Parameters
@@ -142,6 +203,10 @@ def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
     stitched : bool
         Inline the operators inside delegates (XNNPACK nodes, TOSA operators) as nodes with
         ``device`` = backend and ``partition`` = delegate index; see :mod:`edgeinspect.stitch`.
+    decode : callable, optional
+        ``delegate -> decoded payload`` for the stitched view (a
+        :class:`~edgeinspect.formats.payloads.PayloadDecoder` that a caller shares, so each
+        payload is decoded once); by default a fresh one.
 
     Returns
     -------
@@ -153,20 +218,16 @@ def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
 
     g = nx.MultiDiGraph(name=method.name)
     for k, v in enumerate(method.inputs):
-        g.add_node(f"input:{k}", kind="input", name=f"input {k}", device="CPU", index=k, delegate=None, op="input", value=v)
+        _node(g, f"input:{k}", "input", f"input {k}", k, device="CPU", value=v)
     for ins in method.instructions:
-        kind = ins.kind if ins.kind in ("kernel", "delegate") else "other"
-        g.add_node(
-            ins.index,
-            kind=kind,
-            name=ins.name,
-            device=ins.device,
-            index=ins.index,
-            delegate=ins.target if ins.kind == "delegate" else None,
-            op=ins.kind,
-        )
+        if ins.kind == "kernel":
+            _node(g, ins.index, "kernel", ins.name, ins.index, op=ins.name, device=ins.device, instruction_kind=ins.kind)
+        elif ins.kind == "delegate":
+            _node(g, ins.index, "delegate", ins.name, ins.index, device=ins.device, delegate=ins.target, instruction_kind=ins.kind)
+        else:
+            _node(g, ins.index, "other", ins.name, ins.index, device=ins.device, instruction_kind=ins.kind)
     for k, v in enumerate(method.outputs):
-        g.add_node(f"output:{k}", kind="output", name=f"output {k}", device="CPU", index=k, delegate=None, op="output", value=v)
+        _node(g, f"output:{k}", "output", f"output {k}", k, device="CPU", value=v)
     producer, consumers = producers_and_consumers(method)
     values = method.values
     for value, users in consumers.items():
@@ -175,21 +236,52 @@ def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
             continue
         t = values[value].data
         for dst in users:
-            g.add_edge(src, dst, key=value, value=value, shape=t.sizes, dtype=t.dtype, bytes=t.nbytes)
+            _edge(g, src, dst, value, t.sizes, t.dtype, t.nbytes)
     if stitched:
         from edgeinspect.stitch import stitch
 
-        stitch(method, g)
+        stitch(method, g, decode=decode)
+    return g
+
+
+def tosa_graph(graph: TosaGraph) -> nx.MultiDiGraph:
+    """The dataflow graph of a TOSA flatbuffer: one node per operator of every block, one edge
+    per tensor use; the entry block's inputs and outputs are ``input:<k>`` / ``output:<k>``.
+
+    Examples
+    --------
+    >>> import edgeinspect
+    >>> g = edgeinspect.load("model.tosa").to_networkx()     # doctest: +SKIP
+    >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]  # doctest: +SKIP
+    """
+    import networkx as nx
+
+    g = nx.MultiDiGraph(name=graph.path or "tosa")
+    main = graph.main_block
+    for rg in graph.regions:
+        for blk in rg.blocks:
+            add_block_nodes(g, rg.name, blk, main_block=blk is main, prefix="")
+    return g
+
+
+def xnnpack_graph(xg: XnnGraph) -> nx.MultiDiGraph:
+    """The dataflow graph of an XNNPACK payload: one node per XNNPACK node (``kind`` =
+    ``"operator"``, ``op`` = its type), ``input:<k>``/``output:<k>`` nodes for the external
+    values, edges keyed by value id."""
+    import networkx as nx
+
+    g = nx.MultiDiGraph(name="xnnpack")
+    add_xnn_nodes(g, xg, prefix="")
     return g
 
 
 def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_block: bool, prefix: str, **extra: Any) -> dict[str, Any]:
     """Add a block's operators and tensor edges to ``g``; return ``{tensor name: producer node}``.
 
-    Used by :meth:`TosaGraph.to_networkx` and by :mod:`edgeinspect.stitch` (which passes a
-    ``prefix`` for node keys and ``extra`` node attributes such as ``device``/``partition``).
-    Block inputs get ``"<prefix>input:<k>"`` nodes and outputs ``"<prefix>output:<k>"`` nodes
-    when ``main_block`` is True.
+    Used by :func:`tosa_graph` and by :mod:`edgeinspect.stitch` (which passes a ``prefix`` for
+    node keys and ``extra`` node attributes such as ``device``/``partition``). Block inputs get
+    ``"<prefix>input:<k>"`` nodes and outputs ``"<prefix>output:<k>"`` nodes when
+    ``main_block`` is True.
     """
     tensors = block.tensor_map
     producer: dict[str, Any] = {}
@@ -197,16 +289,17 @@ def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_b
     if main_block:
         for k, name in enumerate(block.inputs):
             key = f"{prefix}input:{k}"
-            g.add_node(key, kind="input", op="input", name=name, index=k, region=region, block=block.name, const=False, **extra)
+            _node(g, key, "input", f"input {k}", k, tensor=name, region=region, block=block.name, const=False, **extra)
             producer.setdefault(name, key)
     for op in block.operators:
         key = base + str(op.index)
-        g.add_node(
+        _node(
+            g,
             key,
-            kind="operator",
+            "operator",
+            op.op,
+            op.index,
             op=op.op,
-            name=op.op,
-            index=op.index,
             region=region,
             block=block.name,
             const=op.is_const,
@@ -224,7 +317,7 @@ def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_b
     if main_block:
         for k, name in enumerate(block.outputs):
             key = f"{prefix}output:{k}"
-            g.add_node(key, kind="output", op="output", name=name, index=k, region=region, block=block.name, const=False, **extra)
+            _node(g, key, "output", f"output {k}", k, tensor=name, region=region, block=block.name, const=False, **extra)
             src = producer.get(name)
             if src is not None:
                 _tensor_edge(g, src, key, name, tensors.get(name))
@@ -233,9 +326,9 @@ def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_b
 
 def _tensor_edge(g: nx.MultiDiGraph, src: Any, dst: Any, name: str, t: TosaTensor | None) -> None:
     if t is None:
-        g.add_edge(src, dst, key=name, name=name, shape=None, dtype=None, bytes=None)
+        _edge(g, src, dst, name, None, None, None, name=name)
     else:
-        g.add_edge(src, dst, key=name, name=name, shape=t.shape, dtype=t.dtype, bytes=t.nbytes)
+        _edge(g, src, dst, name, t.shape, t.dtype, t.nbytes, name=name)
 
 
 def add_xnn_nodes(g: nx.MultiDiGraph, xg: XnnGraph, *, prefix: str, **extra: Any) -> None:
@@ -244,28 +337,16 @@ def add_xnn_nodes(g: nx.MultiDiGraph, xg: XnnGraph, *, prefix: str, **extra: Any
     producer: dict[int, Any] = {}
     for k, vid in enumerate(xg.input_ids):
         key = f"{prefix}input:{k}"
-        g.add_node(key, kind="input", op="input", name=f"input {k}", index=k, const=False, **extra)
+        _node(g, key, "input", f"input {k}", k, const=False, **extra)
         producer.setdefault(vid, key)
 
     def edge(src: Any, dst: Any, vid: int) -> None:
         v = by_id.get(vid)
-        g.add_edge(
-            src, dst, key=vid, value=vid, shape=v.dims if v else None, dtype=v.datatype if v else None, bytes=v.nbytes if v else None
-        )
+        _edge(g, src, dst, vid, v.dims if v else None, v.datatype if v else None, v.nbytes if v else None)
 
     for n in xg.nodes:
         key = f"{prefix}{n.index}"
-        g.add_node(
-            key,
-            kind="operator",
-            op=n.type,
-            name=n.type,
-            index=n.index,
-            const=False,
-            attributes=n.attributes,
-            debug_handle=n.debug_handle,
-            **extra,
-        )
+        _node(g, key, "operator", n.type, n.index, op=n.type, const=False, attributes=n.attributes, debug_handle=n.debug_handle, **extra)
         for vid in n.inputs:
             src = producer.get(vid)
             if src is not None:
@@ -274,7 +355,28 @@ def add_xnn_nodes(g: nx.MultiDiGraph, xg: XnnGraph, *, prefix: str, **extra: Any
             producer.setdefault(vid, key)
     for k, vid in enumerate(xg.output_ids):
         key = f"{prefix}output:{k}"
-        g.add_node(key, kind="output", op="output", name=f"output {k}", index=k, const=False, **extra)
+        _node(g, key, "output", f"output {k}", k, const=False, **extra)
         src = producer.get(vid)
         if src is not None:
             edge(src, key, vid)
+
+
+def fold_constants(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Fold TOSA ``CONST``/``CONST_SHAPE`` operators (nodes with ``const``) into their readers,
+    in place; return ``g``.
+
+    Each such node is removed and described in the ``consts`` attribute (a list of dicts with
+    ``tensor``, ``op``, ``shape``, ``dtype``, ``bytes``) of the nodes that read it.
+    """
+    for n in [n for n, d in g.nodes(data=True) if d.get("const")]:
+        for _, dst, key, data in g.out_edges(n, keys=True, data=True):
+            entry = {
+                "tensor": str(key),
+                "op": g.nodes[n].get("name"),
+                "shape": data.get("shape"),
+                "dtype": data.get("dtype"),
+                "bytes": data.get("bytes"),
+            }
+            g.nodes[dst].setdefault("consts", []).append(entry)
+        g.remove_node(n)
+    return g

@@ -22,15 +22,14 @@ tell apart two different graphs with the same inputs and outputs: those stay amb
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from edgeinspect.errors import FormatError, UsageError
-from edgeinspect.model import Delegate, Program
+from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
+from edgeinspect.model import Delegate, Program, TosaGraph
 
 __all__ = ["attach_tosa", "collect_tosa_files", "load_for_view", "signature_of_stream", "signature_of_tosa", "tosa_beside"]
 
@@ -113,10 +112,9 @@ def attach_tosa(program: Any, tosa: Any) -> Program:
     if not isinstance(program, Program):
         raise UsageError("--tosa joins dumped .tosa files to the delegates of a .pte; the input here is not a .pte program")
     from edgeinspect.formats import read
-    from edgeinspect.model.tosa import TosaGraph
+    from edgeinspect.formats._source import Source
 
     files = collect_tosa_files(tosa)
-    from edgeinspect.formats._source import Source
 
     dumps: list[tuple[str, memoryview, TosaGraph]] = []
     for f in files:
@@ -199,26 +197,21 @@ def tosa_beside(path: str | os.PathLike[str]) -> list[str] | None:
     return None
 
 
-def load_for_view(path: str | os.PathLike[str], tosa: list[str] | None = None) -> Any:
+def load_for_view(path: str | os.PathLike[str], tosa: list[str] | None = None) -> Program | TosaGraph:
     """Load a file the way the viewers do: with ``tosa`` when given, else with :func:`tosa_beside`.
 
-    A ``.tosa.d`` found beside the file that does not join (no join in this build, or dumps of
-    another export) is ignored; explicit ``tosa`` files that do not join raise as usual.
+    A ``.tosa.d`` found beside the file that does not join (dumps of another export) is
+    ignored; explicit ``tosa`` files that do not join raise as usual.
     """
-    import edgeinspect
-    from edgeinspect.errors import EdgeInspectError
+    from edgeinspect.formats import read
 
+    model = read(path)  # reports missing, irregular and corrupt files first
     if tosa:
-        return edgeinspect.load(path, tosa=tosa)
-    model = edgeinspect.load(path)  # reports missing, irregular and corrupt files first
-    is_pte = getattr(model, "format", None) == "pte"
-    found = tosa_beside(path) if is_pte and importlib.util.find_spec("edgeinspect.join") is not None else None
+        return attach_tosa(model, tosa)
+    found = tosa_beside(path) if isinstance(model, Program) else None
     if found:
-        from edgeinspect.join import attach_tosa
-
         try:
             return attach_tosa(model, found)
         except EdgeInspectError:
             pass
     return model
-

@@ -17,7 +17,6 @@ delegate, ``CPU_island_<k>`` between two delegates -- the CPU islands of
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import zlib
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeinspect.analysis.fragmentation import is_glue
 from edgeinspect.analysis.partitions import Partition, partitions
+from edgeinspect.graph import fold_constants, method_graph
 from edgeinspect.join import load_for_view, tosa_beside
 
 if TYPE_CHECKING:
@@ -105,26 +105,11 @@ def node_id(key: object) -> str:
 def explorer_graph(method: Method) -> nx.MultiDiGraph:
     """The graph the adapter, the overlays and the HTML report draw.
 
-    The stitched graph (delegate internals inline, :mod:`edgeinspect.stitch`) when this build
-    has it, else the instruction graph; TOSA ``CONST``/``CONST_SHAPE`` operators are folded:
-    each is removed and described in the ``consts`` attribute (a list of dicts with ``tensor``,
-    ``op``, ``shape``, ``dtype``, ``bytes``) of the operators that read it.
+    The stitched graph (delegate internals inline, :mod:`edgeinspect.stitch`) with TOSA
+    ``CONST``/``CONST_SHAPE`` operators folded into the operators that read them
+    (:func:`edgeinspect.graph.fold_constants`).
     """
-    if importlib.util.find_spec("edgeinspect.stitch") is None:
-        return method.to_networkx()
-    g = method.to_networkx(stitched=True)
-    for n in [n for n, d in g.nodes(data=True) if d.get("const")]:
-        for _, dst, key, data in g.out_edges(n, keys=True, data=True):
-            entry = {
-                "tensor": str(key),
-                "op": g.nodes[n].get("name"),
-                "shape": data.get("shape"),
-                "dtype": data.get("dtype"),
-                "bytes": data.get("bytes"),
-            }
-            g.nodes[dst].setdefault("consts", []).append(entry)
-        g.remove_node(n)
-    return g
+    return fold_constants(method_graph(method, stitched=True))
 
 
 def node_namespaces(method: Method, graph: nx.MultiDiGraph, parts: list[Partition] | None = None) -> dict[object, str]:

@@ -74,7 +74,7 @@ def test_every_instruction_and_value_kind(segments: bool):
     assert {d.location for d in m.delegates} == {"segment" if segments else "inline"}
     # the graph and the metrics skip jumps, moves and frees as design.md says
     g = program.to_networkx()
-    assert g.nodes[free.index]["kind"] == "other" and g.nodes[free.index]["op"] == "free"
+    assert g.nodes[free.index]["kind"] == "other" and g.nodes[free.index]["instruction_kind"] == "free"
     from edgeinspect.analysis import transitions
 
     assert transitions(m) == 4
