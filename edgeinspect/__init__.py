@@ -6,17 +6,21 @@ into networkx graphs, and measure how fragmented the delegated graph is.
 >>> import edgeinspect
 >>> program = edgeinspect.load("model.pte")            # doctest: +SKIP
 >>> g = program.to_networkx("forward")                 # doctest: +SKIP
+
+This module is the package facade: the public names, :func:`load`, and the wiring of the
+IR's conveniences (``to_networkx``, ``_repr_html_``) to the rooms above the IR that provide
+them (see :mod:`edgeinspect.model.views` and docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
+from edgeinspect._version import __version__
 from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
-from edgeinspect.model import Delegate, Instruction, Method, Program, Tensor
-
-__version__ = "0.1.0"
+from edgeinspect.model import Delegate, Instruction, Method, Model, Program, Tensor, TosaGraph, views
 
 __all__ = [
     "Delegate",
@@ -24,15 +28,22 @@ __all__ = [
     "FormatError",
     "Instruction",
     "Method",
+    "Model",
     "Program",
     "Tensor",
+    "TosaGraph",
     "UsageError",
     "__version__",
     "load",
 ]
 
 
-def load(path: str | os.PathLike[str] | bytes, *, tosa: Any = None, name: str | None = None) -> Any:
+def load(
+    path: str | os.PathLike[str] | bytes,
+    *,
+    tosa: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None = None,
+    name: str | None = None,
+) -> Program | TosaGraph:
     """Read a .pte (ExecuTorch program) or .tosa (TOSA flatbuffer) file.
 
     Parameters
@@ -61,3 +72,51 @@ def load(path: str | os.PathLike[str] | bytes, *, tosa: Any = None, name: str | 
 
         model = attach_tosa(model, tosa)
     return model
+
+
+# The IR's conveniences, registered lazily: importing edgeinspect imports neither networkx
+# nor the report modules until a graph or an HTML summary is asked for.
+
+
+def _method_graph(method: Method, **kwargs: Any) -> Any:
+    from edgeinspect.graph import method_graph
+
+    return method_graph(method, **kwargs)
+
+
+def _tosa_graph(graph: TosaGraph) -> Any:
+    from edgeinspect.graph import tosa_graph
+
+    return tosa_graph(graph)
+
+
+def _xnnpack_graph(graph: Any) -> Any:
+    from edgeinspect.graph import xnnpack_graph
+
+    return xnnpack_graph(graph)
+
+
+def _program_html(program: Program) -> str:
+    from edgeinspect.report.notebook import program_html
+
+    return program_html(program)
+
+
+def _method_html(method: Method) -> str:
+    from edgeinspect.report.notebook import method_html
+
+    return method_html(method)
+
+
+def _tosa_html(graph: TosaGraph) -> str:
+    from edgeinspect.report.notebook import tosa_html
+
+    return tosa_html(graph)
+
+
+views.register("method_graph", _method_graph)
+views.register("tosa_graph", _tosa_graph)
+views.register("xnnpack_graph", _xnnpack_graph)
+views.register("program_html", _program_html)
+views.register("method_html", _method_html)
+views.register("tosa_html", _tosa_html)

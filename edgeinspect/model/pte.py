@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
+from edgeinspect.model import views
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -317,15 +318,11 @@ class Method:
 
     def to_networkx(self, *, stitched: bool = False) -> nx.MultiDiGraph:
         """The dataflow graph of this method; see :func:`edgeinspect.graph.method_graph`."""
-        from edgeinspect.graph import method_graph
-
-        return method_graph(self, stitched=stitched)
+        return views.view("method_graph")(self, stitched=stitched)
 
     def _repr_html_(self) -> str:
         """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.method_html`)."""
-        from edgeinspect.report.notebook import method_html
-
-        return method_html(self)
+        return views.view("method_html")(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,9 +376,7 @@ class Program:
 
     def _repr_html_(self) -> str:
         """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.program_html`)."""
-        from edgeinspect.report.notebook import program_html
-
-        return program_html(self)
+        return views.view("program_html")(self)
 
     def close(self) -> None:
         """Release the mapped file (payloads cannot be read afterwards)."""

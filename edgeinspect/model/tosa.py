@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
+from edgeinspect.model import views
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -302,20 +303,12 @@ class TosaGraph:
 
     def _repr_html_(self) -> str:
         """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.tosa_html`)."""
-        from edgeinspect.report.notebook import tosa_html
-
-        return tosa_html(self)
+        return views.view("tosa_html")(self)
 
     def to_networkx(self) -> nx.MultiDiGraph:
-        """The dataflow graph: one node per operator, one edge per tensor use.
-
-        Nodes are keyed ``"<region>/<block>/<index>"`` and carry ``kind`` (``"operator"``),
-        ``op``, ``name`` (= ``op``), ``index`` (position in its block), ``region``, ``block``,
-        ``const`` (True for ``CONST``/``CONST_SHAPE``, so views can fold them), ``attributes``,
-        ``location`` and ``regions`` (regions a control-flow operator runs). The entry block's
-        inputs and outputs are nodes ``"input:<k>"`` / ``"output:<k>"`` (``kind`` input/output).
-        Edges go from the operator that writes a tensor to each operator that reads it (keyed by
-        tensor name) with ``name``, ``shape``, ``dtype`` and ``bytes``.
+        """The dataflow graph: one node per operator, one edge per tensor use; see
+        :func:`edgeinspect.graph.tosa_graph` (the node and edge attributes are those of
+        :mod:`edgeinspect.graph`).
 
         Examples
         --------
@@ -323,13 +316,4 @@ class TosaGraph:
         >>> g = edgeinspect.load("model.tosa").to_networkx()     # doctest: +SKIP
         >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]  # doctest: +SKIP
         """
-        import networkx as nx
-
-        from edgeinspect.graph import add_block_nodes
-
-        g = nx.MultiDiGraph(name=self.path or "tosa")
-        main = self.main_block
-        for rg in self.regions:
-            for blk in rg.blocks:
-                add_block_nodes(g, rg.name, blk, main_block=blk is main, prefix="")
-        return g
+        return views.view("tosa_graph")(self)

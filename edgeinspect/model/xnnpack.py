@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from edgeinspect.model import views
 from edgeinspect.model.tosa import histogram
 
 if TYPE_CHECKING:
@@ -133,13 +134,6 @@ class XnnGraph:
         return out
 
     def to_networkx(self) -> nx.MultiDiGraph:
-        """One node per XNNPACK node (``kind`` = "operator", ``op`` = type, ``index``), plus
-        ``input:<k>``/``output:<k>`` nodes for the external values; edges keyed by value id
-        with ``value``, ``shape``, ``dtype`` and ``bytes``."""
-        import networkx as nx
-
-        g = nx.MultiDiGraph(name="xnnpack")
-        from edgeinspect.graph import add_xnn_nodes
-
-        add_xnn_nodes(g, self, prefix="")
-        return g
+        """One node per XNNPACK node, ``input:<k>``/``output:<k>`` nodes for the external values,
+        edges keyed by value id; see :func:`edgeinspect.graph.xnnpack_graph`."""
+        return views.view("xnnpack_graph")(self)

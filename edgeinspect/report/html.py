@@ -429,7 +429,7 @@ def report_html(model: Any, *, recommendations: Mapping[str, Iterable[Any]] | No
     recommendations : mapping, optional
         ``{method name: recommendations}``; by default from :mod:`edgeinspect.recommend`.
     """
-    from edgeinspect import __version__
+    from edgeinspect._version import __version__
 
     name = os.path.basename(model.path) if getattr(model, "path", None) else "<bytes>"
     if getattr(model, "format", None) == "pte":
