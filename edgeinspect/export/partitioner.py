@@ -33,6 +33,7 @@ from torch.export import ExportedProgram
 from torch.export.graph_signature import ExportGraphSignature, InputKind, InputSpec, OutputSpec, TensorArgument
 
 from edgeinspect.analysis.fragmentation import base_operator
+from edgeinspect.model import accelerator_config
 
 __all__ = [
     "etrecord_analysis",
@@ -312,11 +313,7 @@ def _arm_partitioner(backend_id: str, specs: Mapping[str, str]) -> Any:
     from executorch.backends.arm.tosa.partitioner import TOSAPartitioner
 
     if backend_id == "EthosUBackend":
-        target = specs.get("target")
-        if not target:
-            for flag in specs.get("compile_flags", "").split():
-                if flag.startswith("--accelerator-config="):
-                    target = flag.split("=", 1)[1]
+        target = accelerator_config(specs)
         if not target:
             from edgeinspect.errors import UsageError
 

@@ -157,24 +157,19 @@ _PRECISION_BITS = {0: 8, 1: 16, 2: 32, 3: 64}
 def architecture(target: str | None) -> str | None:
     """The command-set family of a Vela accelerator config or delegate target, or None.
 
-    Ethos-U65 uses the Ethos-U55 command set.
+    Ethos-U65 uses the Ethos-U55 command set. (A delegate's accelerator comes from its compile
+    specs: :attr:`edgeinspect.model.Delegate.accelerator`.)
 
     Examples
     --------
     >>> architecture("ethos-u55-128"), architecture("ethos-u65-512"), architecture("ethos-u85-256")
     ('ethos-u55', 'ethos-u55', 'ethos-u85')
-    >>> architecture("--accelerator-config=ethos-u85-1024 --output-format=raw")
-    'ethos-u85'
     >>> architecture("TOSA-1.0+INT") is None
     True
     """
     if not target:
         return None
     text = target.lower()
-    for token in text.split():
-        if token.startswith("--accelerator-config="):
-            text = token.split("=", 1)[1]
-            break
     if text.startswith(("ethos-u55", "ethos-u65")):
         return "ethos-u55"
     if text.startswith("ethos-u85"):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
-from edgeinspect.model import Delegate, TosaGraph
+from edgeinspect.model import Delegate, TosaGraph, accelerator_config
 from edgeinspect.model.payload import (
     DecodedPayload,
     EthosUPayload,
@@ -137,10 +137,10 @@ def _xnnpack(data: Any, path: str | None, base: int, common: dict[str, Any]) -> 
 
 def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa: TosaGraph | None, target: str | None) -> EthosUPayload:
     from edgeinspect.formats.ethosu import decode_ethosu
-    from edgeinspect.formats.ethosu_cmd import architecture
+    from edgeinspect.formats.ethosu_cmd import architecture, decode_command_stream
 
     s = decode_ethosu(data, path=path, base=base)
-    arch = architecture(target) or architecture(common["compile_specs"].get("compile_flags"))
+    arch = architecture(target) or architecture(accelerator_config(common["compile_specs"]))
     commands = npu_ops = npu_error = None
     if arch is None:
         npu_error = "no Ethos-U accelerator config in the delegate's target or compile_flags: command stream not decoded"
@@ -148,7 +148,7 @@ def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa
         npu_error = "cmd_data is external or absent: command stream not decoded"
     else:
         try:
-            commands = s.command_stream(arch, path=path)
+            commands = decode_command_stream(s.cmd_data, arch, path=path, base=s.command_stream_offset)
             npu_ops = commands.histogram()
         except FormatError as err:  # the I/O and sizes above stay useful when only the commands are corrupt
             npu_error = str(err)

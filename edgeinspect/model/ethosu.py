@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = ["CommandStream", "NpuCommand", "NpuOperation", "VelaBlock", "VelaStream", "VelaTensor", "depad"]
 
@@ -79,25 +78,9 @@ class VelaStream:
     outputs: tuple[VelaTensor, ...]
     external_keys: dict[str, str] = field(default_factory=dict, hash=False)
     command_stream_offset: int = field(default=-1, compare=False)
-    #: The ``cmd_data`` bytes (None when the block is external or absent).
+    #: The ``cmd_data`` bytes (None when the block is external or absent), which
+    #: :func:`edgeinspect.formats.ethosu_cmd.decode_command_stream` decodes.
     cmd_data: bytes | None = field(default=None, compare=False, repr=False)
-
-    def command_stream(self, arch: str, *, path: str | None = None) -> Any:
-        """Decode ``cmd_data`` for ``arch`` (e.g. the delegate's target ``ethos-u55-128``).
-
-        Returns a :class:`edgeinspect.formats.ethosu_cmd.CommandStream`, or None when the
-        payload holds no ``cmd_data`` of its own (external or absent).
-
-        Raises
-        ------
-        FormatError
-            When the command stream is truncated or corrupt.
-        """
-        if self.cmd_data is None:
-            return None
-        from edgeinspect.formats.ethosu_cmd import decode_command_stream
-
-        return decode_command_stream(self.cmd_data, arch, path=path, base=self.command_stream_offset)
 
     def block(self, name: str) -> VelaBlock | None:
         """The first block called ``name``, or None."""

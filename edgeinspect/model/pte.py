@@ -10,7 +10,7 @@ point at bytes. Constant data and delegate payloads are not read at load time:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,8 @@ __all__ = [
     "Program",
     "Tensor",
     "Value",
+    "accelerator_config",
+    "compile_target",
     "dtype_name",
     "element_size",
 ]
@@ -233,18 +235,45 @@ class Delegate:
 
     @property
     def target(self) -> str | None:
-        """The hardware or spec the delegate was compiled for, when its compile specs name one.
+        """The hardware or spec the delegate was compiled for, when its compile specs name one
+        (:func:`compile_target`). XNNPACK stores no compile specs: None."""
+        return compile_target(self.specs)
 
-        Looks at, in order: a ``target`` spec, ``--accelerator-config=`` in Vela's
-        ``compile_flags``, then ``tosa_spec``. XNNPACK stores no compile specs: None.
-        """
-        specs = self.specs
-        if specs.get("target"):
-            return specs["target"]
-        for flag in specs.get("compile_flags", "").split():
-            if flag.startswith("--accelerator-config="):
-                return flag.split("=", 1)[1]
-        return specs.get("tosa_spec") or None
+    @property
+    def accelerator(self) -> str | None:
+        """The accelerator the delegate was compiled for, such as ``ethos-u55-128`` (:func:`accelerator_config`)."""
+        return accelerator_config(self.specs)
+
+
+def accelerator_config(specs: Mapping[str, str]) -> str | None:
+    """The accelerator named by a delegate's compile specs: a ``target`` spec, else the value
+    of ``--accelerator-config=`` in Vela's ``compile_flags``; None when neither names one.
+
+    Examples
+    --------
+    >>> accelerator_config({"compile_flags": "--accelerator-config=ethos-u85-256 --output-format=raw"})
+    'ethos-u85-256'
+    >>> accelerator_config({"target": "ethos-u55-128"}), accelerator_config({"tosa_spec": "TOSA-1.0+INT"})
+    ('ethos-u55-128', None)
+    """
+    if specs.get("target"):
+        return specs["target"]
+    for flag in specs.get("compile_flags", "").split():
+        if flag.startswith("--accelerator-config="):
+            return flag.split("=", 1)[1]
+    return None
+
+
+def compile_target(specs: Mapping[str, str]) -> str | None:
+    """The hardware or spec a delegate was compiled for, from its compile specs: the
+    :func:`accelerator_config`, else the ``tosa_spec``; None when the specs name none.
+
+    Examples
+    --------
+    >>> compile_target({"tosa_spec": "TOSA-1.0+INT"}), compile_target({})
+    ('TOSA-1.0+INT', None)
+    """
+    return accelerator_config(specs) or specs.get("tosa_spec") or None
 
 
 @dataclass(frozen=True, slots=True)
