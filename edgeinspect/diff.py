@@ -1,7 +1,9 @@
 """What changed between two programs: delegates, CPU islands, operators and bytes.
 
-:func:`method_figures` is the one summary of a method that the lint, its baseline and
-the diff all compare, so the three can never disagree about a number.
+It compares :func:`edgeinspect.analysis.figures.method_figures` of each method: the one
+summary of a method that the lint, its baseline and the diff all compare, so the three can
+never disagree about a number (``method_figures`` and ``method_coverage`` are importable
+from here too).
 
 Examples
 --------

@@ -1,14 +1,20 @@
-"""Fragmentation metrics: free functions over a :class:`~edgeinspect.model.Method`.
+"""Analysis: pure functions over the IR (:mod:`edgeinspect.model`).
 
-The definitions are exact (see :mod:`edgeinspect.analysis.fragmentation` and design.md);
-tests and reports use them as written.
+The fragmentation metrics of design.md (:mod:`edgeinspect.analysis.fragmentation`: exact
+definitions, tests and reports use them as written), the partitions a method's instructions
+fall into (:mod:`edgeinspect.analysis.partitions`) and the per-method figures the lint, its
+baseline and the diff compare (:mod:`edgeinspect.analysis.figures`). Nothing here reads
+bytes (the operators inside a delegate come from the payload decoders of
+:mod:`edgeinspect.formats`, or from a lookup the caller passes), prints, caches or imports torch.
 """
 
 from __future__ import annotations
 
+from edgeinspect.analysis.figures import method_coverage, method_figures
 from edgeinspect.analysis.fragmentation import (
     Coverage,
     CpuIsland,
+    Dataflow,
     RoundTrip,
     base_operator,
     boundary_bytes,
@@ -23,10 +29,13 @@ from edgeinspect.analysis.fragmentation import (
     round_trips,
     transitions,
 )
+from edgeinspect.analysis.partitions import Partition, partitions
 
 __all__ = [
     "Coverage",
     "CpuIsland",
+    "Dataflow",
+    "Partition",
     "RoundTrip",
     "base_operator",
     "boundary_bytes",
@@ -37,7 +46,10 @@ __all__ = [
     "fragmentation_score",
     "is_glue",
     "is_trivial",
+    "method_coverage",
+    "method_figures",
     "method_metrics",
+    "partitions",
     "round_trips",
     "transitions",
 ]

@@ -9,28 +9,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from edgeinspect.analysis.fragmentation import boundary_bytes, cpu_islands, delegated_subgraphs, fragmentation_score, transitions
+from edgeinspect.analysis.fragmentation import boundary_bytes, coverage, cpu_islands, delegated_subgraphs, fragmentation_score, transitions
 from edgeinspect.model import Method
 
 __all__ = ["method_coverage", "method_figures"]
 
 
 def method_coverage(method: Method) -> float | None:
-    """Delegated operators / all operators, or None when unknown (never guessed).
-
-    Uses :mod:`edgeinspect.analysis`'s coverage when this build has it; without it,
-    coverage is known only for a method with no delegates (0.0).
-    """
-    from edgeinspect import analysis
-
-    fn = getattr(analysis, "coverage", None)
-    if fn is not None:
-        value = fn(method)
-        value = getattr(value, "ratio", value)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    if not method.delegates and any(i.kind == "kernel" for i in method.instructions):
-        return 0.0
-    return None
+    """Delegated operators / all operators (:func:`~edgeinspect.analysis.coverage`), or None
+    when unknown (never guessed)."""
+    ratio = coverage(method).ratio
+    return None if isinstance(ratio, str) else float(ratio)
 
 
 def method_figures(method: Method) -> dict[str, Any]:

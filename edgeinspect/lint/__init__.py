@@ -250,7 +250,7 @@ def _invalid(path: str, err: Any) -> Finding:
 
 def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record: bool = False) -> list[Finding]:
     """Findings for one readable model; with ``record``, first add its figures to ``base``."""
-    from edgeinspect.diff import method_figures
+    from edgeinspect.analysis.figures import method_figures
     from edgeinspect.errors import UsageError
     from edgeinspect.lint.baseline import entry_problem, method_entry, regressions
     from edgeinspect.lint.rules import check_method, check_program

@@ -41,7 +41,7 @@ class Target:
 
 
 def _exercise_pte(data: bytes) -> None:
-    from edgeinspect.diff import method_figures
+    from edgeinspect.analysis.figures import method_figures
     from edgeinspect.lint.config import Settings
     from edgeinspect.lint.rules import check_method, check_program
 
