@@ -12,7 +12,6 @@ any browser and fetches nothing.
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from edgeinspect.analysis.fragmentation import boundary_bytes, cpu_islands, delegated_subgraphs, is_glue, transitions
+from edgeinspect.report._html import _b, _chip, _e, _num, _short
 from edgeinspect.report.overlays import device_color, explorer_graph, load_recommendations, partitions
 
 if TYPE_CHECKING:
@@ -40,31 +40,6 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 code{background:#f6f8fa;padding:0 3px;border-radius:3px}
 """
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _b(n: int | None) -> str:
-    return "unknown" if n is None else f"{n:,} B"
-
-
-def _short(name: str, limit: int = 24) -> str:
-    """Operator label without ``aten::`` / ``quantized_decomposed::`` and the ``.out`` overload."""
-    if "::" in name:
-        name = name.split("::", 1)[1]
-        if "." in name:
-            name = name.rsplit(".", 1)[0]
-    return name if len(name) <= limit else name[: limit - 1] + "\u2026"
-
-
-def _num(value: object) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value if value is not None else "")
-
-
-def _chip(device: str) -> str:
-    return f'<span class="chip" style="background:{device_color(device)}">{_e(device)}</span>'
 
 
 @dataclass(frozen=True, slots=True)

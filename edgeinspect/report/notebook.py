@@ -21,7 +21,6 @@ deterministic: the same file gives the same bytes. Long tables are cut at
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,7 +39,7 @@ from edgeinspect.analysis.fragmentation import (
     tensor_bytes,
     transitions,
 )
-from edgeinspect.report.overlays import device_color
+from edgeinspect.report._html import _chip, _e, _n, device_color
 
 if TYPE_CHECKING:
     from edgeinspect.model import Delegate, Method, Program
@@ -79,19 +78,6 @@ _STYLE = (
     ".ei .muted{color:#656d76}"
     "</style>"
 )
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _n(value: int | None) -> str:
-    """A byte count or other integer with thousands separators (``-`` for None)."""
-    return "-" if value is None else f"{value:,}"
-
-
-def _chip(device: str | None) -> str:
-    return f'<span class="chip" style="background:{device_color(device)}">{_e(device or "-")}</span>'
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from edgeinspect.analysis.fragmentation import is_glue
 from edgeinspect.analysis.partitions import Partition, partitions
 from edgeinspect.graph import fold_constants, method_graph
 from edgeinspect.join import load_for_view, tosa_beside
+from edgeinspect.report._html import DEVICE_COLORS, device_color
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -54,15 +54,6 @@ __all__ = [
     "write_overlays",
 ]
 
-#: Background colour per device; other backends get a colour from :data:`_PALETTE` by name.
-DEVICE_COLORS: dict[str, str] = {
-    "CPU": "#f28e2b",
-    "EthosUBackend": "#2ca02c",
-    "XnnpackBackend": "#1f77b4",
-    "TOSABackend": "#9467bd",
-    "VgfBackend": "#17becf",
-}
-_PALETTE = ("#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f", "#393b79")
 #: Island overlay colours: the operators that cause an island, and the quantize/dequantize glue.
 ISLAND_CAUSE_COLOR = "#d62728"
 ISLAND_GLUE_COLOR = "#ff9896"
@@ -70,23 +61,6 @@ ISLAND_GLUE_COLOR = "#ff9896"
 RECOMMENDATION_COLORS = ("#b10026", "#e31a1c", "#fc4e2a", "#fd8d3c", "#feb24c")
 #: The overlays :func:`overlays` builds, in this order.
 OVERLAY_NAMES = ("device", "island", "recommendation")
-
-
-def device_color(device: str | None) -> str:
-    """The colour edgeinspect draws a device in (stable across runs for unknown backends).
-
-    Examples
-    --------
-    >>> device_color("EthosUBackend")
-    '#2ca02c'
-    >>> device_color("SomeNewBackend") == device_color("SomeNewBackend")
-    True
-    """
-    if device is None:
-        return "#c7c7c7"
-    if device in DEVICE_COLORS:
-        return DEVICE_COLORS[device]
-    return _PALETTE[zlib.crc32(device.encode()) % len(_PALETTE)]
 
 
 def node_id(key: object) -> str:
