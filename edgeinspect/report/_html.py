@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import zlib
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["DEVICE_COLORS", "device_color"]
 
@@ -68,3 +70,13 @@ def _short(name: str, limit: int = 24) -> str:
 
 def _num(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value if value is not None else "")
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    """A recommendation field from a ``Recommendation`` object or its JSON dict."""
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict().get(name, default)
+    return getattr(obj, name, default)
+

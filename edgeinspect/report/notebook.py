@@ -39,7 +39,7 @@ from edgeinspect.analysis.fragmentation import (
     tensor_bytes,
     transitions,
 )
-from edgeinspect.report._html import _chip, _e, _n, device_color
+from edgeinspect.report._html import _chip, _e, _field, _n, device_color
 
 if TYPE_CHECKING:
     from edgeinspect.model import Delegate, Method, Program
@@ -316,15 +316,6 @@ def coverage_html(cov: Coverage) -> str:
         ["delegates with unknown operators", _e(", ".join(str(d) for d in cov.unknown_delegates) or "none")],
     ]
     return _wrap(_table(["", ""], rows))
-
-
-def _field(obj: Any, name: str, default: Any = None) -> Any:
-    """A recommendation field from a ``Recommendation`` object or its JSON dict."""
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict().get(name, default)
-    return getattr(obj, name, default)
 
 
 def _recommendations_table(recommendations: Sequence[Any]) -> str:
