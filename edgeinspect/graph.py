@@ -3,7 +3,7 @@
 Every view is a ``networkx.MultiDiGraph``: :func:`method_graph` (one node per instruction of
 a method, plus its inputs and outputs; stitched, with the operators inside delegates inlined,
 see :mod:`edgeinspect.stitch`), :func:`tosa_graph` (the operators of a .tosa) and
-:func:`xnnpack_graph` (the nodes of an XNNPACK payload). ``Program.to_networkx()``,
+:func:`xnnpack_graph` (the nodes of an XNNPACK payload); :func:`block_graph` (one TOSA basic block). ``Program.to_networkx()``,
 ``TosaGraph.to_networkx()`` and ``XnnGraph.to_networkx()`` return them.
 
 Nodes
@@ -70,6 +70,7 @@ __all__ = [
     "NodeKind",
     "add_block_nodes",
     "add_xnn_nodes",
+    "block_graph",
     "fold_constants",
     "method_graph",
     "producers_and_consumers",
@@ -261,6 +262,15 @@ def tosa_graph(graph: TosaGraph) -> nx.MultiDiGraph:
     for rg in graph.regions:
         for blk in rg.blocks:
             add_block_nodes(g, rg.name, blk, main_block=blk is main, prefix="")
+    return g
+
+
+def block_graph(region: str, block: TosaBlock) -> nx.MultiDiGraph:
+    """The dataflow graph of one TOSA basic block, with its own ``input:<k>``/``output:<k>`` nodes."""
+    import networkx as nx
+
+    g = nx.MultiDiGraph(name=f"{region}/{block.name}")
+    add_block_nodes(g, region, block, main_block=True, prefix="")
     return g
 
 

@@ -26,10 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import edgeinspect
+    from edgeinspect.model import Program
     from edgeinspect.report.render import render_inspect
 
     model = edgeinspect.load(args.file, tosa=args.tosa or None)
-    if args.method and getattr(model, "format", None) == "pte":
+    if args.method and isinstance(model, Program):
         for name in args.method:
             model.method(name)  # raises UsageError naming the methods there are
     etrecord_ops = _etrecord_ops(model, args.etrecord) if args.etrecord else None
@@ -50,8 +51,9 @@ def _etrecord_ops(model: object, path: str) -> dict[str, dict[int, dict[str, int
     import os
 
     from edgeinspect.errors import UsageError
+    from edgeinspect.model import Program
 
-    if getattr(model, "format", None) != "pte":
+    if not isinstance(model, Program):
         raise UsageError("--etrecord goes with a .pte program")
     if not os.path.isfile(path):
         raise UsageError(f"{path}: no such ETRecord file (write one with executorch.devtools.generate_etrecord)")

@@ -27,7 +27,15 @@ from edgeinspect.model.payload import (
     backend_kind,
 )
 
-__all__ = ["DecodedPayload", "PayloadDecoder", "backend_kind", "decode_delegate", "decode_payload", "known_delegate_ops"]
+__all__ = [
+    "DecodedPayload",
+    "PayloadDecoder",
+    "backend_kind",
+    "decode_delegate",
+    "decode_payload",
+    "known_delegate_ops",
+    "unknown_ops_reason",
+]
 
 
 def decode_delegate(delegate: Delegate) -> DecodedPayload:
@@ -219,3 +227,13 @@ def known_delegate_ops(delegate: Delegate, decode: Callable[[Delegate], DecodedP
     except EdgeInspectError:
         return None
     return dict(decoded.ops) if decoded.ops is not None else None
+
+
+def unknown_ops_reason(delegate: Delegate, decode: Callable[[Delegate], DecodedPayload] | None = None) -> str | None:
+    """Why the operators inside a delegate are not known, in words that say what would tell
+    them (None when they are known): the payload's own reason, or why it does not decode."""
+    try:
+        decoded = (decode or decode_delegate)(delegate)
+    except EdgeInspectError as err:
+        return f"operators unknown: the payload does not decode ({err})"
+    return decoded.unknown_ops_reason

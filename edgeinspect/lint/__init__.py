@@ -23,6 +23,7 @@ from typing import Any
 
 from edgeinspect.lint.config import Config, Settings, glob_match
 from edgeinspect.lint.rules import RULES, Finding
+from edgeinspect.model import Program
 
 __all__ = ["FileResult", "LintResult", "ToolError", "lint_paths"]
 
@@ -215,7 +216,7 @@ def lint_paths(
                 close()
         for f in found:
             _add(findings, settings, f)
-        results.append(FileResult(p, "ok", getattr(model, "format", None), tuple(getattr(model, "method_names", ()))))
+        results.append(FileResult(p, "ok", model.format, model.method_names if isinstance(model, Program) else ()))
     if write_baseline is not None:
         base.write()
     return LintResult(tuple(results), tuple(findings), tuple(errors), baseline)
@@ -255,7 +256,7 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record:
     from edgeinspect.lint.baseline import entry_problem, method_entry, regressions
     from edgeinspect.lint.rules import check_method, check_program
 
-    if getattr(model, "format", None) != "pte":
+    if not isinstance(model, Program):
         return []  # a standalone .tosa: reading it cleanly is the whole check
     figures = {m.name: method_figures(m) for m in model.methods}
     if record:

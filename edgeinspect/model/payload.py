@@ -180,7 +180,9 @@ class EthosUPayload(PayloadSummary):
             return "operators unknown: several dumped .tosa files match this delegate's inputs and outputs (ambiguous join)"
         if self.tosa_join == "missing":
             return "operators unknown: Vela output holds no TOSA and no dumped .tosa file matches this delegate"
-        return "operators unknown: Vela output holds no TOSA; pass the dumped .tosa files (--tosa) or the ETRecord (--etrecord)"
+        return (
+            "operators unknown: Vela output holds no TOSA; pass its dumped .tosa files (--tosa) or, to inspect, its ETRecord (--etrecord)"
+        )
 
     def _details(self) -> dict[str, Any]:
         s = self.stream

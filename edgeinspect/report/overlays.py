@@ -7,7 +7,9 @@ Model Explorer colours nodes from "node data" JSON documents::
 This module builds those documents from edgeinspect's own analysis, as dicts (for a server
 started in-process) or as files (``model-explorer --node_data_paths=...``). It does not import
 ``model_explorer``: the adapter in ``adapters/edgeinspect_explorer`` and these overlays agree on
-node ids and namespaces through :func:`node_id`, :func:`partitions` and :func:`node_namespaces`.
+node ids and namespaces through :func:`node_id`, :func:`partitions` and :func:`node_namespaces`,
+and ``edgeinspect view`` hands the adapter its ``--tosa`` files through :data:`TOSA_FILES`
+(the adapter sits above the commands, which never import it).
 
 A *partition* is a stretch of execution that stays on one device: each delegate call is one,
 and each maximal run of kernel calls between them is one (``CPU_input`` before the first
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +29,16 @@ from edgeinspect.analysis.fragmentation import is_glue
 from edgeinspect.analysis.partitions import Partition, partitions
 from edgeinspect.graph import fold_constants, method_graph
 from edgeinspect.join import load_for_view, tosa_beside
-from edgeinspect.report._html import DEVICE_COLORS, device_color
+from edgeinspect.report._html import DEVICE_COLORS, _field, device_color
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from edgeinspect.model import Method, Program
+    from edgeinspect.model import Delegate, Method, Program
+    from edgeinspect.model.payload import DecodedPayload
 
 __all__ = [
+    "ADAPTER_ID",
     "DEVICE_COLORS",
     "OVERLAY_NAMES",
     "Partition",
@@ -50,10 +54,19 @@ __all__ = [
     "overlays",
     "partitions",
     "recommendation_overlay",
+    "TOSA_FILES",
     "tosa_beside",
     "write_overlays",
 ]
 
+#: The id Model Explorer gives edgeinspect's adapter (``adapters/edgeinspect_explorer``, its
+#: metadata id); ``edgeinspect view`` names it, a ``convert`` command passes it as ``extensionId``.
+ADAPTER_ID = "edgeinspect"
+#: Dumped .tosa files to join to the Arm delegates of a .pte, by absolute .pte path, for the
+#: adapter (which Model Explorer calls with a path alone): ``edgeinspect view --tosa`` fills it
+#: (the server runs in the same process). Without an entry, the adapter joins the
+#: ``<stem>.tosa.d`` directory beside the .pte when there is one (:func:`tosa_beside`).
+TOSA_FILES: dict[str, list[str]] = {}
 #: Island overlay colours: the operators that cause an island, and the quantize/dequantize glue.
 ISLAND_CAUSE_COLOR = "#d62728"
 ISLAND_GLUE_COLOR = "#ff9896"
@@ -76,14 +89,15 @@ def node_id(key: object) -> str:
     return str(key)
 
 
-def explorer_graph(method: Method) -> nx.MultiDiGraph:
+def explorer_graph(method: Method, *, decode: Callable[[Delegate], DecodedPayload] | None = None) -> nx.MultiDiGraph:
     """The graph the adapter, the overlays and the HTML report draw.
 
     The stitched graph (delegate internals inline, :mod:`edgeinspect.stitch`) with TOSA
     ``CONST``/``CONST_SHAPE`` operators folded into the operators that read them
-    (:func:`edgeinspect.graph.fold_constants`).
+    (:func:`edgeinspect.graph.fold_constants`). ``decode`` is the caller's
+    :class:`~edgeinspect.formats.payloads.PayloadDecoder`, when it has one.
     """
-    return fold_constants(method_graph(method, stitched=True))
+    return fold_constants(method_graph(method, stitched=True, decode=decode))
 
 
 def node_namespaces(method: Method, graph: nx.MultiDiGraph, parts: list[Partition] | None = None) -> dict[object, str]:
@@ -148,12 +162,6 @@ def island_overlay(method: Method, graph: nx.MultiDiGraph, graph_id: str, parts:
     return _doc(graph_id, "island", results)
 
 
-def _field(rec: Any, name: str, default: Any = None) -> Any:
-    if isinstance(rec, Mapping):
-        return rec.get(name, default)
-    return getattr(rec, name, default)
-
-
 def _matches(node_name: str, operator: str) -> bool:
     """``aten::upsample_bilinear2d.vec_out`` is an instance of ``aten::upsample_bilinear2d``."""
     return node_name == operator or node_name.startswith(operator + ".")
@@ -201,21 +209,18 @@ def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendation
     return _doc(graph_id, "recommendation", results)
 
 
-def load_recommendations(program: Any, method: Method) -> list[dict[str, Any]] | None:
+def load_recommendations(program: Any, method: Method) -> list[dict[str, Any]]:
     """Recommendations for ``method`` from :func:`edgeinspect.recommend.recommend_method`, as
-    ``explain --format json`` entries; None when this build has no recommender (the
-    recommendation overlay is then left out)."""
-    try:
-        from edgeinspect.recommend import recommend_method
-    except ImportError:
-        return None
+    ``explain --format json`` entries."""
+    from edgeinspect.recommend import recommend_method
+
     return [r.to_dict() for r in recommend_method(method)]
 
 
 def method_overlays(
     program: Any, method: Method, graph_id: str, graph: nx.MultiDiGraph | None = None, recommendations: Iterable[Any] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The overlays of one method, ``{overlay name: node data}`` (recommendation only when known)."""
+    """The overlays of one method, ``{overlay name: node data}``."""
     graph = explorer_graph(method) if graph is None else graph
     parts = partitions(method)
     out = {
@@ -223,8 +228,7 @@ def method_overlays(
         "island": island_overlay(method, graph, graph_id, parts),
     }
     recs = load_recommendations(program, method) if recommendations is None else list(recommendations)
-    if recs is not None:
-        out["recommendation"] = recommendation_overlay(graph, graph_id, recs)
+    out["recommendation"] = recommendation_overlay(graph, graph_id, recs)
     return out
 
 
@@ -236,8 +240,7 @@ def overlays(program: Program, *, recommendations: Mapping[str, Iterable[Any]] |
     program : Program
         A loaded .pte.
     recommendations : mapping, optional
-        ``{method name: recommendations}``; by default they come from :mod:`edgeinspect.recommend`
-        when it is available.
+        ``{method name: recommendations}``; by default they come from :mod:`edgeinspect.recommend`.
 
     Returns
     -------
