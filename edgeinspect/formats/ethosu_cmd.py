@@ -49,11 +49,11 @@ __all__ = [
 ]
 
 _PAYLOAD = 0x4000  # code bit: one 32-bit payload word follows
+_FIRST_SET = 0x100  # codes below are operations (NPU_OP_*), from here on registers (NPU_SET_*)
 _COP1 = int.from_bytes(b"COP1", "little")  # driver payload fourccs
 _COP2 = int.from_bytes(b"COP2", "little")
 _DA_CONFIG, _DA_CMDSTREAM = 0x01, 0x02  # driver actions (tag low byte)
 _DA_SINGLE = (0x03, 0x04, 0x05)  # read APB registers, dump SHRAM, NOP: no words follow
-_OPCODE = 0x03FF
 
 # --- code tables: {code: name without the NPU_ prefix}; cmd1 codes include 0x4000 -------
 
@@ -111,8 +111,19 @@ _U85_ONLY = {
 
 def _full_names(*tables: dict[int, str]) -> dict[int, str]:
     merged = {k: v for t in tables for k, v in t.items()}
-    return {code: ("NPU_" if code < 0x100 else "NPU_SET_") + name for code, name in sorted(merged.items())}
+    return {code: ("NPU_" if code < _FIRST_SET else "NPU_SET_") + name for code, name in sorted(merged.items())}
 
+
+# The codes the decoder reads by name (the same on every architecture).
+_OP = {name: code for code, name in _OPS_COMMON.items()}
+_REG = {name: code for code, name in _SET_COMMON.items()}
+_STOP = _OP["OP_STOP"]
+_DMA_LEN = _REG["DMA0_LEN"]
+_IFM_SHAPE = (_REG["IFM_HEIGHT0_M1"], _REG["IFM_WIDTH0_M1"], _REG["IFM_DEPTH_M1"])  # tile 0 (height, width), depth
+_IFM2_SHAPE = (_REG["IFM2_HEIGHT0_M1"], _REG["IFM2_WIDTH0_M1"], _REG["IFM_DEPTH_M1"])  # IFM2 has no depth register
+_OFM_SHAPE = (_REG["OFM_HEIGHT_M1"], _REG["OFM_WIDTH_M1"], _REG["OFM_DEPTH_M1"])
+_IFM_PRECISION, _IFM2_PRECISION, _OFM_PRECISION = _REG["IFM_PRECISION"], _REG["IFM2_PRECISION"], _REG["OFM_PRECISION"]
+_KERNEL_WIDTH, _KERNEL_HEIGHT, _KERNEL_STRIDE = _REG["KERNEL_WIDTH_M1"], _REG["KERNEL_HEIGHT_M1"], _REG["KERNEL_STRIDE"]
 
 _TABLES = {
     "ethos-u55": _full_names(_OPS_COMMON, _SET_COMMON, _U55_ONLY),
@@ -326,9 +337,9 @@ def _walk(
         i += 2 if payload is not None else 1
         if name is None:
             continue
-        if code < 0x100:  # NPU_OP_*: start work with the registers set so far
+        if code < _FIRST_SET:  # NPU_OP_*: start work with the registers set so far
             operations.append(_operation(name, param, offset, regs, modes, fam))
-            if code == 0:  # NPU_OP_STOP
+            if code == _STOP:
                 return 4 * (end - i)
         else:
             regs[code] = (param, payload or 0)
@@ -345,7 +356,7 @@ def _operation(
 ) -> NpuOperation:
     if name in _OTHER_OPS:
         kind = _OTHER_OPS[name]
-        dma = regs.get(0x4032, (0, None))[1] if kind == "dma" else None
+        dma = regs.get(_DMA_LEN, (0, None))[1] if kind == "dma" else None
         return NpuOperation(kind, offset, param, dma_bytes=dma)
     kind = _COMPUTE[name]
     if kind in modes:
@@ -358,14 +369,14 @@ def _operation(
         kind,
         offset,
         param,
-        ifm=_shape(regs, 0x10B, 0x10A, 0x104),
-        ifm2=_shape(regs, 0x18B, 0x18A, 0x104) if two_inputs else None,
-        ofm=_shape(regs, 0x112, 0x111, 0x113),
+        ifm=_shape(regs, *_IFM_SHAPE),
+        ifm2=_shape(regs, *_IFM2_SHAPE) if two_inputs else None,
+        ofm=_shape(regs, *_OFM_SHAPE),
         kernel=_kernel(regs) if windowed else None,
         stride=_stride(regs) if windowed else None,
-        ifm_precision=_precision(regs, 0x105),
-        ifm2_precision=_precision(regs, 0x185) if two_inputs else None,
-        ofm_precision=_precision(regs, 0x114),
+        ifm_precision=_precision(regs, _IFM_PRECISION),
+        ifm2_precision=_precision(regs, _IFM2_PRECISION) if two_inputs else None,
+        ofm_precision=_precision(regs, _OFM_PRECISION),
     )
 
 
@@ -376,22 +387,22 @@ def _shape(regs: dict[int, tuple[int, int]], h: int, w: int, c: int) -> tuple[in
 
 
 def _stride_bits(regs: dict[int, tuple[int, int]]) -> tuple[int, int, int, int]:
-    p = regs[0x122][0]
+    p = regs[_KERNEL_STRIDE][0]
     sx = (p & 1) | ((p >> 6) & 0x7) << 1
     sy = ((p >> 1) & 1) | ((p >> 9) & 0x7) << 1
     return sy + 1, sx + 1, ((p >> 4) & 1) + 1, ((p >> 3) & 1) + 1
 
 
 def _kernel(regs: dict[int, tuple[int, int]]) -> tuple[int, int] | None:
-    if 0x121 not in regs or 0x120 not in regs or 0x122 not in regs:
+    if _KERNEL_HEIGHT not in regs or _KERNEL_WIDTH not in regs or _KERNEL_STRIDE not in regs:
         return None
     _, _, dy, dx = _stride_bits(regs)
     # the registers hold dilation x (size - 1)
-    return (regs[0x121][0] // dy + 1, regs[0x120][0] // dx + 1)
+    return (regs[_KERNEL_HEIGHT][0] // dy + 1, regs[_KERNEL_WIDTH][0] // dx + 1)
 
 
 def _stride(regs: dict[int, tuple[int, int]]) -> tuple[int, int] | None:
-    if 0x122 not in regs:
+    if _KERNEL_STRIDE not in regs:
         return None
     sy, sx, _, _ = _stride_bits(regs)
     return (sy, sx)

@@ -51,6 +51,37 @@ DATATYPES: dict[int, tuple[str, int | None]] = {
 
 _QUANT = (None, "per_channel", "per_tensor", "per_token_dynamic", "per_channel_group")
 
+# Field ids of each table (schema.fbs), in schema order; a union field takes two ids (its
+# type, then its value). XValueUnion members, tag = position.
+
+
+class _GRAPH:  # XNNGraph
+    VERSION, XNODES, XVALUES, NUM_EXTERNS, INPUT_IDS, OUTPUT_IDS, CONSTANT_BUFFER, MEM_BUFFER_SIZES, CONSTANT_DATA = range(9)
+
+
+class _NODE:  # XNode
+    XNODE_UNION_TYPE, XNODE_UNION, DEBUG_HANDLE, OUTPUT_MIN_MAX = range(4)
+
+
+class _VALUE:  # XValue
+    XVALUE_UNION_TYPE, XVALUE_UNION = range(2)
+
+
+class _TENSOR_VALUE:  # XNNTensorValue
+    DATATYPE, NUM_DIMS, DIMS, CONSTANT_BUFFER_IDX, EXTERNAL_ID, FLAGS, ID_OUT = range(7)
+
+
+class _QUANTIZED_TENSOR_VALUE:  # XNNQuantizedTensorValue
+    TENSOR_VALUE, QUANT_PARAMS_TYPE, QUANT_PARAMS = range(3)
+
+
+class _CONSTANT_DATA:  # ConstantDataOffset
+    OFFSET, SIZE, NAMED_KEY = range(3)
+
+
+_VALUE_UNION = (None, "XNNTensorValue", "XNNQuantizedTensorValue")
+_TENSOR_VALUE_TAG, _QUANTIZED_TENSOR_VALUE_TAG = _VALUE_UNION.index("XNNTensorValue"), _VALUE_UNION.index("XNNQuantizedTensorValue")
+
 # Node tables: fields in slot order as "name:type" (u32, f32, [u32]). Fields ending in
 # "_id" are value ids: outputs when they start with "output", inputs otherwise.
 _N2X1 = "input1_id:u32 input2_id:u32 output_id:u32 flags:u32"
@@ -182,19 +213,19 @@ def decode_xnnpack(data: Any, *, path: str | None = None, base: int = 0) -> XnnG
 
 def _graph(buf: Buffer, ident: str, has_header: bool, fb_size: int, constant_bytes: int) -> XnnGraph:
     root = buf.root(None, "XNNGraph")
-    values = tuple(v for i, t in enumerate(root.tables(2, "xvalues")) if (v := _value(t, f"xvalues[{i}]")) is not None)
-    nodes = tuple(_node(t, i) for i, t in enumerate(root.tables(1, "xnodes")))
-    constants = root.tables(8, "constant_data")
-    named = sum(1 for i, c in enumerate(constants) if c.string(2, f"constant_data[{i}].named_key"))
+    values = tuple(v for i, t in enumerate(root.tables(_GRAPH.XVALUES, "xvalues")) if (v := _value(t, f"xvalues[{i}]")) is not None)
+    nodes = tuple(_node(t, i) for i, t in enumerate(root.tables(_GRAPH.XNODES, "xnodes")))
+    constants = root.tables(_GRAPH.CONSTANT_DATA, "constant_data")
+    named = sum(1 for i, c in enumerate(constants) if c.string(_CONSTANT_DATA.NAMED_KEY, f"constant_data[{i}].named_key"))
     return XnnGraph(
-        version=root.string(0, "version") or "",
+        version=root.string(_GRAPH.VERSION, "version") or "",
         identifier=ident,
         has_header=has_header,
         nodes=nodes,
         values=values,
-        num_externs=root.scalar(3, U32, 0, "num_externs"),
-        input_ids=root.scalars(4, "I", 4, "input_ids"),
-        output_ids=root.scalars(5, "I", 4, "output_ids"),
+        num_externs=root.scalar(_GRAPH.NUM_EXTERNS, U32, 0, "num_externs"),
+        input_ids=root.scalars(_GRAPH.INPUT_IDS, "I", 4, "input_ids"),
+        output_ids=root.scalars(_GRAPH.OUTPUT_IDS, "I", 4, "output_ids"),
         flatbuffer_bytes=fb_size,
         constant_data_bytes=constant_bytes,
         constants=len(constants),
@@ -203,26 +234,26 @@ def _graph(buf: Buffer, ident: str, has_header: bool, fb_size: int, constant_byt
 
 
 def _value(t: Table, f: str) -> XnnValue | None:
-    kind = t.scalar(0, U8, 0, f + ".xvalue_union_type")
-    body = t.table(1, f + ".xvalue_union")
-    if body is None or kind not in (1, 2):
+    kind = t.scalar(_VALUE.XVALUE_UNION_TYPE, U8, 0, f + ".xvalue_union_type")
+    body = t.table(_VALUE.XVALUE_UNION, f + ".xvalue_union")
+    if body is None or kind not in (_TENSOR_VALUE_TAG, _QUANTIZED_TENSOR_VALUE_TAG):
         return None
     quant = None
-    if kind == 2:
-        q = body.scalar(1, U8, 0, f + ".quant_params_type")
+    if kind == _QUANTIZED_TENSOR_VALUE_TAG:
+        q = body.scalar(_QUANTIZED_TENSOR_VALUE.QUANT_PARAMS_TYPE, U8, 0, f + ".quant_params_type")
         quant = _QUANT[q] if q < len(_QUANT) else f"unknown({q})"
-        body = body.table(0, f + ".tensor_value")
+        body = body.table(_QUANTIZED_TENSOR_VALUE.TENSOR_VALUE, f + ".tensor_value")
         if body is None:
             return None
-    dt = body.scalar(0, _I16, 0, f + ".datatype")
+    dt = body.scalar(_TENSOR_VALUE.DATATYPE, _I16, 0, f + ".datatype")
     name, bits = DATATYPES.get(dt, (f"unknown({dt})", None))
     return XnnValue(
-        id=body.scalar(6, U32, 0, f + ".id_out"),
+        id=body.scalar(_TENSOR_VALUE.ID_OUT, U32, 0, f + ".id_out"),
         datatype=name,
-        dims=body.scalars(2, "I", 4, f + ".dims"),
-        constant_buffer_idx=body.scalar(3, U32, 0, f + ".constant_buffer_idx"),
-        external_id=body.scalar(4, U32, INVALID_ID, f + ".external_id"),
-        flags=body.scalar(5, U32, 0, f + ".flags"),
+        dims=body.scalars(_TENSOR_VALUE.DIMS, "I", 4, f + ".dims"),
+        constant_buffer_idx=body.scalar(_TENSOR_VALUE.CONSTANT_BUFFER_IDX, U32, 0, f + ".constant_buffer_idx"),
+        external_id=body.scalar(_TENSOR_VALUE.EXTERNAL_ID, U32, INVALID_ID, f + ".external_id"),
+        flags=body.scalar(_TENSOR_VALUE.FLAGS, U32, 0, f + ".flags"),
         quantization=quant,
         element_bits=bits,
         offset=body.offset,
@@ -231,12 +262,12 @@ def _value(t: Table, f: str) -> XnnValue | None:
 
 def _node(t: Table, index: int) -> XnnNode:
     f = f"xnodes[{index}]"
-    kind = t.scalar(0, U8, 0, f + ".xnode_union_type")
-    debug = t.scalar(2, U32, 0, f + ".debug_handle")
+    kind = t.scalar(_NODE.XNODE_UNION_TYPE, U8, 0, f + ".xnode_union_type")
+    debug = t.scalar(_NODE.DEBUG_HANDLE, U32, 0, f + ".debug_handle")
     if not 1 <= kind <= len(_NODE_FIELDS):
         return XnnNode(index, f"UNKNOWN({kind})", (), (), debug_handle=debug, offset=t.offset)
     name, fields = _NODE_FIELDS[kind - 1]
-    body = t.table(1, f + ".xnode_union")
+    body = t.table(_NODE.XNODE_UNION, f + ".xnode_union")
     inputs: list[int] = []
     outputs: list[int] = []
     attrs: dict[str, Any] = {}
