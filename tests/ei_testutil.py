@@ -1,10 +1,14 @@
-"""Helpers shared by tests: our reader's view in the oracle's normalized shape."""
+"""Helpers shared by tests: our reader's view in the oracle's normalized shape; the fast path checked against the checked accessors."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from edgeinspect.model import Program, Value
+from edgeinspect.errors import FormatError
+from edgeinspect.formats._source import Source
+from edgeinspect.formats.pte import read_pte
+from edgeinspect.model import Instruction, Program, Tensor, Value
 
 
 def _value(v: Value) -> dict[str, Any]:
@@ -69,3 +73,61 @@ def summarize(program: Program) -> dict[str, Any]:
             "methods": methods,
         },
     }
+
+
+_FIELD_NAMES = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Tensor, Instruction)}
+
+
+def _fields(record: Tensor | Instruction) -> tuple[Any, ...]:
+    """Every field of a flat record, those its ``==`` leaves out (offsets) included."""
+    return tuple(getattr(record, name) for name in _FIELD_NAMES[type(record)])
+
+
+def pte_records(program: Program) -> tuple[Any, ...]:
+    """Everything the .pte reader produced, file offsets included (the records' ``==`` leaves
+    offsets out)."""
+    return (
+        program.version,
+        program.file_size,
+        program.header,
+        program.segments,
+        program.num_constant_buffers,
+        program.named_data,
+        [
+            (
+                m.name,
+                m.offset,
+                m.inputs,
+                m.outputs,
+                m.operators,
+                m.non_const_buffer_sizes,
+                m.num_chains,
+                [(v.kind, _fields(v.data) if isinstance(v.data, Tensor) else v.data, v.offset) for v in m.values],
+                [_fields(i) for i in m.instructions],
+                [
+                    (d.index, d.backend_id, d.location, d.data_index, d.compile_specs, d.payload_offset, d.payload_size, d.offset)
+                    for d in m.delegates
+                ],
+            )
+            for m in program.methods
+        ],
+    )
+
+
+def assert_fast_path_agrees(data: bytes, name: str, fast: Program | FormatError | None = None) -> None:
+    """The .pte reader's fast path and its checked accessors alone read ``data`` to the same
+    program (every record and offset), or fail with the same error. ``fast`` is the fast
+    path's result (a program or its FormatError) when the caller has read ``data`` already."""
+    if fast is None:
+        try:
+            fast = read_pte(Source(data, name))
+        except FormatError as err:
+            fast = err
+    try:
+        checked: Program | FormatError = read_pte(Source(data, name), fast=False)
+    except FormatError as err:
+        checked = err
+    outcomes = [f"FormatError: {r}" if isinstance(r, FormatError) else pte_records(r) for r in (fast, checked)]
+    if outcomes[0] != outcomes[1]:  # repr: a NaN double is not == to itself
+        a, b = repr(outcomes[0]), repr(outcomes[1])
+        assert a == b, f"fast path: {a[:300]}\nchecked accessors: {b[:300]}"

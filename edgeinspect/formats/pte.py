@@ -215,8 +215,14 @@ def read_extended_header(data: Any, path: str | None = None) -> ExtendedHeader |
     return ExtendedHeader(length, program_size, segment_base, segment_data_size)
 
 
-def read_pte(source: Source) -> Program:
+def read_pte(source: Source, *, fast: bool = True) -> Program:
     """Read a .pte from a :class:`Source` into a :class:`~edgeinspect.model.Program`.
+
+    Instructions and values, read by the thousand, take a fast path (several fields in one
+    unpack, :meth:`~edgeinspect.formats._fb.Buffer.fields`) that hands anything irregular to
+    the checked accessors; ``fast=False`` reads every table with the checked accessors only.
+    Both give the same program, or the same error, for every input: the tests hold them to
+    it on every fixture and every mutation the corruption tests and the fuzzer make.
 
     Raises
     ------
@@ -255,17 +261,23 @@ def read_pte(source: Source) -> Program:
             )
     view = data if program_size == file_size else memoryview(data)[:program_size]
     buf = Buffer(view, path)
-    return _Reader(buf, source, header, segment_base).program()
+    return _Reader(buf, source, header, segment_base, fast=fast).program()
+
+
+def _never(*_: Any) -> None:
+    """The fast path turned off: every table goes to the checked accessors."""
+    return None
 
 
 class _Reader:
     """One pass over the program tables."""
 
-    def __init__(self, buf: Buffer, source: Source, header: ExtendedHeader | None, segment_base: int) -> None:
+    def __init__(self, buf: Buffer, source: Source, header: ExtendedHeader | None, segment_base: int, *, fast: bool = True) -> None:
         self.buf = buf
         self.source = source
         self.header = header
         self.segment_base = segment_base
+        self.fast = fast
 
     def program(self) -> Program:
         buf = self.buf
@@ -410,7 +422,7 @@ class _Reader:
     ) -> None:
         buf = self.buf
         base = buf.base
-        fields = buf.fields
+        fields = buf.fields if self.fast else _never
         scalar_vector = buf.scalar_vector
         n_ops = len(operators)
         n_dels = len(delegates)
@@ -476,7 +488,7 @@ class _Reader:
     def _values(self, plan: Table) -> tuple[Value, ...]:
         buf = self.buf
         out = []
-        fast = self._fast_value
+        fast = self._fast_value if self.fast else _never
         for i, pos in enumerate(plan.table_offsets(_EXECUTION_PLAN.VALUES, "values")):
             budget = buf.budget
             value = fast(pos)
