@@ -259,3 +259,19 @@ def test_core_path_never_imports_torch(name):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
     assert result["codes"][0] == 0 and result["codes"][1] == 0 and result["codes"][4] == 0
+
+
+_COLLECT = """
+import sys, pytest
+code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "tests", "--ignore=tests/export", "--ignore=tests/explorer"])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "executorch", "torchao"))
+print("HEAVY", heavy, code)
+"""
+
+
+def test_collecting_the_core_tests_imports_neither_torch_nor_executorch():
+    """Tests that need them (marked ``needs_export``) import them inside; the Model Explorer
+    tests (which import model_explorer, and so torch) and the export tests are left out."""
+    proc = subprocess.run([sys.executable, "-c", _COLLECT], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last == "HEAVY [] 0", proc.stdout[-2000:] + proc.stderr[-2000:]

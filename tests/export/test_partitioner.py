@@ -9,7 +9,8 @@ import json
 import pytest
 from conftest import DATA, zoo_index
 
-pytest.importorskip("torch")
+pytestmark = pytest.mark.needs_export
+pytest.importorskip("torch")  # this module imports the export room (torch) to collect
 pytest.importorskip("executorch")
 
 import edgeinspect  # noqa: E402

@@ -76,9 +76,11 @@ def test_payloads_lie_inside_the_file_and_are_read_lazily(pte: Path):
                 assert payload[4:8] == b"XH00"
 
 
+@pytest.mark.needs_export
 @pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
 def test_payload_bytes_equal_executorch(pte: Path):
-    program_mod = pytest.importorskip("executorch.exir._serialize._program")
+    from executorch.exir._serialize import _program as program_mod
+
     data = pte.read_bytes()
     restored = program_mod.deserialize_pte_binary(data).program
     with edgeinspect.load(pte) as program:

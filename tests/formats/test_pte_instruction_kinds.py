@@ -15,11 +15,13 @@ from conftest import DATA
 
 import edgeinspect
 
-schema = pytest.importorskip("executorch.exir.schema")
-program_mod = pytest.importorskip("executorch.exir._serialize._program")
+pytestmark = pytest.mark.needs_export
 
 
 def _extended(layout_segments: bool) -> bytes:
+    from executorch.exir import schema
+    from executorch.exir._serialize import _program as program_mod
+
     pte = program_mod.deserialize_pte_binary((DATA / "u55_upsample.pte").read_bytes())
     prog = copy.deepcopy(pte.program)
     plan = prog.execution_plan[0]
