@@ -120,3 +120,11 @@ def test_tosa_fold_shrinks_the_transformer():
     total = sum(len(b.operators) for _, b in tosa.blocks)
     ops = [n for n in g.nodes if not n.id.startswith(("input:", "output:"))]
     assert len(ops) < total / 2  # more than half of a real file's operators are CONST
+
+
+def test_a_delegate_layer_without_its_dumps_says_why():
+    from edgeinspect_explorer.graphs import pte_graphs
+
+    (g,) = pte_graphs(edgeinspect.load(DATA / "u55_where.pte"))  # no .tosa joined
+    inside = g.groupNodeAttributes["EthosUBackend_0"]["operators_inside"]
+    assert inside.startswith("operators unknown: Vela output holds no TOSA") and "--tosa" in inside
