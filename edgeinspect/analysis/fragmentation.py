@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edgeinspect.formats.payloads import known_delegate_ops  # the default lookup (importable from here as before)
 from edgeinspect.graph import producers_and_consumers
 from edgeinspect.model import CONST_OPS, Delegate, Instruction, Method
 
@@ -541,9 +542,7 @@ def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int
     >>> coverage(m, lambda d: None).ratio
     'unknown'
     """
-    if delegate_ops is None:
-        from edgeinspect.formats.payloads import known_delegate_ops as delegate_ops
-    lookup = delegate_ops
+    lookup = delegate_ops or known_delegate_ops
     cpu = sum(1 for i in method.calls if i.kind == "kernel" and not is_glue(i.name))
     glue = sum(1 for i in method.calls if i.kind == "kernel" and is_glue(i.name))
     by_index = {d.index: d for d in method.delegates}
