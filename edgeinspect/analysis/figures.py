@@ -53,7 +53,7 @@ def method_figures(method: Method) -> dict[str, Any]:
             {
                 "instructions": list(isl.instructions),
                 "between": [isl.before, isl.after],
-                "backends": [getattr(isl, "before_backend", None), getattr(isl, "after_backend", None)],
+                "backends": [isl.before_backend, isl.after_backend],
                 "ops": list(isl.ops),
                 "causes": list(isl.causes),
             }

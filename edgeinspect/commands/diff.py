@@ -39,9 +39,7 @@ def run(args: argparse.Namespace) -> int:
         d = diff_programs(models[0], models[1])
     finally:
         for m in models:
-            close = getattr(m, "close", None)
-            if close is not None:
-                close()
+            m.close()
     if args.format == "json":
         json.dump(d.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -211,9 +211,7 @@ def lint_paths(
             results.append(FileResult(p, "error"))
             continue
         finally:
-            close = getattr(model, "close", None)
-            if close is not None:
-                close()
+            model.close()
         for f in found:
             _add(findings, settings, f)
         results.append(FileResult(p, "ok", model.format, model.method_names if isinstance(model, Program) else ()))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from edgeinspect.model.ethosu import CommandStream, VelaStream
+from edgeinspect.model.pte import JoinStatus
 from edgeinspect.model.tosa import TosaGraph
 from edgeinspect.model.xnnpack import XnnGraph
 
@@ -87,7 +88,7 @@ class PayloadSummary:
     input_element_sizes: tuple[int | None, ...] = ()
     output_element_sizes: tuple[int | None, ...] = ()
     tosa_file: str | None = None
-    tosa_join: str | None = None
+    tosa_join: JoinStatus | None = None
 
     @property
     def unknown_ops_reason(self) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from edgeinspect.errors import UsageError
 from edgeinspect.model import views
@@ -20,8 +20,14 @@ from edgeinspect.model import views
 if TYPE_CHECKING:
     import networkx as nx
 
+    from edgeinspect.model.tosa import TosaGraph
+
 __all__ = [
     "SCALAR_TYPES",
+    "DataLocation",
+    "InstructionKind",
+    "JoinStatus",
+    "ValueKind",
     "CompileSpec",
     "Delegate",
     "Instruction",
@@ -35,6 +41,18 @@ __all__ = [
     "dtype_name",
     "element_size",
 ]
+
+#: The ``kind`` of a :class:`Value` (a member of ExecuTorch's ``KernelTypes`` union).
+ValueKind = Literal[
+    "null", "int", "bool", "double", "string", "tensor",
+    "int_list", "double_list", "bool_list", "tensor_list", "optional_tensor_list", "unknown",
+]  # fmt: skip
+#: The ``kind`` of an :class:`Instruction` (a member of ExecuTorch's ``InstructionArguments`` union).
+InstructionKind = Literal["kernel", "delegate", "move", "jump_false", "free", "unknown"]
+#: Where a delegate's payload lies: inline in the program, or in a data segment after it.
+DataLocation = Literal["inline", "segment"]
+#: How dumped .tosa files joined a delegate (:func:`edgeinspect.join.attach_tosa`).
+JoinStatus = Literal["matched", "ambiguous", "missing"]
 
 #: ExecuTorch ScalarType enum value -> (dtype name, bytes per element or None when sub-byte/unknown).
 SCALAR_TYPES: dict[int, tuple[str, int | None]] = {
@@ -135,7 +153,7 @@ class Value:
     Python scalar, or a tuple (lists of tensors hold value indices, -1 for None).
     """
 
-    kind: str
+    kind: ValueKind
     data: Any = None
     offset: int = field(default=0, compare=False)
 
@@ -192,7 +210,7 @@ class Delegate:
 
     index: int
     backend_id: str
-    location: str  # "inline" | "segment"
+    location: DataLocation
     data_index: int
     compile_specs: tuple[CompileSpec, ...]
     payload_offset: int  # file offset of the payload bytes
@@ -202,9 +220,9 @@ class Delegate:
     #: Set by :func:`edgeinspect.join.attach_tosa`: the joined TOSA graph (a TosaGraph), the
     #: dump's base name, the join status ("matched" | "ambiguous" | "missing"; None when no
     #: join was asked or the backend takes no TOSA) and the candidate dumps considered.
-    tosa: Any = field(default=None, compare=False, repr=False)
+    tosa: TosaGraph | None = field(default=None, compare=False, repr=False)
     tosa_file: str | None = None
-    tosa_join: str | None = None
+    tosa_join: JoinStatus | None = None
     tosa_candidates: tuple[str, ...] = ()
 
     def payload(self) -> bytes:
@@ -291,7 +309,7 @@ class Instruction:
     """
 
     index: int
-    kind: str
+    kind: InstructionKind
     target: int | None
     args: tuple[int, ...]
     name: str

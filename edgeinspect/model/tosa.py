@@ -301,6 +301,17 @@ class TosaGraph:
             raise UsageError("this TOSA graph has no file to read constant data from")
         return self._reader(tensor.data_offset, tensor.data_bytes)
 
+    def close(self) -> None:
+        """Release the mapped file (constant data cannot be read afterwards)."""
+        if self._source is not None:
+            self._source.close()
+
+    def __enter__(self) -> TosaGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _repr_html_(self) -> str:
         """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.tosa_html`)."""
         return views.view("tosa_html")(self)

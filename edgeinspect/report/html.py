@@ -374,7 +374,7 @@ def report_html(model: Program | TosaGraph, *, recommendations: Mapping[str, Ite
     """
     from edgeinspect._version import __version__
 
-    name = os.path.basename(model.path) if getattr(model, "path", None) else "<bytes>"
+    name = os.path.basename(model.path) if model.path else "<bytes>"
     if isinstance(model, Program):
         kind = f"ExecuTorch program, {model.file_size:,} bytes, {len(model.methods)} method(s)"
         body = "".join(

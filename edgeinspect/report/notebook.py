@@ -176,7 +176,7 @@ def _delegate_rows(method: Method) -> list[list[str]]:
                 _e(d.target or "-"),
                 _e(d.location),
                 _n(d.payload_size),
-                _e(getattr(d, "tosa_file", None) or "-"),
+                _e(d.tosa_file or "-"),
                 _e(ops_text),
             ]
         )
@@ -228,9 +228,8 @@ def program_html(program: Program) -> str:
         f"{_e(', '.join(program.method_names) or 'none')}; {len(program.delegates):,} delegate(s); "
         f"{len(program.segments):,} data segment(s)</div>"
     )
-    tosa_files = getattr(program, "tosa_files", ())
-    if tosa_files:
-        head += f'<div class="muted">joined .tosa dumps: {_e(", ".join(tosa_files))}</div>'
+    if program.tosa_files:
+        head += f'<div class="muted">joined .tosa dumps: {_e(", ".join(program.tosa_files))}</div>'
     return _wrap(head + "".join(_method_body(m) for m in program.methods))
 
 
