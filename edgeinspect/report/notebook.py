@@ -39,6 +39,7 @@ from edgeinspect.analysis.fragmentation import (
     tensor_bytes,
     transitions,
 )
+from edgeinspect.model import CONST_OPS
 from edgeinspect.report._html import _chip, _e, _field, _n, device_color
 
 if TYPE_CHECKING:
@@ -251,8 +252,8 @@ def tosa_html(graph: TosaGraph) -> str:
         return "<br>".join(f"{_e(t.name)}: {_e(list(t.shape))} {_e(t.dtype)}" for t in tensors) or "-"
 
     hist = graph.histogram(include_const=True)
-    const = sum(n for op, n in hist.items() if op in ("CONST", "CONST_SHAPE"))
-    real = {op: n for op, n in hist.items() if op not in ("CONST", "CONST_SHAPE")}
+    const = sum(n for op, n in hist.items() if op in CONST_OPS)
+    real = {op: n for op, n in hist.items() if op not in CONST_OPS}
     head = (
         f"<h2>TOSA graph <code>{_e(graph.path or '(bytes)')}</code></h2>"
         f'<div class="muted">TOSA {_e(graph.version_string)}{" (draft)" if graph.draft else ""}, {_n(graph.file_size)} bytes, '
