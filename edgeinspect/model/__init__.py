@@ -15,7 +15,8 @@ One typed family, one module per format:
 
 from __future__ import annotations
 
-from edgeinspect.model.ethosu import CommandStream, NpuCommand, NpuOperation, VelaBlock, VelaStream, VelaTensor, depad
+from typing import TYPE_CHECKING, Any
+
 from edgeinspect.model.pte import (
     SCALAR_TYPES,
     CompileSpec,
@@ -48,7 +49,28 @@ from edgeinspect.model.tosa import (
     TosaTensor,
     histogram,
 )
-from edgeinspect.model.xnnpack import XnnGraph, XnnNode, XnnValue
+
+if TYPE_CHECKING:
+    from edgeinspect.model.ethosu import CommandStream, NpuCommand, NpuOperation, VelaBlock, VelaStream, VelaTensor, depad
+    from edgeinspect.model.xnnpack import XnnGraph, XnnNode, XnnValue
+
+#: Payload records, imported when first asked for: a program that has no delegate of their
+#: backend never loads them (every CLI run pays for what it imports).
+_LAZY = {
+    **dict.fromkeys(("CommandStream", "NpuCommand", "NpuOperation", "VelaBlock", "VelaStream", "VelaTensor", "depad"), "ethosu"),
+    **dict.fromkeys(("XnnGraph", "XnnNode", "XnnValue"), "xnnpack"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module == "ethosu":
+        from edgeinspect.model import ethosu as records
+    elif module == "xnnpack":
+        from edgeinspect.model import xnnpack as records
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(records, name)
 
 #: What :func:`edgeinspect.load` returns.
 Model = Program | TosaGraph

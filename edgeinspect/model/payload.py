@@ -27,12 +27,13 @@ any payload) and :meth:`~PayloadSummary.summary`; :data:`DecodedPayload` is thei
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from edgeinspect.model.ethosu import CommandStream, VelaStream
-from edgeinspect.model.pte import JoinStatus
-from edgeinspect.model.tosa import TosaGraph
-from edgeinspect.model.xnnpack import XnnGraph
+if TYPE_CHECKING:  # the records of a backend are loaded when one of its payloads is decoded
+    from edgeinspect.model.ethosu import CommandStream, VelaStream
+    from edgeinspect.model.pte import JoinStatus
+    from edgeinspect.model.tosa import TosaGraph
+    from edgeinspect.model.xnnpack import XnnGraph
 
 __all__ = [
     "DecodedPayload",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
 from edgeinspect.model import views
+from edgeinspect.model.counts import histogram
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -187,20 +188,6 @@ class TosaRegion:
     name: str
     blocks: tuple[TosaBlock, ...]
     offset: int = field(default=0, compare=False)
-
-
-def histogram(ops: Iterator[str] | tuple[str, ...] | list[str]) -> dict[str, int]:
-    """Count operator names, most frequent first, ties by name (deterministic).
-
-    Examples
-    --------
-    >>> histogram(["CONST", "CONV2D", "CONST", "RESCALE"])
-    {'CONST': 2, 'CONV2D': 1, 'RESCALE': 1}
-    """
-    counts: dict[str, int] = {}
-    for op in ops:
-        counts[op] = counts.get(op, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.model import views
-from edgeinspect.model.tosa import histogram
+from edgeinspect.model.counts import histogram
 
 if TYPE_CHECKING:
     import networkx as nx
