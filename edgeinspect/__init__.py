@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect._version import __version__
 from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
-from edgeinspect.model import Delegate, Instruction, Method, Model, Program, Tensor, TosaGraph, views
+from edgeinspect.model import Delegate, Instruction, Method, Program, Tensor, views
+
+if TYPE_CHECKING:
+    from edgeinspect.model import Model, TosaGraph
 
 __all__ = [
     "Delegate",
@@ -72,6 +75,14 @@ def load(
 
         model = attach_tosa(model, tosa)
     return model
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Model", "TosaGraph"):  # loaded when named: a .pte run never needs the TOSA records
+        from edgeinspect import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # The IR's conveniences, registered lazily: importing edgeinspect imports neither networkx

@@ -2,7 +2,8 @@
 
 The fragmentation metrics of design.md (:mod:`edgeinspect.analysis.fragmentation`: exact
 definitions, tests and reports use them as written), the partitions a method's instructions
-fall into (:mod:`edgeinspect.analysis.partitions`) and the per-method figures the lint, its
+fall into (:mod:`edgeinspect.analysis.partitions`, imported by the views that draw them) and
+the per-method figures the lint, its
 baseline and the diff compare (:mod:`edgeinspect.analysis.figures`). Nothing here reads
 bytes (the operators inside a delegate come from the payload decoders of
 :mod:`edgeinspect.formats`, or from a lookup the caller passes), prints, caches or imports torch.
@@ -29,13 +30,11 @@ from edgeinspect.analysis.fragmentation import (
     round_trips,
     transitions,
 )
-from edgeinspect.analysis.partitions import Partition, partitions
 
 __all__ = [
     "Coverage",
     "CpuIsland",
     "Dataflow",
-    "Partition",
     "RoundTrip",
     "base_operator",
     "boundary_bytes",
@@ -49,7 +48,6 @@ __all__ = [
     "method_coverage",
     "method_figures",
     "method_metrics",
-    "partitions",
     "round_trips",
     "transitions",
 ]

@@ -36,7 +36,7 @@ from typing import Any
 
 from edgeinspect.formats.payloads import known_delegate_ops  # the default lookup (importable from here as before)
 from edgeinspect.graph import producers_and_consumers
-from edgeinspect.model import CONST_OPS, Delegate, Instruction, Method
+from edgeinspect.model import Delegate, Instruction, Method
 
 __all__ = [
     "GLUE_OPERATORS",
@@ -554,11 +554,18 @@ def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int
         if call.target not in known:
             d = by_index.get(call.target)
             ops = lookup(d) if d is not None else None
-            # TOSA constants are data, not work.
-            known[call.target] = None if ops is None else sum(n for op, n in ops.items() if op not in CONST_OPS)
+            known[call.target] = None if ops is None else _work(ops)
         delegated += known[call.target] or 0
     unknown = [k for k, n in known.items() if n is None]
     return Coverage(None if unknown else delegated, cpu, glue, tuple(unknown))
+
+
+def _work(ops: Mapping[str, int]) -> int:
+    """Operators that do work: TOSA constants are data (imported here: only delegates whose
+    operators are known need the TOSA names)."""
+    from edgeinspect.model.tosa import CONST_OPS
+
+    return sum(n for op, n in ops.items() if op not in CONST_OPS)
 
 
 def method_metrics(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int] | None] | None = None) -> dict[str, Any]:

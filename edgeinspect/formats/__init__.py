@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import FormatError
 from edgeinspect.formats._source import Source
-from edgeinspect.model import Program, TosaGraph
+
+if TYPE_CHECKING:
+    from edgeinspect.model import Program, TosaGraph
 
 __all__ = ["detect_format", "read"]
 

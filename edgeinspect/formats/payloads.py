@@ -14,10 +14,10 @@ Decoding never raises anything but :class:`~edgeinspect.errors.FormatError`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
-from edgeinspect.model import Delegate, TosaGraph, accelerator_config
+from edgeinspect.model import Delegate, accelerator_config
 from edgeinspect.model.payload import (
     DecodedPayload,
     EthosUPayload,
@@ -26,6 +26,9 @@ from edgeinspect.model.payload import (
     XnnpackPayload,
     backend_kind,
 )
+
+if TYPE_CHECKING:
+    from edgeinspect.model.tosa import TosaGraph
 
 __all__ = [
     "DecodedPayload",

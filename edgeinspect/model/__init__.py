@@ -10,13 +10,15 @@ One typed family, one module per format:
 - :mod:`edgeinspect.model.ethosu`: an Ethos-U delegate payload (:class:`VelaStream`) and its
   NPU command stream (:class:`CommandStream`).
 
-:data:`Model` is what :func:`edgeinspect.load` returns: ``Program | TosaGraph``.
+``Model`` is what :func:`edgeinspect.load` returns: ``Program | TosaGraph``. The records of
+a format are loaded when first named (``edgeinspect.model.TosaGraph`` works as any import).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from edgeinspect.model.counts import histogram
 from edgeinspect.model.pte import (
     SCALAR_TYPES,
     CompileSpec,
@@ -38,33 +40,33 @@ from edgeinspect.model.pte import (
     dtype_name,
     element_size,
 )
-from edgeinspect.model.tosa import (
-    CONST_OPS,
-    DTYPE_BITS,
-    TosaBlock,
-    TosaGraph,
-    TosaOperator,
-    TosaRegion,
-    TosaShape,
-    TosaTensor,
-    histogram,
-)
 
 if TYPE_CHECKING:
     from edgeinspect.model.ethosu import CommandStream, NpuCommand, NpuOperation, VelaBlock, VelaStream, VelaTensor, depad
+    from edgeinspect.model.tosa import CONST_OPS, DTYPE_BITS, TosaBlock, TosaGraph, TosaOperator, TosaRegion, TosaShape, TosaTensor
     from edgeinspect.model.xnnpack import XnnGraph, XnnNode, XnnValue
 
-#: Payload records, imported when first asked for: a program that has no delegate of their
-#: backend never loads them (every CLI run pays for what it imports).
+    #: What :func:`edgeinspect.load` returns.
+    Model = Program | TosaGraph
+
+#: Records imported when first asked for: a run that reads no .tosa and no delegate of their
+#: backend never loads them (a CLI run pays for every module it imports).
 _LAZY = {
+    **dict.fromkeys(("CONST_OPS", "DTYPE_BITS", "TosaBlock", "TosaGraph", "TosaOperator", "TosaRegion", "TosaShape", "TosaTensor"), "tosa"),
     **dict.fromkeys(("CommandStream", "NpuCommand", "NpuOperation", "VelaBlock", "VelaStream", "VelaTensor", "depad"), "ethosu"),
     **dict.fromkeys(("XnnGraph", "XnnNode", "XnnValue"), "xnnpack"),
 }
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Model":  # what :func:`edgeinspect.load` returns
+        from edgeinspect.model.tosa import TosaGraph
+
+        return Program | TosaGraph
     module = _LAZY.get(name)
-    if module == "ethosu":
+    if module == "tosa":
+        from edgeinspect.model import tosa as records
+    elif module == "ethosu":
         from edgeinspect.model import ethosu as records
     elif module == "xnnpack":
         from edgeinspect.model import xnnpack as records
@@ -72,8 +74,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(records, name)
 
-#: What :func:`edgeinspect.load` returns.
-Model = Program | TosaGraph
 
 __all__ = [
     "CONST_OPS",
@@ -116,3 +116,7 @@ __all__ = [
     "element_size",
     "histogram",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -19,4 +19,3 @@ def histogram(ops: Iterator[str] | tuple[str, ...] | list[str]) -> dict[str, int
     for op in ops:
         counts[op] = counts.get(op, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
