@@ -63,13 +63,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from edgeinspect.errors import FormatError
 from edgeinspect.formats.payloads import PayloadDecoder
-from edgeinspect.model.payload import EthosUPayload, TosaPayload, XnnpackPayload
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from edgeinspect.model import Delegate, Instruction, Method, TosaBlock, TosaGraph, TosaTensor, XnnGraph
-    from edgeinspect.model.payload import DecodedPayload
+    from edgeinspect.model import DecodedPayload, Delegate, Instruction, Method, TosaBlock, TosaGraph, TosaTensor, XnnGraph
 
 __all__ = [
     "NodeKind",
@@ -421,6 +419,10 @@ def _inner_graph(
 ) -> tuple[Any, list[tuple[int, ...]], list[tuple[int, ...]]] | None:
     """(networkx graph of the delegate's insides, input shapes, output shapes), or None."""
     import networkx as nx
+
+    from edgeinspect.model.ethosu import EthosUPayload
+    from edgeinspect.model.tosa import TosaPayload
+    from edgeinspect.model.xnnpack import XnnpackPayload
 
     d = method.delegates[ins.target]
     try:

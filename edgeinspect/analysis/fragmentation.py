@@ -37,6 +37,7 @@ from typing import Any
 from edgeinspect.formats.payloads import known_delegate_ops  # the default lookup (importable from here as before)
 from edgeinspect.graph import producers_and_consumers
 from edgeinspect.model import Delegate, Instruction, Method
+from edgeinspect.model.counts import CONST_OPS
 
 __all__ = [
     "GLUE_OPERATORS",
@@ -561,10 +562,7 @@ def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int
 
 
 def _work(ops: Mapping[str, int]) -> int:
-    """Operators that do work: TOSA constants are data (imported here: only delegates whose
-    operators are known need the TOSA names)."""
-    from edgeinspect.model.tosa import CONST_OPS
-
+    """Operators that do work: TOSA constants are data."""
     return sum(n for op, n in ops.items() if op not in CONST_OPS)
 
 

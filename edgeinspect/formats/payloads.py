@@ -1,9 +1,9 @@
 """What is inside a delegate: decode its payload by backend into a typed record.
 
 :func:`decode_delegate` reads a delegate's payload and returns one of the records of
-:mod:`edgeinspect.model.payload` (:class:`~edgeinspect.model.payload.XnnpackPayload`,
-:class:`~edgeinspect.model.payload.TosaPayload`, :class:`~edgeinspect.model.payload.EthosUPayload`
-or :class:`~edgeinspect.model.payload.OpaquePayload`); their union is :data:`DecodedPayload`.
+:mod:`edgeinspect.model.payload` (:class:`~edgeinspect.model.XnnpackPayload`,
+:class:`~edgeinspect.model.TosaPayload`, :class:`~edgeinspect.model.EthosUPayload` or
+:class:`~edgeinspect.model.OpaquePayload`); their union is ``DecodedPayload``.
 :class:`PayloadDecoder` decodes each delegate once for callers that ask several times (the
 delegates table, coverage and the stitched graph of one report); :func:`known_delegate_ops`
 is the operator histogram the analysis counts coverage with.
@@ -18,17 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
 from edgeinspect.model import Delegate, accelerator_config
-from edgeinspect.model.payload import (
-    DecodedPayload,
-    EthosUPayload,
-    OpaquePayload,
-    TosaPayload,
-    XnnpackPayload,
-    backend_kind,
-)
+from edgeinspect.model.payload import OpaquePayload, backend_kind
 
 if TYPE_CHECKING:
+    from edgeinspect.model import DecodedPayload
+    from edgeinspect.model.ethosu import EthosUPayload
     from edgeinspect.model.tosa import TosaGraph
+    from edgeinspect.model.xnnpack import XnnpackPayload
 
 __all__ = [
     "DecodedPayload",
@@ -103,6 +99,7 @@ def decode_payload(
             return _xnnpack(data, path, base, common)
         if kind == "tosa":
             from edgeinspect.formats.tosa import parse_tosa
+            from edgeinspect.model.tosa import TosaPayload
 
             graph = parse_tosa(data, path=path, base=base)
             return TosaPayload(graph=graph, **_tosa_ops(graph), **_tosa_io(graph), **common)
@@ -131,6 +128,7 @@ def _tosa_ops(graph: TosaGraph) -> dict[str, Any]:
 
 def _xnnpack(data: Any, path: str | None, base: int, common: dict[str, Any]) -> XnnpackPayload:
     from edgeinspect.formats.xnnpack import decode_xnnpack
+    from edgeinspect.model.xnnpack import XnnpackPayload
 
     g = decode_xnnpack(data, path=path, base=base)
     ins, outs = g.inputs, g.outputs
@@ -149,6 +147,7 @@ def _xnnpack(data: Any, path: str | None, base: int, common: dict[str, Any]) -> 
 def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa: TosaGraph | None, target: str | None) -> EthosUPayload:
     from edgeinspect.formats.ethosu import decode_ethosu
     from edgeinspect.formats.ethosu_cmd import architecture, decode_command_stream
+    from edgeinspect.model.ethosu import EthosUPayload
 
     s = decode_ethosu(data, path=path, base=base)
     arch = architecture(target) or architecture(accelerator_config(common["compile_specs"]))
@@ -240,3 +239,11 @@ def unknown_ops_reason(delegate: Delegate, decode: Callable[[Delegate], DecodedP
     except EdgeInspectError as err:
         return f"operators unknown: the payload does not decode ({err})"
     return decoded.unknown_ops_reason
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DecodedPayload":  # the union of the payload records, built when first named
+        from edgeinspect import model
+
+        return model.DecodedPayload
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

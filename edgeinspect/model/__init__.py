@@ -8,7 +8,11 @@ One typed family, one module per format:
   blocks, operators and tensors), also the payload of a TOSABackend delegate;
 - :mod:`edgeinspect.model.xnnpack`: an XNNPACK delegate payload (:class:`XnnGraph`);
 - :mod:`edgeinspect.model.ethosu`: an Ethos-U delegate payload (:class:`VelaStream`) and its
-  NPU command stream (:class:`CommandStream`).
+  NPU command stream (:class:`CommandStream`);
+- :mod:`edgeinspect.model.payload`: what every decoded delegate payload says
+  (:class:`PayloadSummary`), one record per backend (``XnnpackPayload``, ``TosaPayload``,
+  ``EthosUPayload``, each beside its backend's records, and :class:`OpaquePayload`);
+- :mod:`edgeinspect.model.kinds`: the Literal type of every record's ``kind``.
 
 ``Model`` is what :func:`edgeinspect.load` returns: ``Program | TosaGraph``. The records of
 a format are loaded when first named (``edgeinspect.model.TosaGraph`` works as any import).
@@ -18,22 +22,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from edgeinspect.model.counts import histogram
+from edgeinspect.model.counts import CONST_OPS, histogram
+from edgeinspect.model.kinds import DataLocation, InstructionKind, JoinStatus, ValueKind
 from edgeinspect.model.pte import (
     SCALAR_TYPES,
     CompileSpec,
-    DataLocation,
     Delegate,
     ExtendedHeader,
     Instruction,
-    InstructionKind,
-    JoinStatus,
     Method,
     Operator,
     Program,
     Tensor,
     Value,
-    ValueKind,
     accelerator_config,
     compile_target,
     decode_spec_value,
@@ -42,19 +43,36 @@ from edgeinspect.model.pte import (
 )
 
 if TYPE_CHECKING:
-    from edgeinspect.model.ethosu import CommandStream, NpuCommand, NpuOperation, VelaBlock, VelaStream, VelaTensor, depad
-    from edgeinspect.model.tosa import CONST_OPS, DTYPE_BITS, TosaBlock, TosaGraph, TosaOperator, TosaRegion, TosaShape, TosaTensor
-    from edgeinspect.model.xnnpack import XnnGraph, XnnNode, XnnValue
+    from edgeinspect.model.ethosu import CommandStream, EthosUPayload, NpuCommand, NpuOperation, VelaBlock, VelaStream, VelaTensor, depad
+    from edgeinspect.model.payload import OpaquePayload
+    from edgeinspect.model.tosa import (
+        DTYPE_BITS,
+        TosaBlock,
+        TosaGraph,
+        TosaOperator,
+        TosaPayload,
+        TosaRegion,
+        TosaShape,
+        TosaTensor,
+    )
+    from edgeinspect.model.xnnpack import XnnGraph, XnnNode, XnnpackPayload, XnnValue
 
     #: What :func:`edgeinspect.load` returns.
     Model = Program | TosaGraph
+    #: Any decoded delegate payload.
+    DecodedPayload = XnnpackPayload | TosaPayload | EthosUPayload | OpaquePayload
 
 #: Records imported when first asked for: a run that reads no .tosa and no delegate of their
 #: backend never loads them (a CLI run pays for every module it imports).
+_TOSA = ("DTYPE_BITS", "TosaBlock", "TosaGraph", "TosaOperator", "TosaPayload", "TosaRegion", "TosaShape", "TosaTensor")
+_ETHOSU = ("CommandStream", "EthosUPayload", "NpuCommand", "NpuOperation", "VelaBlock", "VelaStream", "VelaTensor", "depad")
+_XNNPACK = ("XnnGraph", "XnnNode", "XnnValue", "XnnpackPayload")
+_PAYLOAD = ("OpaquePayload", "PayloadSummary", "PayloadKind")
 _LAZY = {
-    **dict.fromkeys(("CONST_OPS", "DTYPE_BITS", "TosaBlock", "TosaGraph", "TosaOperator", "TosaRegion", "TosaShape", "TosaTensor"), "tosa"),
-    **dict.fromkeys(("CommandStream", "NpuCommand", "NpuOperation", "VelaBlock", "VelaStream", "VelaTensor", "depad"), "ethosu"),
-    **dict.fromkeys(("XnnGraph", "XnnNode", "XnnValue"), "xnnpack"),
+    **dict.fromkeys(_TOSA, "tosa"),
+    **dict.fromkeys(_ETHOSU, "ethosu"),
+    **dict.fromkeys(_XNNPACK, "xnnpack"),
+    **dict.fromkeys(_PAYLOAD, "payload"),
 }
 
 
@@ -63,6 +81,8 @@ def __getattr__(name: str) -> Any:
         from edgeinspect.model.tosa import TosaGraph
 
         return Program | TosaGraph
+    if name == "DecodedPayload":  # any decoded delegate payload
+        return __getattr__("XnnpackPayload") | __getattr__("TosaPayload") | __getattr__("EthosUPayload") | __getattr__("OpaquePayload")
     module = _LAZY.get(name)
     if module == "tosa":
         from edgeinspect.model import tosa as records
@@ -70,6 +90,8 @@ def __getattr__(name: str) -> Any:
         from edgeinspect.model import ethosu as records
     elif module == "xnnpack":
         from edgeinspect.model import xnnpack as records
+    elif module == "payload":
+        from edgeinspect.model import payload as records
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(records, name)
@@ -82,7 +104,9 @@ __all__ = [
     "CommandStream",
     "CompileSpec",
     "DataLocation",
+    "DecodedPayload",
     "Delegate",
+    "EthosUPayload",
     "ExtendedHeader",
     "Instruction",
     "InstructionKind",
@@ -91,12 +115,16 @@ __all__ = [
     "Model",
     "NpuCommand",
     "NpuOperation",
+    "OpaquePayload",
     "Operator",
+    "PayloadKind",
+    "PayloadSummary",
     "Program",
     "Tensor",
     "TosaBlock",
     "TosaGraph",
     "TosaOperator",
+    "TosaPayload",
     "TosaRegion",
     "TosaShape",
     "TosaTensor",
@@ -108,6 +136,7 @@ __all__ = [
     "XnnGraph",
     "XnnNode",
     "XnnValue",
+    "XnnpackPayload",
     "accelerator_config",
     "compile_target",
     "decode_spec_value",

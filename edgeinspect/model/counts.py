@@ -1,10 +1,14 @@
-"""Counting operator names: the histogram every payload and graph record reports."""
+"""Counting operator names: the histogram every payload and graph record reports, and the
+TOSA operators that are data, not work (left out of every count of work)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-__all__ = ["histogram"]
+__all__ = ["CONST_OPS", "histogram"]
+
+#: Operators that only materialise data (weights, zero points, shapes), not compute.
+CONST_OPS = ("CONST", "CONST_SHAPE")
 
 
 def histogram(ops: Iterator[str] | tuple[str, ...] | list[str]) -> dict[str, int]:

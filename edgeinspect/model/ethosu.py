@@ -10,8 +10,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
-__all__ = ["CommandStream", "NpuCommand", "NpuOperation", "VelaBlock", "VelaStream", "VelaTensor", "depad"]
+from edgeinspect.model.payload import PayloadKind, PayloadSummary
+
+if TYPE_CHECKING:
+    from edgeinspect.model.tosa import TosaGraph
+
+__all__ = ["CommandStream", "EthosUPayload", "NpuCommand", "NpuOperation", "VelaBlock", "VelaStream", "VelaTensor", "depad"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +185,56 @@ class CommandStream:
     def unknown_commands(self) -> int:
         """How many commands have a code the architecture's table does not define."""
         return sum(1 for c in self.commands if c.name.startswith("unknown("))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EthosUPayload(PayloadSummary):
+    """An Ethos-U payload: the Vela block stream, its NPU command stream, and the joined TOSA.
+
+    ``commands`` is the decoded command stream and ``npu_ops`` the histogram of its NPU
+    operations; both None when the target is unknown or the command stream is external or
+    corrupt (``npu_ops_error`` says which). ``tosa`` is the TOSA graph joined to the delegate
+    (None without dumps): the operators (``ops``) come from it.
+    """
+
+    kind: ClassVar[PayloadKind] = "ethos-u"
+
+    stream: VelaStream = field(compare=False, repr=False)
+    tosa: TosaGraph | None = field(default=None, compare=False, repr=False)
+    commands: CommandStream | None = field(default=None, compare=False, repr=False)
+    npu_ops: dict[str, int] | None = field(default=None, hash=False)  # type: ignore[misc]
+    npu_ops_error: str | None = None
+
+    @property
+    def unknown_ops_reason(self) -> str | None:
+        if self.ops is not None:
+            return None
+        if self.tosa_join == "ambiguous":
+            return "operators unknown: several dumped .tosa files match this delegate's inputs and outputs (ambiguous join)"
+        if self.tosa_join == "missing":
+            return "operators unknown: Vela output holds no TOSA and no dumped .tosa file matches this delegate"
+        return (
+            "operators unknown: Vela output holds no TOSA; pass its dumped .tosa files (--tosa) or, to inspect, its ETRecord (--etrecord)"
+        )
+
+    def _details(self) -> dict[str, Any]:
+        s = self.stream
+        out: dict[str, Any] = {
+            "ethos_u": {
+                "command_stream_bytes": s.command_stream_bytes,
+                "weight_bytes": s.weight_bytes,
+                "scratch_bytes": s.scratch_bytes,
+                "inputs": [
+                    {"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.inputs
+                ],
+                "outputs": [
+                    {"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.outputs
+                ],
+                "blocks": [{"name": b.name, "bytes": b.length, "external": b.external} for b in s.blocks],
+            }
+        }
+        if self.npu_ops_error is not None:
+            out["npu_ops_error"] = self.npu_ops_error
+        if self.tosa is not None:
+            out["tosa_version"] = self.tosa.version_string
+        return out

@@ -2,6 +2,10 @@
 
 :func:`edgeinspect.formats.payloads.decode_delegate` returns one of
 
+Each backend's record lives with that backend's records (:mod:`edgeinspect.model.xnnpack`,
+:mod:`edgeinspect.model.tosa`, :mod:`edgeinspect.model.ethosu`: a run loads only the backends
+it meets); :mod:`edgeinspect.model` names them all, and their union ``DecodedPayload``.
+
 :class:`XnnpackPayload`
     the XNNPACK graph (:class:`~edgeinspect.model.xnnpack.XnnGraph`); ``ops`` counts its nodes.
 :class:`TosaPayload`
@@ -21,33 +25,18 @@
     it from: size and compile specs only.
 
 All four share the fields of :class:`PayloadSummary` (what ``inspect --format json`` shows of
-any payload) and :meth:`~PayloadSummary.summary`; :data:`DecodedPayload` is their union.
+any payload) and :meth:`~PayloadSummary.summary`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-if TYPE_CHECKING:  # the records of a backend are loaded when one of its payloads is decoded
-    from edgeinspect.model.ethosu import CommandStream, VelaStream
-    from edgeinspect.model.pte import JoinStatus
-    from edgeinspect.model.tosa import TosaGraph
-    from edgeinspect.model.xnnpack import XnnGraph
+from edgeinspect.model.kinds import JoinStatus, PayloadKind
 
-__all__ = [
-    "DecodedPayload",
-    "EthosUPayload",
-    "OpaquePayload",
-    "PayloadKind",
-    "PayloadSummary",
-    "TosaPayload",
-    "XnnpackPayload",
-    "backend_kind",
-]
+__all__ = ["OpaquePayload", "PayloadKind", "PayloadSummary", "backend_kind"]
 
-#: How a payload is decoded, by backend.
-PayloadKind = Literal["xnnpack", "tosa", "ethos-u", "opaque"]
 
 _KINDS: dict[str, PayloadKind] = {"xnnpackbackend": "xnnpack", "tosabackend": "tosa", "ethosubackend": "ethos-u"}
 
@@ -121,95 +110,6 @@ class PayloadSummary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class XnnpackPayload(PayloadSummary):
-    """An XNNPACK payload: its graph of nodes and values."""
-
-    kind: ClassVar[PayloadKind] = "xnnpack"
-
-    graph: XnnGraph = field(compare=False, repr=False)
-
-    def _details(self) -> dict[str, Any]:
-        g = self.graph
-        return {
-            "xnnpack": {
-                "identifier": g.identifier,
-                "header": g.has_header,
-                "values": len(g.values),
-                "external_values": g.num_externs,
-                "constants": g.constants,
-                "named_constants": g.named_constants,
-                "flatbuffer_bytes": g.flatbuffer_bytes,
-                "constant_data_bytes": g.constant_data_bytes,
-            }
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TosaPayload(PayloadSummary):
-    """A TOSABackend payload: a whole .tosa file."""
-
-    kind: ClassVar[PayloadKind] = "tosa"
-
-    graph: TosaGraph = field(compare=False, repr=False)
-
-    def _details(self) -> dict[str, Any]:
-        return {"tosa_version": self.graph.version_string}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EthosUPayload(PayloadSummary):
-    """An Ethos-U payload: the Vela block stream, its NPU command stream, and the joined TOSA.
-
-    ``commands`` is the decoded command stream and ``npu_ops`` the histogram of its NPU
-    operations; both None when the target is unknown or the command stream is external or
-    corrupt (``npu_ops_error`` says which). ``tosa`` is the TOSA graph joined to the delegate
-    (None without dumps): the operators (``ops``) come from it.
-    """
-
-    kind: ClassVar[PayloadKind] = "ethos-u"
-
-    stream: VelaStream = field(compare=False, repr=False)
-    tosa: TosaGraph | None = field(default=None, compare=False, repr=False)
-    commands: CommandStream | None = field(default=None, compare=False, repr=False)
-    npu_ops: dict[str, int] | None = field(default=None, hash=False)  # type: ignore[misc]
-    npu_ops_error: str | None = None
-
-    @property
-    def unknown_ops_reason(self) -> str | None:
-        if self.ops is not None:
-            return None
-        if self.tosa_join == "ambiguous":
-            return "operators unknown: several dumped .tosa files match this delegate's inputs and outputs (ambiguous join)"
-        if self.tosa_join == "missing":
-            return "operators unknown: Vela output holds no TOSA and no dumped .tosa file matches this delegate"
-        return (
-            "operators unknown: Vela output holds no TOSA; pass its dumped .tosa files (--tosa) or, to inspect, its ETRecord (--etrecord)"
-        )
-
-    def _details(self) -> dict[str, Any]:
-        s = self.stream
-        out: dict[str, Any] = {
-            "ethos_u": {
-                "command_stream_bytes": s.command_stream_bytes,
-                "weight_bytes": s.weight_bytes,
-                "scratch_bytes": s.scratch_bytes,
-                "inputs": [
-                    {"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.inputs
-                ],
-                "outputs": [
-                    {"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.outputs
-                ],
-                "blocks": [{"name": b.name, "bytes": b.length, "external": b.external} for b in s.blocks],
-            }
-        }
-        if self.npu_ops_error is not None:
-            out["npu_ops_error"] = self.npu_ops_error
-        if self.tosa is not None:
-            out["tosa_version"] = self.tosa.version_string
-        return out
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class OpaquePayload(PayloadSummary):
     """A payload edgeinspect does not decode (another backend), or cannot read (no file): ``note`` says which."""
 
@@ -225,7 +125,3 @@ class OpaquePayload(PayloadSummary):
 
     def _details(self) -> dict[str, Any]:
         return {"note": self.note} if self.note is not None else {}
-
-
-#: Any decoded payload.
-DecodedPayload = XnnpackPayload | TosaPayload | EthosUPayload | OpaquePayload

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
 from edgeinspect.model import views
+from edgeinspect.model.kinds import DataLocation, InstructionKind, JoinStatus, ValueKind
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCALAR_TYPES",
-    "DataLocation",
-    "InstructionKind",
-    "JoinStatus",
-    "ValueKind",
     "CompileSpec",
     "Delegate",
     "Instruction",
@@ -41,18 +38,6 @@ __all__ = [
     "dtype_name",
     "element_size",
 ]
-
-#: The ``kind`` of a :class:`Value` (a member of ExecuTorch's ``KernelTypes`` union).
-ValueKind = Literal[
-    "null", "int", "bool", "double", "string", "tensor",
-    "int_list", "double_list", "bool_list", "tensor_list", "optional_tensor_list", "unknown",
-]  # fmt: skip
-#: The ``kind`` of an :class:`Instruction` (a member of ExecuTorch's ``InstructionArguments`` union).
-InstructionKind = Literal["kernel", "delegate", "move", "jump_false", "free", "unknown"]
-#: Where a delegate's payload lies: inline in the program, or in a data segment after it.
-DataLocation = Literal["inline", "segment"]
-#: How dumped .tosa files joined a delegate (:func:`edgeinspect.join.attach_tosa`).
-JoinStatus = Literal["matched", "ambiguous", "missing"]
 
 #: ExecuTorch ScalarType enum value -> (dtype name, bytes per element or None when sub-byte/unknown).
 SCALAR_TYPES: dict[int, tuple[str, int | None]] = {

@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edgeinspect.errors import UsageError
 from edgeinspect.model import views
-from edgeinspect.model.counts import histogram
+from edgeinspect.model.counts import CONST_OPS, histogram
+from edgeinspect.model.payload import PayloadKind, PayloadSummary
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -32,12 +33,11 @@ __all__ = [
     "TosaOperator",
     "TosaRegion",
     "TosaShape",
+    "TosaPayload",
     "TosaTensor",
     "histogram",
 ]
 
-#: Operators that only materialise data (weights, zero points, shapes), not compute.
-CONST_OPS = ("CONST", "CONST_SHAPE")
 
 #: Bits per element of each TOSA DType name (SHAPE values are 64-bit index values).
 DTYPE_BITS: dict[str, int] = {
@@ -315,3 +315,15 @@ class TosaGraph:
         >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]  # doctest: +SKIP
         """
         return views.view("tosa_graph")(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TosaPayload(PayloadSummary):
+    """A TOSABackend payload: a whole .tosa file."""
+
+    kind: ClassVar[PayloadKind] = "tosa"
+
+    graph: TosaGraph = field(compare=False, repr=False)
+
+    def _details(self) -> dict[str, Any]:
+        return {"tosa_version": self.graph.version_string}

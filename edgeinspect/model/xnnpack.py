@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edgeinspect.model import views
 from edgeinspect.model.counts import histogram
+from edgeinspect.model.payload import PayloadKind, PayloadSummary
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["FLAG_EXTERNAL_INPUT", "FLAG_EXTERNAL_OUTPUT", "INVALID_ID", "XnnGraph", "XnnNode", "XnnValue"]
+__all__ = ["FLAG_EXTERNAL_INPUT", "FLAG_EXTERNAL_OUTPUT", "INVALID_ID", "XnnGraph", "XnnNode", "XnnValue", "XnnpackPayload"]
 
 INVALID_ID = 0xFFFFFFFF
 FLAG_EXTERNAL_INPUT = 1
@@ -137,3 +138,27 @@ class XnnGraph:
         """One node per XNNPACK node, ``input:<k>``/``output:<k>`` nodes for the external values,
         edges keyed by value id; see :func:`edgeinspect.graph.xnnpack_graph`."""
         return views.view("xnnpack_graph")(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class XnnpackPayload(PayloadSummary):
+    """An XNNPACK payload: its graph of nodes and values."""
+
+    kind: ClassVar[PayloadKind] = "xnnpack"
+
+    graph: XnnGraph = field(compare=False, repr=False)
+
+    def _details(self) -> dict[str, Any]:
+        g = self.graph
+        return {
+            "xnnpack": {
+                "identifier": g.identifier,
+                "header": g.has_header,
+                "values": len(g.values),
+                "external_values": g.num_externs,
+                "constants": g.constants,
+                "named_constants": g.named_constants,
+                "flatbuffer_bytes": g.flatbuffer_bytes,
+                "constant_data_bytes": g.constant_data_bytes,
+            }
+        }

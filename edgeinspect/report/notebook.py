@@ -39,7 +39,7 @@ from edgeinspect.analysis.fragmentation import (
     tensor_bytes,
     transitions,
 )
-from edgeinspect.model import CONST_OPS
+from edgeinspect.model.counts import CONST_OPS
 from edgeinspect.report._html import _chip, _e, _field, _n, device_color
 
 if TYPE_CHECKING:

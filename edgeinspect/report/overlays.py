@@ -34,8 +34,7 @@ from edgeinspect.report._html import DEVICE_COLORS, _field, device_color
 if TYPE_CHECKING:
     import networkx as nx
 
-    from edgeinspect.model import Delegate, Method, Program
-    from edgeinspect.model.payload import DecodedPayload
+    from edgeinspect.model import DecodedPayload, Delegate, Method, Program
 
 __all__ = [
     "ADAPTER_ID",

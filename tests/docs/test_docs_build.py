@@ -75,7 +75,7 @@ def test_api_reference_comes_from_docstrings(site):
         "edgeinspect.load",
         "edgeinspect.model.Program",
         "edgeinspect.model.TosaGraph",
-        "edgeinspect.model.payload.EthosUPayload",
+        "edgeinspect.model.EthosUPayload",
         "edgeinspect.graph.tosa_graph",
         "edgeinspect.graph.method_graph",
         "edgeinspect.analysis.fragmentation.transitions",

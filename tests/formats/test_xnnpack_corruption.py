@@ -23,7 +23,7 @@ from ei_testutil import flatc_xnnpack
 
 import edgeinspect
 from edgeinspect.formats.payloads import decode_payload
-from edgeinspect.model.payload import DecodedPayload, EthosUPayload, TosaPayload, XnnpackPayload
+from edgeinspect.model import DecodedPayload, EthosUPayload, TosaPayload, XnnpackPayload
 
 MUTATIONS = 2000
 
