@@ -119,9 +119,9 @@ _OP = {name: code for code, name in _OPS_COMMON.items()}
 _REG = {name: code for code, name in _SET_COMMON.items()}
 _STOP = _OP["OP_STOP"]
 _DMA_LEN = _REG["DMA0_LEN"]
-_IFM_SHAPE = (_REG["IFM_HEIGHT0_M1"], _REG["IFM_WIDTH0_M1"], _REG["IFM_DEPTH_M1"])  # tile 0 (height, width), depth
-_IFM2_SHAPE = (_REG["IFM2_HEIGHT0_M1"], _REG["IFM2_WIDTH0_M1"], _REG["IFM_DEPTH_M1"])  # IFM2 has no depth register
-_OFM_SHAPE = (_REG["OFM_HEIGHT_M1"], _REG["OFM_WIDTH_M1"], _REG["OFM_DEPTH_M1"])
+_IFM_H, _IFM_W, _IFM_C = _REG["IFM_HEIGHT0_M1"], _REG["IFM_WIDTH0_M1"], _REG["IFM_DEPTH_M1"]  # tile 0
+_IFM2_H, _IFM2_W = _REG["IFM2_HEIGHT0_M1"], _REG["IFM2_WIDTH0_M1"]  # IFM2 has no depth register: the IFM's
+_OFM_H, _OFM_W, _OFM_C = _REG["OFM_HEIGHT_M1"], _REG["OFM_WIDTH_M1"], _REG["OFM_DEPTH_M1"]
 _IFM_PRECISION, _IFM2_PRECISION, _OFM_PRECISION = _REG["IFM_PRECISION"], _REG["IFM2_PRECISION"], _REG["OFM_PRECISION"]
 _KERNEL_WIDTH, _KERNEL_HEIGHT, _KERNEL_STRIDE = _REG["KERNEL_WIDTH_M1"], _REG["KERNEL_HEIGHT_M1"], _REG["KERNEL_STRIDE"]
 
@@ -369,9 +369,9 @@ def _operation(
         kind,
         offset,
         param,
-        ifm=_shape(regs, *_IFM_SHAPE),
-        ifm2=_shape(regs, *_IFM2_SHAPE) if two_inputs else None,
-        ofm=_shape(regs, *_OFM_SHAPE),
+        ifm=_shape(regs, _IFM_H, _IFM_W, _IFM_C),
+        ifm2=_shape(regs, _IFM2_H, _IFM2_W, _IFM_C) if two_inputs else None,
+        ofm=_shape(regs, _OFM_H, _OFM_W, _OFM_C),
         kernel=_kernel(regs) if windowed else None,
         stride=_stride(regs) if windowed else None,
         ifm_precision=_precision(regs, _IFM_PRECISION),
