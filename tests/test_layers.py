@@ -34,6 +34,7 @@ RANKS: dict[str, int] = {
     # 1: the IR, one typed family of records.
     "edgeinspect.model": 1,
     "edgeinspect.model_etdump": 1,
+    "edgeinspect.model_source": 1,
     # 2: bytes -> IR.
     "edgeinspect.formats": 2,
     # 3: networkx views (one node/edge schema), the stitched view, the join of .tosa dumps.
