@@ -9,18 +9,25 @@ into networkx graphs, and measure how fragmented the delegated graph is.
 >>> etdump = edgeinspect.load_etdump("run.etdp")       # doctest: +SKIP
 >>> from edgeinspect.analysis import profile_method
 >>> profile = profile_method(program.method("forward"), etdump)  # doctest: +SKIP
+
+This module is the package facade: the public names, :func:`load`, and the wiring of the
+IR's conveniences (``to_networkx``, ``_repr_html_``) to the rooms above the IR that provide
+them (see :mod:`edgeinspect.model.views` and docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
+from edgeinspect._version import __version__
 from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
-from edgeinspect.model import Delegate, Instruction, Method, Program, Tensor
-from edgeinspect.model_etdump import ETDump
+from edgeinspect.model import Delegate, Instruction, Method, Program, Tensor, views
+from edgeinspect.model.etdump import ETDump
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from edgeinspect.model import Model, TosaGraph
 
 __all__ = [
     "Delegate",
@@ -29,8 +36,10 @@ __all__ = [
     "FormatError",
     "Instruction",
     "Method",
+    "Model",
     "Program",
     "Tensor",
+    "TosaGraph",
     "UsageError",
     "__version__",
     "load",
@@ -38,7 +47,12 @@ __all__ = [
 ]
 
 
-def load(path: str | os.PathLike[str] | bytes, *, tosa: Any = None, name: str | None = None) -> Any:
+def load(
+    path: str | os.PathLike[str] | bytes,
+    *,
+    tosa: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None = None,
+    name: str | None = None,
+) -> Program | TosaGraph:
     """Read a .pte (ExecuTorch program) or .tosa (TOSA flatbuffer) file.
 
     Parameters
@@ -73,7 +87,7 @@ def load_etdump(path: str | os.PathLike[str] | bytes, *, name: str | None = None
     """Read an ExecuTorch runtime profile (ETDump, ``.etdp``) without torch.
 
     Only the list of run blocks is read now; each block's events are decoded when asked for
-    (:meth:`~edgeinspect.model_etdump.RunBlock.profile_events`), so a large file is cheap to
+    (:meth:`~edgeinspect.model.etdump.RunBlock.profile_events`), so a large file is cheap to
     open. Join it to the method that ran with :func:`edgeinspect.analysis.profile_method`.
 
     Parameters
@@ -97,3 +111,59 @@ def load_etdump(path: str | os.PathLike[str] | bytes, *, name: str | None = None
     from edgeinspect.formats.etdump import open_etdump
 
     return open_etdump(path, name)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Model", "TosaGraph"):  # loaded when named: a .pte run never needs the TOSA records
+        from edgeinspect import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The IR's conveniences, registered lazily: importing edgeinspect imports neither networkx
+# nor the report modules until a graph or an HTML summary is asked for.
+
+
+def _method_graph(method: Method, **kwargs: Any) -> Any:
+    from edgeinspect.graph import method_graph
+
+    return method_graph(method, **kwargs)
+
+
+def _tosa_graph(graph: TosaGraph) -> Any:
+    from edgeinspect.graph import tosa_graph
+
+    return tosa_graph(graph)
+
+
+def _xnnpack_graph(graph: Any) -> Any:
+    from edgeinspect.graph import xnnpack_graph
+
+    return xnnpack_graph(graph)
+
+
+def _program_html(program: Program) -> str:
+    from edgeinspect.report.notebook import program_html
+
+    return program_html(program)
+
+
+def _method_html(method: Method) -> str:
+    from edgeinspect.report.notebook import method_html
+
+    return method_html(method)
+
+
+def _tosa_html(graph: TosaGraph) -> str:
+    from edgeinspect.report.notebook import tosa_html
+
+    return tosa_html(graph)
+
+
+views.register("method_graph", _method_graph)
+views.register("tosa_graph", _tosa_graph)
+views.register("xnnpack_graph", _xnnpack_graph)
+views.register("program_html", _program_html)
+views.register("method_html", _method_html)
+views.register("tosa_html", _tosa_html)

@@ -31,30 +31,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser with every available subcommand (or only ``only``, when it is one).
+    """The argument parser with every subcommand (or only ``only``, when it is one).
 
     ``main`` passes the subcommand it was given, so a run imports that command's module and
     not every other one (some import a web client); ``--help`` and unknown commands still see
     them all.
     """
-    from edgeinspect import __version__
+    from edgeinspect._version import __version__
 
     parser = _Parser(prog="edgeinspect", description="Where an edge AI model really runs: inspect ExecuTorch .pte and TOSA files.")
     parser.add_argument("--version", action="version", version=f"edgeinspect {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    added = 0
     for name in (only,) if only in COMMANDS else COMMANDS:
-        try:
-            module = importlib.import_module(f"edgeinspect.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"edgeinspect.commands.{name}":
-                continue  # subcommand not shipped in this build
-            raise
-        module.add_parser(sub)
-        added += 1
-    if not added and only in COMMANDS:
-        return build_parser()  # not shipped: let the full parser name the choices
+        importlib.import_module(f"edgeinspect.commands.{name}").add_parser(sub)
     return parser
 
 

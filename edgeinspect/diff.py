@@ -1,7 +1,9 @@
 """What changed between two programs: delegates, CPU islands, operators and bytes.
 
-:func:`method_figures` is the one summary of a method that the lint, its baseline and
-the diff all compare, so the three can never disagree about a number.
+It compares :func:`edgeinspect.analysis.figures.method_figures` of each method: the one
+summary of a method that the lint, its baseline and the diff all compare, so the three can
+never disagree about a number (``method_figures`` and ``method_coverage`` are importable
+from here too).
 
 Examples
 --------
@@ -17,72 +19,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraphs, fragmentation_score, transitions
-from edgeinspect.model import Method, Program
+from edgeinspect.analysis.figures import method_coverage, method_figures
+from edgeinspect.model import Program
 
 __all__ = ["ProgramDiff", "diff_programs", "method_coverage", "method_figures"]
-
-
-def method_coverage(method: Method) -> float | None:
-    """Delegated operators / all operators, or None when unknown (never guessed).
-
-    Uses :mod:`edgeinspect.analysis`'s coverage when this build has it; without it,
-    coverage is known only for a method with no delegates (0.0).
-    """
-    from edgeinspect import analysis
-
-    fn = getattr(analysis, "coverage", None)
-    if fn is not None:
-        value = fn(method)
-        value = getattr(value, "ratio", value)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    if not method.delegates and any(i.kind == "kernel" for i in method.instructions):
-        return 0.0
-    return None
-
-
-def method_figures(method: Method) -> dict[str, Any]:
-    """The figures of one method that the lint checks, the baseline records and the diff compares.
-
-    Returns
-    -------
-    dict
-        ``delegated_subgraphs`` ({backend: calls}), ``transitions``, ``fragmentation_score``, ``boundary_bytes``,
-        ``boundary_bytes_by_backend``, ``islands`` (list of {instructions, between, backends,
-        ops, causes}), ``kernel_calls``, ``operators`` ({CPU operator: calls}),
-        ``payload_bytes`` ({backend: bytes}) and ``coverage`` (float or None).
-    """
-    by_backend: dict[str, int] = {}
-    for ins in method.instructions:
-        if ins.kind == "delegate":
-            tensors = (method.tensor(v) for v in method.tensor_args(ins))
-            n = sum(t.nbytes or 0 for t in tensors if t is not None)  # a tensor value can lack its table
-            by_backend[ins.name] = by_backend.get(ins.name, 0) + n
-    payload: dict[str, int] = {}
-    for d in method.delegates:
-        payload[d.backend_id] = payload.get(d.backend_id, 0) + d.payload_size
-    ops = Counter(i.name for i in method.instructions if i.kind == "kernel")
-    return {
-        "delegated_subgraphs": delegated_subgraphs(method),
-        "transitions": transitions(method),
-        "fragmentation_score": round(fragmentation_score(method), 4),
-        "boundary_bytes": boundary_bytes(method),
-        "boundary_bytes_by_backend": by_backend,
-        "islands": [
-            {
-                "instructions": list(isl.instructions),
-                "between": [isl.before, isl.after],
-                "backends": [getattr(isl, "before_backend", None), getattr(isl, "after_backend", None)],
-                "ops": list(isl.ops),
-                "causes": list(isl.causes),
-            }
-            for isl in cpu_islands(method)
-        ],
-        "kernel_calls": sum(ops.values()),
-        "operators": dict(sorted(ops.items())),
-        "payload_bytes": payload,
-        "coverage": method_coverage(method),
-    }
 
 
 def _pairs(before: dict[str, int], after: dict[str, int]) -> dict[str, list[int]]:

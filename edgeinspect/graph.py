@@ -1,27 +1,52 @@
-"""The networkx view of a method: one node per instruction plus inputs and outputs.
+"""The networkx views of the IR, with one node and edge schema, written here and nowhere else.
+
+Every view is a ``networkx.MultiDiGraph``: :func:`method_graph` (one node per instruction of
+a method, plus its inputs and outputs; stitched, with the operators inside delegates inlined,
+see :mod:`edgeinspect.stitch`), :func:`tosa_graph` (the operators of a .tosa) and
+:func:`xnnpack_graph` (the nodes of an XNNPACK payload); :func:`block_graph` (one TOSA basic block). ``Program.to_networkx()``,
+``TosaGraph.to_networkx()`` and ``XnnGraph.to_networkx()`` return them.
 
 Nodes
-    Instruction nodes are keyed by the instruction index (``int``); method inputs and
-    outputs by ``"input:<k>"`` and ``"output:<k>"`` (``k`` = position). Attributes:
+    Instruction nodes are keyed by the instruction index (``int``); operator nodes by
+    ``"<region>/<block>/<index>"`` (TOSA) or ``"<index>"`` (XNNPACK), prefixed by
+    ``"d<instruction>:"`` when stitched into a method; inputs and outputs by ``"input:<k>"``
+    and ``"output:<k>"`` (``k`` = position). Every node has:
 
     ``kind``
-        ``kernel`` | ``delegate`` | ``input`` | ``output`` | ``other`` (moves, jumps, frees).
+        :data:`NodeKind`: ``kernel`` | ``delegate`` | ``other`` (moves, jumps, frees) for
+        instructions, ``operator`` for an operator inside a delegate or a .tosa, ``input`` |
+        ``output``.
     ``name``
-        operator name (``aten::upsample_bilinear2d.vec_out``), backend id, ``move``...
-    ``device``
-        ``"CPU"`` for kernel calls (and inputs/outputs, which the host holds), the backend id
-        for delegate calls, None for the others.
-    ``index``
-        instruction index (position for inputs/outputs).
-    ``delegate``
-        delegate index for delegate calls, else None.
+        operator name (``aten::upsample_bilinear2d.vec_out``, ``CONV2D``), backend id of a
+        delegate call, ``move``..., ``input <k>`` / ``output <k>``.
     ``op``
-        instruction kind as read (``kernel``, ``delegate``, ``move``, ``jump_false``, ``free``).
+        the operator the node runs: a kernel's operator name, a TOSA or XNNPACK operator type
+        (``CONV2D``, ``XNNFullyConnected``); None for delegate calls, other instructions,
+        inputs and outputs.
+    ``index``
+        instruction index; an operator's position in its block or payload; the position of
+        an input or output.
+    ``device``
+        ``"CPU"`` for kernel calls and a method's inputs/outputs (the host holds them), the
+        backend id for delegate calls and the operators inlined from them, None otherwise.
+    ``delegate``
+        delegate index of a delegate call or of an operator inlined from it, else None.
+
+    Some nodes say more: instruction nodes ``instruction_kind`` (the instruction's kind as
+    read: ``kernel``, ``delegate``, ``move``, ``jump_false``, ``free``, ``unknown``); a method's
+    inputs and outputs ``value`` (the value index); operator nodes ``const`` (True for TOSA
+    ``CONST``/``CONST_SHAPE``, so views can fold them) and ``attributes``; TOSA operator nodes
+    ``region``, ``block``, ``location`` and ``regions`` (the regions a control-flow operator
+    runs), TOSA inputs/outputs ``tensor`` (the tensor's name); XNNPACK nodes
+    ``debug_handle``; operators stitched into a method ``partition`` (= ``delegate``) and
+    ``instruction`` (the delegate call's index); an operator that reads folded constants
+    ``consts`` (:func:`fold_constants`).
 
 Edges
-    One edge per tensor value from the instruction that produces it to each instruction
-    that reads it (a ``MultiDiGraph``, keyed by value index, since two tensors can join the
-    same pair). Attributes: ``value`` (index), ``shape`` (tuple), ``dtype`` and ``bytes``.
+    One edge per tensor from the node that produces it to each node that reads it, keyed by
+    the tensor (a method's value index, a TOSA tensor name, an XNNPACK value id: two tensors
+    can join the same pair). Attributes: ``value`` (that key), ``shape`` (tuple), ``dtype``
+    and ``bytes`` (None when unknown); TOSA edges also ``name`` (the tensor name).
 
 A value's producer is the kernel that writes it as an out-argument (ExecuTorch appends a
 kernel's return values, its out-arguments, to its arguments), the delegate call that first
@@ -33,14 +58,54 @@ made-up producer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+from edgeinspect.errors import FormatError
+from edgeinspect.formats.payloads import PayloadDecoder
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from edgeinspect.model import Method
+    from edgeinspect.model import DecodedPayload, Delegate, Instruction, Method, TosaBlock, TosaGraph, TosaTensor, XnnGraph
 
-__all__ = ["method_graph", "producers_and_consumers"]
+__all__ = [
+    "NodeKind",
+    "add_block_nodes",
+    "add_xnn_nodes",
+    "block_graph",
+    "fold_constants",
+    "method_graph",
+    "producers_and_consumers",
+    "tosa_graph",
+    "xnnpack_graph",
+]
+
+#: The ``kind`` of a graph node.
+NodeKind = Literal["kernel", "delegate", "other", "operator", "input", "output"]
+
+
+def _node(
+    g: nx.MultiDiGraph,
+    key: object,
+    kind: NodeKind,
+    name: str,
+    index: int,
+    *,
+    op: str | None = None,
+    device: str | None = None,
+    delegate: int | None = None,
+    **details: Any,
+) -> None:
+    """Add a node with every attribute of the schema (see the module docstring)."""
+    g.add_node(key, kind=kind, name=name, op=op, index=index, device=device, delegate=delegate, **details)
+
+
+def _edge(
+    g: nx.MultiDiGraph, src: object, dst: object, value: object, shape: Any, dtype: str | None, nbytes: int | None, **details: Any
+) -> None:
+    """Add a tensor edge keyed by ``value`` with every attribute of the schema."""
+    g.add_edge(src, dst, key=value, value=value, shape=shape, dtype=dtype, bytes=nbytes, **details)
 
 
 def producers_and_consumers(method: Method) -> tuple[dict[int, object], dict[int, list[object]]]:
@@ -132,7 +197,7 @@ def _tensors_of(method: Method, value_index: int) -> list[int]:
     return []
 
 
-def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
+def method_graph(method: Method, *, stitched: bool = False, decode: Callable[[Delegate], Any] | None = None) -> nx.MultiDiGraph:
     """Build the dataflow graph of ``method`` (see the module docstring for attributes).
 
     Parameters
@@ -142,6 +207,10 @@ def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
     stitched : bool
         Inline the operators inside delegates (XNNPACK nodes, TOSA operators) as nodes with
         ``device`` = backend and ``partition`` = delegate index; see :mod:`edgeinspect.stitch`.
+    decode : callable, optional
+        ``delegate -> decoded payload`` for the stitched view (a
+        :class:`~edgeinspect.formats.payloads.PayloadDecoder` that a caller shares, so each
+        payload is decoded once); by default a fresh one.
 
     Returns
     -------
@@ -153,20 +222,16 @@ def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
 
     g = nx.MultiDiGraph(name=method.name)
     for k, v in enumerate(method.inputs):
-        g.add_node(f"input:{k}", kind="input", name=f"input {k}", device="CPU", index=k, delegate=None, op="input", value=v)
+        _node(g, f"input:{k}", "input", f"input {k}", k, device="CPU", value=v)
     for ins in method.instructions:
-        kind = ins.kind if ins.kind in ("kernel", "delegate") else "other"
-        g.add_node(
-            ins.index,
-            kind=kind,
-            name=ins.name,
-            device=ins.device,
-            index=ins.index,
-            delegate=ins.target if ins.kind == "delegate" else None,
-            op=ins.kind,
-        )
+        if ins.kind == "kernel":
+            _node(g, ins.index, "kernel", ins.name, ins.index, op=ins.name, device=ins.device, instruction_kind=ins.kind)
+        elif ins.kind == "delegate":
+            _node(g, ins.index, "delegate", ins.name, ins.index, device=ins.device, delegate=ins.target, instruction_kind=ins.kind)
+        else:
+            _node(g, ins.index, "other", ins.name, ins.index, device=ins.device, instruction_kind=ins.kind)
     for k, v in enumerate(method.outputs):
-        g.add_node(f"output:{k}", kind="output", name=f"output {k}", device="CPU", index=k, delegate=None, op="output", value=v)
+        _node(g, f"output:{k}", "output", f"output {k}", k, device="CPU", value=v)
     producer, consumers = producers_and_consumers(method)
     values = method.values
     for value, users in consumers.items():
@@ -175,9 +240,273 @@ def method_graph(method: Method, *, stitched: bool = False) -> nx.MultiDiGraph:
             continue
         t = values[value].data
         for dst in users:
-            g.add_edge(src, dst, key=value, value=value, shape=t.sizes, dtype=t.dtype, bytes=t.nbytes)
+            _edge(g, src, dst, value, t.sizes, t.dtype, t.nbytes)
     if stitched:
-        from edgeinspect.stitch import stitch
-
-        stitch(method, g)
+        stitch(method, g, decode=decode)
     return g
+
+
+def tosa_graph(graph: TosaGraph) -> nx.MultiDiGraph:
+    """The dataflow graph of a TOSA flatbuffer: one node per operator of every block, one edge
+    per tensor use; the entry block's inputs and outputs are ``input:<k>`` / ``output:<k>``.
+
+    Examples
+    --------
+    >>> import edgeinspect
+    >>> g = edgeinspect.load("model.tosa").to_networkx()     # doctest: +SKIP
+    >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]  # doctest: +SKIP
+    """
+    import networkx as nx
+
+    g = nx.MultiDiGraph(name=graph.path or "tosa")
+    main = graph.main_block
+    for rg in graph.regions:
+        for blk in rg.blocks:
+            add_block_nodes(g, rg.name, blk, main_block=blk is main, prefix="")
+    return g
+
+
+def block_graph(region: str, block: TosaBlock) -> nx.MultiDiGraph:
+    """The dataflow graph of one TOSA basic block, with its own ``input:<k>``/``output:<k>`` nodes."""
+    import networkx as nx
+
+    g = nx.MultiDiGraph(name=f"{region}/{block.name}")
+    add_block_nodes(g, region, block, main_block=True, prefix="")
+    return g
+
+
+def xnnpack_graph(xg: XnnGraph) -> nx.MultiDiGraph:
+    """The dataflow graph of an XNNPACK payload: one node per XNNPACK node (``kind`` =
+    ``"operator"``, ``op`` = its type), ``input:<k>``/``output:<k>`` nodes for the external
+    values, edges keyed by value id."""
+    import networkx as nx
+
+    g = nx.MultiDiGraph(name="xnnpack")
+    add_xnn_nodes(g, xg, prefix="")
+    return g
+
+
+def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_block: bool, prefix: str, **extra: Any) -> dict[str, Any]:
+    """Add a block's operators and tensor edges to ``g``; return ``{tensor name: producer node}``.
+
+    Used by :func:`tosa_graph` and by :mod:`edgeinspect.stitch` (which passes a ``prefix`` for
+    node keys and ``extra`` node attributes such as ``device``/``partition``). Block inputs get
+    ``"<prefix>input:<k>"`` nodes and outputs ``"<prefix>output:<k>"`` nodes when
+    ``main_block`` is True.
+    """
+    tensors = block.tensor_map
+    producer: dict[str, Any] = {}
+    base = f"{prefix}{region}/{block.name}/"
+    if main_block:
+        for k, name in enumerate(block.inputs):
+            key = f"{prefix}input:{k}"
+            _node(g, key, "input", f"input {k}", k, tensor=name, region=region, block=block.name, const=False, **extra)
+            producer.setdefault(name, key)
+    for op in block.operators:
+        key = base + str(op.index)
+        _node(
+            g,
+            key,
+            "operator",
+            op.op,
+            op.index,
+            op=op.op,
+            region=region,
+            block=block.name,
+            const=op.is_const,
+            attributes=op.attributes,
+            location=op.location,
+            regions=op.regions,
+            **extra,
+        )
+        for name in op.inputs:
+            src = producer.get(name)
+            if src is not None:
+                _tensor_edge(g, src, key, name, tensors.get(name))
+        for name in op.outputs:
+            producer.setdefault(name, key)
+    if main_block:
+        for k, name in enumerate(block.outputs):
+            key = f"{prefix}output:{k}"
+            _node(g, key, "output", f"output {k}", k, tensor=name, region=region, block=block.name, const=False, **extra)
+            src = producer.get(name)
+            if src is not None:
+                _tensor_edge(g, src, key, name, tensors.get(name))
+    return producer
+
+
+def _tensor_edge(g: nx.MultiDiGraph, src: Any, dst: Any, name: str, t: TosaTensor | None) -> None:
+    if t is None:
+        _edge(g, src, dst, name, None, None, None, name=name)
+    else:
+        _edge(g, src, dst, name, t.shape, t.dtype, t.nbytes, name=name)
+
+
+def add_xnn_nodes(g: nx.MultiDiGraph, xg: XnnGraph, *, prefix: str, **extra: Any) -> None:
+    """Add the nodes and value edges of ``xg`` to ``g`` with keys prefixed by ``prefix``."""
+    by_id = {v.id: v for v in xg.values}
+    producer: dict[int, Any] = {}
+    for k, vid in enumerate(xg.input_ids):
+        key = f"{prefix}input:{k}"
+        _node(g, key, "input", f"input {k}", k, const=False, **extra)
+        producer.setdefault(vid, key)
+
+    def edge(src: Any, dst: Any, vid: int) -> None:
+        v = by_id.get(vid)
+        _edge(g, src, dst, vid, v.dims if v else None, v.datatype if v else None, v.nbytes if v else None)
+
+    for n in xg.nodes:
+        key = f"{prefix}{n.index}"
+        _node(g, key, "operator", n.type, n.index, op=n.type, const=False, attributes=n.attributes, debug_handle=n.debug_handle, **extra)
+        for vid in n.inputs:
+            src = producer.get(vid)
+            if src is not None:
+                edge(src, key, vid)
+        for vid in n.outputs:
+            producer.setdefault(vid, key)
+    for k, vid in enumerate(xg.output_ids):
+        key = f"{prefix}output:{k}"
+        _node(g, key, "output", f"output {k}", k, const=False, **extra)
+        src = producer.get(vid)
+        if src is not None:
+            edge(src, key, vid)
+
+
+def fold_constants(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Fold TOSA ``CONST``/``CONST_SHAPE`` operators (nodes with ``const``) into their readers,
+    in place; return ``g``.
+
+    Each such node is removed and described in the ``consts`` attribute (a list of dicts with
+    ``tensor``, ``op``, ``shape``, ``dtype``, ``bytes``) of the nodes that read it.
+    """
+    for n in [n for n, d in g.nodes(data=True) if d.get("const")]:
+        for _, dst, key, data in g.out_edges(n, keys=True, data=True):
+            entry = {
+                "tensor": str(key),
+                "op": g.nodes[n].get("name"),
+                "shape": data.get("shape"),
+                "dtype": data.get("dtype"),
+                "bytes": data.get("bytes"),
+            }
+            g.nodes[dst].setdefault("consts", []).append(entry)
+        g.remove_node(n)
+    return g
+
+
+# -- the stitched view -----------------------------------------------------------------
+
+
+def stitch(method: Method, g: nx.MultiDiGraph, *, decode: Callable[[Delegate], DecodedPayload] | None = None) -> nx.MultiDiGraph:
+    """Inline delegate internals into ``g`` (the graph of ``method``) in place; return ``g``.
+
+    ``decode`` reads a delegate's payload (a :class:`~edgeinspect.formats.payloads.PayloadDecoder`
+    shared with the caller's other work; by default a fresh one).
+    """
+    decode = decode or PayloadDecoder()
+    producer, _ = producers_and_consumers(method)
+    for ins in method.instructions:
+        if ins.kind != "delegate" or ins.index not in g or not (ins.target is not None and 0 <= ins.target < len(method.delegates)):
+            continue
+        inner = _inner_graph(method, ins, decode)
+        if inner is None:
+            continue
+        _splice(method, g, ins, inner, producer)
+    return g
+
+
+def _inner_graph(
+    method: Method, ins: Instruction, decode: Callable[[Delegate], DecodedPayload]
+) -> tuple[Any, list[tuple[int, ...]], list[tuple[int, ...]]] | None:
+    """(networkx graph of the delegate's insides, input shapes, output shapes), or None."""
+    import networkx as nx
+
+    from edgeinspect.model.ethosu import EthosUPayload
+    from edgeinspect.model.tosa import TosaPayload
+    from edgeinspect.model.xnnpack import XnnpackPayload
+
+    d = method.delegates[ins.target]
+    try:
+        decoded = decode(d)
+    except FormatError:
+        return None
+    prefix = f"d{ins.index}:"
+    extra = {"device": d.backend_id, "partition": d.index, "delegate": d.index, "instruction": ins.index}
+    h = nx.MultiDiGraph()
+    if isinstance(decoded, XnnpackPayload):
+        xg = decoded.graph
+        add_xnn_nodes(h, xg, prefix=prefix, **extra)
+        return h, [v.dims if v else () for v in xg.inputs], [v.dims if v else () for v in xg.outputs]
+    if isinstance(decoded, TosaPayload):
+        tosa = decoded.graph
+    elif isinstance(decoded, EthosUPayload) and decoded.tosa is not None:
+        tosa = decoded.tosa
+    else:
+        return None
+    main = tosa.main_block
+    for rg in tosa.regions:
+        for blk in rg.blocks:
+            add_block_nodes(h, rg.name, blk, main_block=blk is main, prefix=prefix, **extra)
+    return h, [t.shape for t in tosa.inputs], [t.shape for t in tosa.outputs]
+
+
+def _pair(shapes: list[tuple[int, ...]], values: list[int], method: Method) -> dict[int, int]:
+    """Pair inner positions with method values: in order, equal shapes (leading ones ignored)."""
+
+    def norm(s: tuple[int, ...]) -> tuple[int, ...]:
+        s = tuple(s)
+        while s and s[0] == 1:
+            s = s[1:]
+        return s
+
+    out: dict[int, int] = {}
+    j = 0
+    for k, shape in enumerate(shapes):
+        while j < len(values):
+            t = method.tensor(values[j])
+            j += 1
+            if t is not None and norm(t.sizes) == norm(shape):
+                out[k] = values[j - 1]
+                break
+    if len(out) < len(shapes) and len(shapes) == len(values):
+        return dict(enumerate(values))
+    return out
+
+
+def _splice(method: Method, g: nx.MultiDiGraph, ins: Instruction, inner: tuple[Any, list, list], producer: dict[int, object]) -> None:
+    h, in_shapes, out_shapes = inner
+    node = ins.index
+    prefix = f"d{ins.index}:"
+    args = list(dict.fromkeys(method.tensor_args(ins)))
+    outs = [v for v in args if producer.get(v) == node]
+    ins_values = [v for v in args if v not in outs]
+    in_map = _pair(in_shapes, ins_values, method)
+    out_map = _pair(out_shapes, outs, method)
+    incoming = {k: (u, d) for u, _, k, d in g.in_edges(node, keys=True, data=True)}
+    outgoing: dict[int, list[tuple[Any, dict]]] = {}
+    for _, v, k, d in g.out_edges(node, keys=True, data=True):
+        outgoing.setdefault(k, []).append((v, d))
+    io_nodes = [n for n, d in h.nodes(data=True) if d.get("kind") in ("input", "output")]
+    g.add_nodes_from((n, d) for n, d in h.nodes(data=True) if d.get("kind") not in ("input", "output"))
+    for u, v, k, d in h.edges(keys=True, data=True):
+        if u in io_nodes or v in io_nodes:
+            continue
+        g.add_edge(u, v, key=k, **d)
+    for k_pos in range(len(in_shapes)):
+        value = in_map.get(k_pos)
+        src = incoming.get(value) if value is not None else None
+        if src is None:
+            continue
+        for _, dst, _, _ in h.out_edges(f"{prefix}input:{k_pos}", keys=True, data=True):
+            if dst in io_nodes:
+                continue
+            g.add_edge(src[0], dst, key=value, **src[1])
+    for k_pos in range(len(out_shapes)):
+        value = out_map.get(k_pos)
+        if value is None or value not in outgoing:
+            continue
+        for inner_src, _, _, _ in h.in_edges(f"{prefix}output:{k_pos}", keys=True, data=True):
+            if inner_src in io_nodes:
+                continue
+            for dst, d in outgoing[value]:
+                g.add_edge(inner_src, dst, key=value, **d)
+    g.remove_node(node)

@@ -28,10 +28,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from edgeinspect.errors import FormatError, UsageError
-from edgeinspect.model import Delegate, Program
+from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
+from edgeinspect.model import Delegate, Program, TosaGraph
 
-__all__ = ["attach_tosa", "collect_tosa_files", "signature_of_stream", "signature_of_tosa"]
+__all__ = ["attach_tosa", "collect_tosa_files", "load_for_view", "signature_of_stream", "signature_of_tosa", "tosa_beside"]
 
 _ARM_BACKENDS = ("EthosUBackend", "TOSABackend")
 _RANK = 6  # Vela pads every input/output shape to 6-D
@@ -112,10 +112,9 @@ def attach_tosa(program: Any, tosa: Any) -> Program:
     if not isinstance(program, Program):
         raise UsageError("--tosa joins dumped .tosa files to the delegates of a .pte; the input here is not a .pte program")
     from edgeinspect.formats import read
-    from edgeinspect.model_tosa import TosaGraph
+    from edgeinspect.formats._source import Source
 
     files = collect_tosa_files(tosa)
-    from edgeinspect.formats._source import Source
 
     dumps: list[tuple[str, memoryview, TosaGraph]] = []
     for f in files:
@@ -183,3 +182,36 @@ def _result(d: Delegate, dumps: list[tuple[str, bytes, Any]], candidates: list[i
         name, _, graph = dumps[chosen]
         return replace(d, tosa=graph, tosa_file=name, tosa_join="matched", tosa_candidates=names)
     return replace(d, tosa=None, tosa_file=None, tosa_join="ambiguous", tosa_candidates=names)
+
+
+def tosa_beside(path: str | os.PathLike[str]) -> list[str] | None:
+    """The ``<stem>.tosa.d`` directory of dumped .tosa files beside a .pte, when there is one.
+
+    ``edgeinspect view``/``report`` and the Model Explorer adapter join it to the Arm delegates
+    when no ``--tosa`` is given (the layout the fixture zoo and ``dump_intermediate_artifacts_to``
+    produce), so Ethos-U delegates show their operators.
+    """
+    beside = Path(path).with_suffix(".tosa.d")
+    if beside.is_dir() and any(beside.glob("*.tosa")):
+        return [str(beside)]
+    return None
+
+
+def load_for_view(path: str | os.PathLike[str], tosa: list[str] | None = None) -> Program | TosaGraph:
+    """Load a file the way the viewers do: with ``tosa`` when given, else with :func:`tosa_beside`.
+
+    A ``.tosa.d`` found beside the file that does not join (dumps of another export) is
+    ignored; explicit ``tosa`` files that do not join raise as usual.
+    """
+    from edgeinspect.formats import read
+
+    model = read(path)  # reports missing, irregular and corrupt files first
+    if tosa:
+        return attach_tosa(model, tosa)
+    found = tosa_beside(path) if isinstance(model, Program) else None
+    if found:
+        try:
+            return attach_tosa(model, found)
+        except EdgeInspectError:
+            pass
+    return model

@@ -16,125 +16,13 @@ value id); edges across the boundary keep the method's value index and attribute
 the surrounding CPU nodes to the inner operators that read the delegate's inputs and write
 its outputs. Inputs and outputs are paired with the call's tensor arguments in order, by
 shape (a call can pass tensors the delegate graph does not use).
+
+The code lives in :mod:`edgeinspect.graph`, where the node and edge schema is written (and
+``method_graph(method, stitched=True)`` calls it); this module keeps the name.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from edgeinspect.errors import FormatError
-
-if TYPE_CHECKING:
-    import networkx as nx
-
-    from edgeinspect.model import Instruction, Method
+from edgeinspect.graph import stitch
 
 __all__ = ["stitch"]
-
-
-def stitch(method: Method, g: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """Inline delegate internals into ``g`` (the graph of ``method``) in place; return ``g``."""
-    from edgeinspect.graph import producers_and_consumers
-
-    producer, _ = producers_and_consumers(method)
-    for ins in method.instructions:
-        if ins.kind != "delegate" or ins.index not in g or not (ins.target is not None and 0 <= ins.target < len(method.delegates)):
-            continue
-        inner = _inner_graph(method, ins)
-        if inner is None:
-            continue
-        _splice(method, g, ins, inner, producer)
-    return g
-
-
-def _inner_graph(method: Method, ins: Instruction) -> tuple[Any, list[tuple[int, ...]], list[tuple[int, ...]]] | None:
-    """(networkx graph of the delegate's insides, input shapes, output shapes), or None."""
-    import networkx as nx
-
-    from edgeinspect.formats.payloads import decode_delegate
-    from edgeinspect.formats.xnnpack import add_xnn_nodes
-    from edgeinspect.model_tosa import add_block_nodes
-
-    d = method.delegates[ins.target]
-    try:
-        decoded = decode_delegate(d)
-    except FormatError:
-        return None
-    prefix = f"d{ins.index}:"
-    extra = {"device": d.backend_id, "partition": d.index, "delegate": d.index, "instruction": ins.index}
-    h = nx.MultiDiGraph()
-    if decoded.kind == "xnnpack":
-        xg = decoded.graph
-        add_xnn_nodes(h, xg, prefix=prefix, **extra)
-        return h, [v.dims if v else () for v in xg.inputs], [v.dims if v else () for v in xg.outputs]
-    tosa = decoded.graph if decoded.kind == "tosa" else decoded.tosa
-    if tosa is None:
-        return None
-    main = tosa.main_block
-    for rg in tosa.regions:
-        for blk in rg.blocks:
-            add_block_nodes(h, rg.name, blk, main_block=blk is main, prefix=prefix, **extra)
-    return h, [t.shape for t in tosa.inputs], [t.shape for t in tosa.outputs]
-
-
-def _pair(shapes: list[tuple[int, ...]], values: list[int], method: Method) -> dict[int, int]:
-    """Pair inner positions with method values: in order, equal shapes (leading ones ignored)."""
-
-    def norm(s: tuple[int, ...]) -> tuple[int, ...]:
-        s = tuple(s)
-        while s and s[0] == 1:
-            s = s[1:]
-        return s
-
-    out: dict[int, int] = {}
-    j = 0
-    for k, shape in enumerate(shapes):
-        while j < len(values):
-            t = method.tensor(values[j])
-            j += 1
-            if t is not None and norm(t.sizes) == norm(shape):
-                out[k] = values[j - 1]
-                break
-    if len(out) < len(shapes) and len(shapes) == len(values):
-        return dict(enumerate(values))
-    return out
-
-
-def _splice(method: Method, g: nx.MultiDiGraph, ins: Instruction, inner: tuple[Any, list, list], producer: dict[int, object]) -> None:
-    h, in_shapes, out_shapes = inner
-    node = ins.index
-    prefix = f"d{ins.index}:"
-    args = list(dict.fromkeys(method.tensor_args(ins)))
-    outs = [v for v in args if producer.get(v) == node]
-    ins_values = [v for v in args if v not in outs]
-    in_map = _pair(in_shapes, ins_values, method)
-    out_map = _pair(out_shapes, outs, method)
-    incoming = {k: (u, d) for u, _, k, d in g.in_edges(node, keys=True, data=True)}
-    outgoing: dict[int, list[tuple[Any, dict]]] = {}
-    for _, v, k, d in g.out_edges(node, keys=True, data=True):
-        outgoing.setdefault(k, []).append((v, d))
-    io_nodes = [n for n, d in h.nodes(data=True) if d.get("kind") in ("input", "output")]
-    g.add_nodes_from((n, d) for n, d in h.nodes(data=True) if d.get("kind") not in ("input", "output"))
-    for u, v, k, d in h.edges(keys=True, data=True):
-        if u in io_nodes or v in io_nodes:
-            continue
-        g.add_edge(u, v, key=k, **d)
-    for k_pos in range(len(in_shapes)):
-        value = in_map.get(k_pos)
-        src = incoming.get(value) if value is not None else None
-        if src is None:
-            continue
-        for _, dst, _, _ in h.out_edges(f"{prefix}input:{k_pos}", keys=True, data=True):
-            if dst in io_nodes:
-                continue
-            g.add_edge(src[0], dst, key=value, **src[1])
-    for k_pos in range(len(out_shapes)):
-        value = out_map.get(k_pos)
-        if value is None or value not in outgoing:
-            continue
-        for inner_src, _, _, _ in h.in_edges(f"{prefix}output:{k_pos}", keys=True, data=True):
-            if inner_src in io_nodes:
-                continue
-            for dst, d in outgoing[value]:
-                g.add_edge(inner_src, dst, key=value, **d)
-    g.remove_node(node)

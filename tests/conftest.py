@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -29,3 +30,14 @@ def pte_fixtures() -> list[Path]:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``needs_export`` import torch/executorch inside them (collection never does):
+    skip them, saying why, where those are not installed (looked up without importing them)."""
+    if importlib.util.find_spec("torch") is not None and importlib.util.find_spec("executorch") is not None:
+        return
+    skip = pytest.mark.skip(reason="needs torch and executorch: pip install 'edgeinspect[export]'")
+    for item in items:
+        if "needs_export" in item.keywords:
+            item.add_marker(skip)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgeinspect.model_etdump import DebugEvent, ETDump
+from edgeinspect.model.etdump import DebugEvent, ETDump
 
 ETDUMP_DATA = Path(__file__).parent / "data" / "etdump"
 

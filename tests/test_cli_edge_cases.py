@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from conftest import DATA
 
 from edgeinspect.cli import main
@@ -50,15 +51,15 @@ def test_inspect_text_honours_method(capsys):
     assert code == 0 and "method forward" in out and "method encode" not in out
 
 
+@pytest.mark.needs_export
 def test_dynamic_shapes_are_reported_as_upper_bounds(capsys, tmp_path):
     # A tensor stored with a dynamic (bounded) shape: its sizes are the upper bound, so the
     # byte figures are maxima and the report says so. Written by executorch's serializer.
     import copy
 
-    import pytest
+    from executorch.exir import schema
+    from executorch.exir._serialize import _program as program_mod
 
-    schema = pytest.importorskip("executorch.exir.schema")
-    program_mod = pytest.importorskip("executorch.exir._serialize._program")
     pte = program_mod.deserialize_pte_binary((DATA / "xnn_cumsum.pte").read_bytes())
     prog = copy.deepcopy(pte.program)
     plan = prog.execution_plan[0]
@@ -74,10 +75,8 @@ def test_dynamic_shapes_are_reported_as_upper_bounds(capsys, tmp_path):
     assert "upper bounds" not in out
 
 
+@pytest.mark.needs_export
 def test_inspect_etrecord_fills_the_operators_payloads_do_not_say(capsys):
-    import pytest
-
-    pytest.importorskip("executorch.devtools")
     pte, etrecord = DATA / "u55_upsample.pte", str(DATA / "u55_upsample.etrecord")
     code, out, _ = _run(capsys, "inspect", str(pte), "--format", "json")
     assert json.loads(out)["methods"][0]["metrics"]["coverage"]["ratio"] == "unknown"

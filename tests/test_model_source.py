@@ -13,7 +13,7 @@ from conftest import DATA
 
 import edgeinspect
 from edgeinspect.cli import main
-from edgeinspect.model_source import (
+from edgeinspect.model.source import (
     Frame,
     MethodSources,
     Module,

@@ -6,7 +6,6 @@ The adapter class lives in :mod:`edgeinspect_explorer.main` (Model Explorer impo
 
 from __future__ import annotations
 
-__all__ = ["ADAPTER_ID"]
+from edgeinspect.report.overlays import ADAPTER_ID
 
-#: The id Model Explorer gives the adapter (its metadata id); pass it as ``extensionId``.
-ADAPTER_ID = "edgeinspect"
+__all__ = ["ADAPTER_ID"]

@@ -1,13 +1,14 @@
 """Build Model Explorer graphs from what edgeinspect reads and measures.
 
 .pte: one graph per method. Every node sits in the layer of its partition (``CPU_input``,
-``EthosUBackend_0``, ``CPU_island_0``, ...; see :func:`edgeinspect.report.overlays.partitions`),
+``EthosUBackend_0``, ``CPU_island_0``, ...; see :func:`edgeinspect.analysis.partitions`),
 is coloured by its device, and carries its instruction index, device and (for a delegate call)
-backend, target, payload size and compile specs. When the payload decoders are present the
-delegate layers hold the operators inside the delegate (:mod:`edgeinspect.stitch`); otherwise
-a delegate is one node. Edges whose ends run on different devices are boundaries: their tensor
-metadata says how many bytes cross, and an edge overlay labels them on the canvas. Each layer's
-attributes carry the metrics of its partition; the root carries the method's.
+backend, target, payload size and compile specs. The delegate layers hold the operators inside
+the delegate when its payload says what they are (:mod:`edgeinspect.stitch`); otherwise the
+delegate is one node and its layer says why its operators are unknown. Edges whose ends run
+on different devices are boundaries: their tensor metadata says how many bytes cross, and an
+edge overlay labels them on the canvas. Each layer's attributes carry the metrics of its
+partition; the root carries the method's.
 
 .tosa: one graph per basic block, CONST operators folded into the attributes of the operators
 that read them, so the graph shows the operators that compute.
@@ -22,7 +23,9 @@ from model_explorer import graph_builder as gb
 
 from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraphs, transitions
 from edgeinspect.analysis.fragmentation import is_glue
-from edgeinspect.report.overlays import device_color, explorer_graph, node_id, node_namespaces, partitions
+from edgeinspect.analysis.partitions import partitions
+from edgeinspect.formats.payloads import PayloadDecoder, unknown_ops_reason
+from edgeinspect.report.overlays import device_color, explorer_graph, node_id, node_namespaces
 
 __all__ = ["BOUNDARY_OVERLAY", "file_label", "pte_graphs", "shade", "tint", "tosa_graphs"]
 
@@ -63,7 +66,8 @@ def pte_graphs(program: Any) -> list[gb.Graph]:
 
 
 def _method_graph(program: Any, method: Any) -> gb.Graph:
-    graph = explorer_graph(method)
+    decode = PayloadDecoder()
+    graph = explorer_graph(method, decode=decode)
     parts = partitions(method)
     namespaces = node_namespaces(method, graph, parts)
     islands = cpu_islands(method)
@@ -145,7 +149,7 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
             )
         )
 
-    group_attrs = _group_attributes(method, graph, parts, namespaces, islands)
+    group_attrs = _group_attributes(method, graph, parts, namespaces, islands, decode)
     configs = [
         gb.GroupNodeConfig(
             namespaceRegex=f"^{p.namespace}$",
@@ -190,7 +194,7 @@ def _label(data: dict[str, Any]) -> str:
 
 
 def _group_attributes(
-    method: Any, graph: Any, parts: list[Any], namespaces: dict[object, str], islands: list[Any]
+    method: Any, graph: Any, parts: list[Any], namespaces: dict[object, str], islands: list[Any], decode: PayloadDecoder
 ) -> dict[str, dict[str, str]]:
     """Metrics on every layer (the partition's) and on the root (the method's)."""
     subgraphs = delegated_subgraphs(method)
@@ -238,7 +242,11 @@ def _group_attributes(
                 data = graph.nodes[key]
                 if data.get("partition") is not None:
                     inner[str(data.get("name"))] = inner.get(str(data.get("name")), 0) + 1
-            attrs["operators_inside"] = ", ".join(f"{k} x{v}" for k, v in inner.items()) if inner else "unknown (payload not decoded)"
+            if inner:
+                attrs["operators_inside"] = ", ".join(f"{k} x{v}" for k, v in inner.items())
+            else:
+                reason = unknown_ops_reason(d, decode) if d is not None else "operators unknown: the delegate index is out of range"
+                attrs["operators_inside"] = reason or "none"
         if p.island is not None and p.island < len(islands):
             isl = islands[p.island]
             attrs.update(

@@ -11,28 +11,24 @@ from typing import Any
 from model_explorer import Adapter, AdapterMetadata, ModelExplorerGraphs
 from model_explorer import graph_builder as gb
 
-from edgeinspect.report.overlays import load_for_view
-from edgeinspect_explorer import ADAPTER_ID
+from edgeinspect.model import Program, TosaGraph
+from edgeinspect.report.overlays import ADAPTER_ID, TOSA_FILES, load_for_view
 from edgeinspect_explorer.graphs import file_label, pte_graphs, tosa_graphs
 
 __all__ = ["TOSA_FILES", "EdgeInspectAdapter", "convert", "load"]
 
-#: Dumped .tosa files to join to the Arm delegates of a .pte, by absolute .pte path.
-#: ``edgeinspect view --tosa`` fills it (the server runs in the same process). Without an
-#: entry, a ``<stem>.tosa.d`` directory beside the .pte is used when there is one
-#: (:func:`edgeinspect.report.overlays.tosa_beside`).
-TOSA_FILES: dict[str, list[str]] = {}
 
-
-def load(model_path: str) -> Any:
-    """Load a .pte or .tosa with the dumps registered in :data:`TOSA_FILES`, else those beside it."""
+def load(model_path: str) -> Program | TosaGraph:
+    """Load a .pte or .tosa with the dumps registered in :data:`TOSA_FILES` (filled by
+    ``edgeinspect view --tosa``; see :data:`edgeinspect.report.overlays.TOSA_FILES`), else
+    those beside it."""
     return load_for_view(model_path, TOSA_FILES.get(os.path.abspath(model_path)) or None)
 
 
 def convert(model_path: str) -> list[gb.Graph]:
     """The graphs of a .pte (one per method) or a .tosa (one per basic block)."""
     model = load(model_path)
-    if getattr(model, "format", None) == "pte":
+    if isinstance(model, Program):
         return pte_graphs(model)
     return tosa_graphs(model)
 

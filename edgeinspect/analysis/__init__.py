@@ -1,14 +1,21 @@
-"""Fragmentation metrics and measured time: free functions over a :class:`~edgeinspect.model.Method`.
+"""Analysis: pure functions over the IR, measured time included (:mod:`edgeinspect.model`).
 
-The definitions are exact (see :mod:`edgeinspect.analysis.fragmentation` and design.md);
-tests and reports use them as written.
+The fragmentation metrics of design.md (:mod:`edgeinspect.analysis.fragmentation`: exact
+definitions, tests and reports use them as written), the partitions a method's instructions
+fall into (:mod:`edgeinspect.analysis.partitions`, imported by the views that draw them) and
+the per-method figures the lint, its
+baseline and the diff compare (:mod:`edgeinspect.analysis.figures`). Nothing here reads
+bytes (the operators inside a delegate come from the payload decoders of
+:mod:`edgeinspect.formats`, or from a lookup the caller passes), prints, caches or imports torch.
 """
 
 from __future__ import annotations
 
+from edgeinspect.analysis.figures import method_coverage, method_figures
 from edgeinspect.analysis.fragmentation import (
     Coverage,
     CpuIsland,
+    Dataflow,
     RoundTrip,
     base_operator,
     boundary_bytes,
@@ -23,9 +30,7 @@ from edgeinspect.analysis.fragmentation import (
     round_trips,
     transitions,
 )
-
-# After the fragmentation names: profile builds on them (cpu_islands, is_glue).
-from edgeinspect.analysis.profile import (  # noqa: E402
+from edgeinspect.analysis.profile import (
     GlueChain,
     InstructionProfile,
     IslandProfile,
@@ -38,6 +43,7 @@ from edgeinspect.analysis.profile import (  # noqa: E402
 __all__ = [
     "Coverage",
     "CpuIsland",
+    "Dataflow",
     "GlueChain",
     "InstructionProfile",
     "IslandProfile",
@@ -54,6 +60,8 @@ __all__ = [
     "glue_chains",
     "is_glue",
     "is_trivial",
+    "method_coverage",
+    "method_figures",
     "method_metrics",
     "profile_method",
     "round_trips",

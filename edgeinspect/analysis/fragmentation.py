@@ -30,18 +30,21 @@ fragmentation_score
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edgeinspect.formats.payloads import known_delegate_ops  # the default lookup (importable from here as before)
+from edgeinspect.graph import producers_and_consumers
 from edgeinspect.model import Delegate, Instruction, Method
+from edgeinspect.model.counts import CONST_OPS
 
 __all__ = [
     "GLUE_OPERATORS",
     "TRIVIAL_OPERATORS",
     "Coverage",
     "CpuIsland",
+    "Dataflow",
     "RoundTrip",
     "base_operator",
     "boundary_bytes",
@@ -102,7 +105,11 @@ def base_operator(name: str) -> str:
     return f"{ns}{sep}{rest.split('.', 1)[0]}"
 
 
-@functools.lru_cache(maxsize=4096)  # a method names a few operators thousands of times
+#: Every entry of :data:`GLUE_OPERATORS` contains one of these: a cheap first test, since a
+#: method names a few operators thousands of times and most of them are not glue.
+_GLUE_HINTS = ("quantize", "choose_qparams")
+
+
 def is_glue(operator_name: str) -> bool:
     """Whether a kernel is quantize/dequantize glue (``quantized_decomposed::*quantize*``).
 
@@ -113,7 +120,7 @@ def is_glue(operator_name: str) -> bool:
     >>> is_glue("aten::where.self_out")
     False
     """
-    return any(g in operator_name for g in GLUE_OPERATORS)
+    return (_GLUE_HINTS[0] in operator_name or _GLUE_HINTS[1] in operator_name) and any(g in operator_name for g in GLUE_OPERATORS)
 
 
 def is_trivial(operator_name: str) -> bool:
@@ -285,21 +292,16 @@ def _delegate_calls(method: Method) -> int:
     return sum(1 for ins in method.instructions if ins.kind == "delegate")
 
 
-_last_dataflow: tuple[Method, Any] | None = None
+#: ``(producer, consumers)`` of a method, as :func:`edgeinspect.graph.producers_and_consumers`
+#: returns them: the metrics that follow tensors take it as an argument, so a caller that asks
+#: several (:func:`method_metrics`) computes it once; nothing is cached behind their back.
+Dataflow = tuple[Mapping[int, Any], Mapping[int, list[Any]]]
 
 
-def _dataflow(method: Method) -> tuple[dict[int, Any], dict[int, list[Any]]]:
-    """``producers_and_consumers`` of the last method asked, shared by the metrics (read-only)."""
-    global _last_dataflow
-    if _last_dataflow is None or _last_dataflow[0] is not method:
-        from edgeinspect.graph import producers_and_consumers
-
-        _last_dataflow = (method, producers_and_consumers(method))
-    return _last_dataflow[1]
-
-
-def cpu_islands(method: Method) -> list[CpuIsland]:
+def cpu_islands(method: Method, *, dataflow: Dataflow | None = None) -> list[CpuIsland]:
     """The CPU islands of a method: maximal runs of kernel calls between two delegate calls.
+
+    ``dataflow`` is the method's :data:`Dataflow` when the caller has it already.
 
     Examples
     --------
@@ -314,7 +316,7 @@ def cpu_islands(method: Method) -> list[CpuIsland]:
     """
     if _delegate_calls(method) < 2:
         return []
-    producer, consumers = _dataflow(method)
+    producer, consumers = dataflow or producers_and_consumers(method)
     islands = []
     last_delegate: Instruction | None = None
     run: list[Instruction] = []
@@ -406,9 +408,11 @@ class RoundTrip:
         }
 
 
-def round_trips(method: Method) -> list[RoundTrip]:
+def round_trips(method: Method, *, dataflow: Dataflow | None = None) -> list[RoundTrip]:
     """NPU -> CPU -> NPU round trips: delegate outputs that reach another delegate call
     through CPU kernels that are all glue or trivial (:func:`is_trivial`).
+
+    ``dataflow`` is the method's :data:`Dataflow` when the caller has it already.
 
     Each kernel on the path must take exactly one non-constant tensor (so nothing else
     flows in); the walk follows every consumer. Results are ordered by source, then sink.
@@ -426,7 +430,7 @@ def round_trips(method: Method) -> list[RoundTrip]:
     """
     if _delegate_calls(method) < 2:
         return []
-    producer, consumers = _dataflow(method)
+    producer, consumers = dataflow or producers_and_consumers(method)
     by_index = {i.index: i for i in method.instructions}
     out: list[RoundTrip] = []
     for src in method.calls:
@@ -517,10 +521,6 @@ class Coverage:
         }
 
 
-#: Delegate-internal operators that are data, not work (TOSA constants).
-_NOT_WORK = ("CONST", "CONST_SHAPE")
-
-
 def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int] | None] | None = None) -> Coverage:
     """Delegated operators / all operators of a method, or ``"unknown"`` (never a guess).
 
@@ -555,42 +555,26 @@ def coverage(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int
         if call.target not in known:
             d = by_index.get(call.target)
             ops = lookup(d) if d is not None else None
-            known[call.target] = None if ops is None else sum(n for op, n in ops.items() if op not in _NOT_WORK)
+            known[call.target] = None if ops is None else _work(ops)
         delegated += known[call.target] or 0
     unknown = [k for k, n in known.items() if n is None]
     return Coverage(None if unknown else delegated, cpu, glue, tuple(unknown))
 
 
-def known_delegate_ops(delegate: Delegate, decode: Callable[[Delegate], Any] | None = None) -> Mapping[str, int] | None:
-    """The operator histogram inside a delegate when a decoder knows it, else None.
-
-    Uses ``edgeinspect.formats.payloads.decode_delegate`` (XNNPACK and TOSA payloads, and
-    .tosa files joined with :func:`edgeinspect.join.attach_tosa`) when it is available,
-    or ``decode`` in its place (a memo of it, so a report decodes each payload once).
-    """
-    if decode is None:
-        try:
-            from edgeinspect.formats.payloads import decode_delegate as decode
-        except ImportError:
-            return None
-    from edgeinspect.errors import EdgeInspectError
-
-    try:
-        decoded = decode(delegate)
-    except EdgeInspectError:
-        return None
-    ops = getattr(decoded, "ops", None)
-    return dict(ops) if ops is not None else None
+def _work(ops: Mapping[str, int]) -> int:
+    """Operators that do work: TOSA constants are data."""
+    return sum(n for op, n in ops.items() if op not in CONST_OPS)
 
 
 def method_metrics(method: Method, delegate_ops: Callable[[Delegate], Mapping[str, int] | None] | None = None) -> dict[str, Any]:
     """The ``metrics`` object of ``inspect --format json`` for one method."""
+    flow = producers_and_consumers(method) if _delegate_calls(method) >= 2 else None
     return {
         "delegated_subgraphs": delegated_subgraphs(method),
         "transitions": transitions(method),
         "boundary_bytes": boundary_bytes(method),
-        "cpu_islands": [isl.to_dict() for isl in cpu_islands(method)],
+        "cpu_islands": [isl.to_dict() for isl in cpu_islands(method, dataflow=flow)],
         "coverage": coverage(method, delegate_ops).to_dict(),
-        "round_trips": [r.to_dict() for r in round_trips(method)],
+        "round_trips": [r.to_dict() for r in round_trips(method, dataflow=flow)],
         "fragmentation_score": fragmentation_score(method),
     }

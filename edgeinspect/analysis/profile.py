@@ -34,10 +34,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edgeinspect.analysis import CpuIsland, cpu_islands, is_glue
+from edgeinspect.analysis.fragmentation import CpuIsland, cpu_islands, is_glue
 from edgeinspect.errors import UsageError
 from edgeinspect.model import Instruction, Method
-from edgeinspect.model_etdump import ETDump, ProfileEvent, tick_span
+from edgeinspect.model.etdump import ETDump, ProfileEvent, tick_span
 
 __all__ = [
     "CATEGORIES",

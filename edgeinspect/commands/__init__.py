@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from edgeinspect.model import Program
+
 __all__ = ["add_estimate_options", "add_file_and_tosa", "estimates_for"]
 
 
@@ -40,7 +42,7 @@ def estimates_for(model: Any, args: argparse.Namespace) -> Any:
         if args.no_cache:
             raise UsageError("--no-cache goes with --estimate")
         return None
-    if getattr(model, "format", None) != "pte":
+    if not isinstance(model, Program):
         raise UsageError("--estimate goes with a .pte program: Vela's flags come from its Ethos-U delegates' compile specs")
     from edgeinspect.estimate import estimate_program
 

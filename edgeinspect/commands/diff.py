@@ -27,20 +27,19 @@ def run(args: argparse.Namespace) -> int:
     from edgeinspect.diff import diff_programs
     from edgeinspect.errors import UsageError
     from edgeinspect.formats import read
+    from edgeinspect.model import Program
 
     models = []
     try:
         for path in (args.base, args.head):
             model = read(path)
             models.append(model)
-            if getattr(model, "format", None) != "pte":
-                raise UsageError(f"{path}: diff compares ExecuTorch programs (.pte); this is a {getattr(model, 'format', 'other')} file")
+            if not isinstance(model, Program):
+                raise UsageError(f"{path}: diff compares ExecuTorch programs (.pte); this is a {model.format} file")
         d = diff_programs(models[0], models[1])
     finally:
         for m in models:
-            close = getattr(m, "close", None)
-            if close is not None:
-                close()
+            m.close()
     if args.format == "json":
         json.dump(d.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")

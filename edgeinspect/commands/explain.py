@@ -38,12 +38,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import edgeinspect
     from edgeinspect.errors import UsageError
-    from edgeinspect.model_source import frame_sources
+    from edgeinspect.model import Program
+    from edgeinspect.model.source import frame_sources
     from edgeinspect.recommend import explain_dict, recommend
     from edgeinspect.recommend.sources import with_sources
 
     program = edgeinspect.load(args.file, tosa=args.tosa or None)
-    if getattr(program, "format", None) != "pte":
+    if not isinstance(program, Program):
         raise UsageError(f"{args.file}: explain needs a .pte program (a .tosa file has no CPU/delegate split to explain)")
     reasons = None
     partitioner_info: dict[str, Any] | None = None

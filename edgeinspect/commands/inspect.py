@@ -32,10 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import edgeinspect
+    from edgeinspect.model import Program
     from edgeinspect.report.render import render_inspect
 
     model = edgeinspect.load(args.file, tosa=args.tosa or None)
-    if args.method and getattr(model, "format", None) == "pte":
+    if args.method and isinstance(model, Program):
         for name in args.method:
             model.method(name)  # raises UsageError naming the methods there are
     etrecord_ops = _etrecord_ops(model, args.etrecord) if args.etrecord else None
@@ -61,8 +62,9 @@ def _etrecord_ops(model: object, path: str) -> dict[str, dict[int, dict[str, int
     import os
 
     from edgeinspect.errors import UsageError
+    from edgeinspect.model import Program
 
-    if getattr(model, "format", None) != "pte":
+    if not isinstance(model, Program):
         raise UsageError("--etrecord goes with a .pte program")
     if not os.path.isfile(path):
         raise UsageError(f"{path}: no such ETRecord file (write one with executorch.devtools.generate_etrecord)")
@@ -90,9 +92,10 @@ def _sources(model: object, etrecord: str | None) -> object:
     """Where each instruction came from: from the ETRecord when given (the pairing was
     checked by :func:`_etrecord_ops`), else from the frames the program carries, else None."""
     from edgeinspect.errors import UsageError
-    from edgeinspect.model_source import frame_sources
+    from edgeinspect.model import Program
+    from edgeinspect.model.source import frame_sources
 
-    if getattr(model, "format", None) != "pte":
+    if not isinstance(model, Program):
         return None
     if not etrecord:
         return frame_sources(model)

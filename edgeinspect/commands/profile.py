@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from edgeinspect.errors import UsageError
+from edgeinspect.model import Program
 
 __all__ = ["add_etdump_options", "add_parser", "load_profiles", "profiles_from_args", "run"]
 
@@ -43,7 +44,7 @@ def load_profiles(model: Any, etdump: str, method: str = "forward", warmup_runs:
     import edgeinspect
     from edgeinspect.analysis import profile_method
 
-    if getattr(model, "format", None) != "pte":
+    if not isinstance(model, Program):
         raise UsageError("--etdump goes with the .pte program that ran")
     if warmup_runs < 0:
         raise UsageError(f"--warmup-runs must be 0 or more, not {warmup_runs}")
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-o {args.output} is a directory: give a file name such as run.etdp")
     program = edgeinspect.load(args.file)
     try:
-        if getattr(program, "format", None) != "pte":
+        if not isinstance(program, Program):
             raise UsageError(f"{args.file}: profile runs ExecuTorch programs (.pte), not {program.format} files")
         method = program.method(args.method)
         try:

@@ -86,23 +86,23 @@ def run(args: argparse.Namespace) -> int:
     path = os.path.abspath(args.file)
     if not os.path.isfile(path):
         raise UsageError(f"{args.file}: no such file")
-    from edgeinspect.report.overlays import load_for_view, overlays
+    from edgeinspect.model import Program
+    from edgeinspect.report.overlays import ADAPTER_ID, TOSA_FILES, load_for_view, overlays
 
     # Load once here, before the slow Model Explorer import (it imports torch), so a bad
     # file fails at once with our message, not inside the web page.
     tosa = [os.path.abspath(t) for t in args.tosa]
     model = load_for_view(path, tosa or None)
     try:
-        import edgeinspect_explorer.main as adapter
         import model_explorer
         from model_explorer.config import ModelExplorerConfig
     except ImportError as err:
         raise UsageError(f"edgeinspect view needs Model Explorer ({err}): pip install 'edgeinspect[explorer]'") from err
 
-    adapter.TOSA_FILES[path] = tosa
+    TOSA_FILES[path] = tosa  # for the adapter, which Model Explorer imports and calls with the path
     config = ModelExplorerConfig()
-    config.add_model_from_path(path, adapterId=adapter.ADAPTER_ID)
-    if not args.no_overlays and getattr(model, "format", None) == "pte":
+    config.add_model_from_path(path, adapterId=ADAPTER_ID)
+    if not args.no_overlays and isinstance(model, Program):
         # Model Explorer shows the last node data first: put the device colours there.
         for name, doc in sorted(overlays(model).items(), key=lambda kv: kv[0] == "device"):
             config.add_node_data(name=name, node_data=json.dumps(doc))

@@ -33,6 +33,7 @@ from torch.export import ExportedProgram
 from torch.export.graph_signature import ExportGraphSignature, InputKind, InputSpec, OutputSpec, TensorArgument
 
 from edgeinspect.analysis.fragmentation import base_operator
+from edgeinspect.model import accelerator_config
 
 __all__ = [
     "edge_programs",
@@ -218,29 +219,29 @@ def unlower(ep: ExportedProgram) -> ExportedProgram:
     new_gm = torch.fx.GraphModule(root, graph)
     for name, value in list(state_dict.items()) + list(constants.items()):
         _set_attr(new_gm, name, value)
-    # No validation: the partitioner's input holds operators that backends keep whole
-    # (XNNPACK's aten.linear), which the edge verifier of a finished program rejects.
-    with _unvalidated():
-        return ExportedProgram(
-            root=new_gm,
-            graph=new_gm.graph,
-            graph_signature=ExportGraphSignature(input_specs=input_specs, output_specs=output_specs),
-            state_dict=state_dict,
-            range_constraints=copy.copy(ep.range_constraints),
-            module_call_graph=copy.deepcopy(ep.module_call_graph),
-            constants=constants,
-            verifiers=ep.verifiers,
-        )
+    return _PartitionerInput(
+        root=new_gm,
+        graph=new_gm.graph,
+        graph_signature=ExportGraphSignature(input_specs=input_specs, output_specs=output_specs),
+        state_dict=state_dict,
+        range_constraints=copy.copy(ep.range_constraints),
+        module_call_graph=copy.deepcopy(ep.module_call_graph),
+        constants=constants,
+        verifiers=ep.verifiers,
+    )
 
 
-@contextmanager
-def _unvalidated() -> Any:
-    validate = ExportedProgram.validate
-    ExportedProgram.validate = lambda self: None  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        ExportedProgram.validate = validate  # type: ignore[method-assign]
+class _PartitionerInput(ExportedProgram):
+    """The program the partitioner saw, rebuilt by :func:`unlower`.
+
+    It holds operators that backends keep whole (XNNPACK's ``aten.linear``), which the edge
+    verifier of a finished program rejects, so this program skips validation: an override on
+    this class alone, nothing patched process-wide (programs the partitioners build from it are
+    plain ExportedPrograms and validate as usual).
+    """
+
+    def validate(self) -> None:
+        return None
 
 
 def _positional_args(node: torch.fx.Node) -> None:
@@ -335,11 +336,7 @@ def _arm_partitioner(backend_id: str, specs: Mapping[str, str]) -> Any:
     from executorch.backends.arm.tosa.partitioner import TOSAPartitioner
 
     if backend_id == "EthosUBackend":
-        target = specs.get("target")
-        if not target:
-            for flag in specs.get("compile_flags", "").split():
-                if flag.startswith("--accelerator-config="):
-                    target = flag.split("=", 1)[1]
+        target = accelerator_config(specs)
         if not target:
             from edgeinspect.errors import UsageError
 

@@ -468,11 +468,11 @@ def _serialize_size_prefixed(etdump: Any) -> bytes:
 
 def make_fixture(fixture: EtdumpFixture, data_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Write ``<name>.etdp`` and ``<name>.expected.json`` of one fixture into ``out_dir``."""
-    import edgeinspect
+    from edgeinspect.formats import read
 
     out_dir.mkdir(parents=True, exist_ok=True)
     etdp = out_dir / f"{fixture.name}.etdp"
-    with edgeinspect.load(data_dir / fixture.pte) as program:
+    with read(data_dir / fixture.pte) as program:
         if fixture.synthetic:
             etdp.write_bytes(_synthetic_etdump(program, fixture))
         else:

@@ -34,7 +34,7 @@ from edgeinspect.analysis.fragmentation import base_operator, is_glue
 from edgeinspect.errors import UsageError
 from edgeinspect.export.partitioner import _op_name, delegate_modules, edge_programs, load_etrecord
 from edgeinspect.model import Method, Program
-from edgeinspect.model_source import (
+from edgeinspect.model.source import (
     MethodSources,
     Module,
     OpSource,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import FormatError
 from edgeinspect.formats._source import Source
+
+if TYPE_CHECKING:
+    from edgeinspect.model import Program, TosaGraph
 
 __all__ = ["detect_format", "read"]
 
@@ -20,7 +23,7 @@ def detect_format(data: Any) -> str | None:
     return None
 
 
-def read(path_or_data: Any, name: str | None = None) -> Any:
+def read(path_or_data: Any, name: str | None = None) -> Program | TosaGraph:
     """Read a .pte or .tosa file (or bytes) into its model object."""
     source = Source(path_or_data, name)
     try:

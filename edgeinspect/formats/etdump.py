@@ -15,7 +15,7 @@ int_value, float_value, double_value, bool_value, and output, a Bool); ``Tensor`
 (scalar_type, sizes, strides, offset).
 
 Only the block list is read by :func:`read_etdump`; a block's events are decoded when the
-caller asks (:class:`~edgeinspect.model_etdump.RunBlock`), each request with its own element
+caller asks (:class:`~edgeinspect.model.etdump.RunBlock`), each request with its own element
 budget, so a hostile file cannot make repeated reads, or one read, blow up.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 from edgeinspect.errors import FormatError
 from edgeinspect.formats._fb import BOOL, F32, F64, I8, I32, I64, U32, U64, Buffer, Fields, Table
 from edgeinspect.formats._source import Source
-from edgeinspect.model_etdump import (
+from edgeinspect.model.etdump import (
     AllocationEvent,
     DebugEvent,
     DebugTensor,

@@ -12,12 +12,11 @@ key under which the data lives in the program's named data store.
 
 from __future__ import annotations
 
-import math
 import struct
-from dataclasses import dataclass, field
 from typing import Any
 
 from edgeinspect.errors import FormatError
+from edgeinspect.model.ethosu import VelaBlock, VelaStream, VelaTensor, depad
 
 __all__ = ["VelaBlock", "VelaStream", "VelaTensor", "decode_ethosu", "depad"]
 
@@ -27,98 +26,6 @@ _START = "vela_bin_stream"
 _END = "vela_end_stream"
 _IO = struct.Struct("<9i")
 _MAX_IO = 4096  # far above any real graph; bounds the work a corrupt count can cause
-
-
-@dataclass(frozen=True, slots=True)
-class VelaBlock:
-    """One block of the stream: name, data length, external flag and the file offset of its data."""
-
-    name: str
-    length: int
-    external: bool = False
-    offset: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class VelaTensor:
-    """An NPU graph input or output as Vela lays it out: 6-D shape, element size, offset, region."""
-
-    shape6: tuple[int, ...]
-    element_size: int
-    offset: int
-    region: int
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The shape with Vela's leading padding ones removed (see :func:`depad`)."""
-        return depad(self.shape6)
-
-    @property
-    def nbytes(self) -> int:
-        """Byte size: product of the shape x element size."""
-        return math.prod(self.shape6) * self.element_size
-
-
-def depad(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Drop the leading ones Vela pads shapes to 6-D with (a rank-0 result becomes ``()``).
-
-    Leading ones of the original shape are dropped too, so compare shapes padded to the same
-    rank when the rank matters.
-
-    Examples
-    --------
-    >>> depad((1, 1, 1, 3, 16, 16))
-    (3, 16, 16)
-    """
-    i = 0
-    while i < len(shape) and shape[i] == 1:
-        i += 1
-    return tuple(shape[i:])
-
-
-@dataclass(frozen=True, slots=True)
-class VelaStream:
-    """A decoded Ethos-U payload.
-
-    ``command_stream_bytes`` and ``weight_bytes`` are the sizes of ``cmd_data`` and
-    ``weight_data`` (None when the block is external: its size is then in the named data
-    store, not in the payload); ``scratch_bytes`` the scratch (SRAM) size Vela asked for.
-    """
-
-    blocks: tuple[VelaBlock, ...]
-    command_stream_bytes: int | None
-    weight_bytes: int | None
-    scratch_bytes: int | None
-    inputs: tuple[VelaTensor, ...]
-    outputs: tuple[VelaTensor, ...]
-    external_keys: dict[str, str] = field(default_factory=dict, hash=False)
-    command_stream_offset: int = field(default=-1, compare=False)
-    #: The ``cmd_data`` bytes (None when the block is external or absent).
-    cmd_data: bytes | None = field(default=None, compare=False, repr=False)
-
-    def command_stream(self, arch: str, *, path: str | None = None) -> Any:
-        """Decode ``cmd_data`` for ``arch`` (e.g. the delegate's target ``ethos-u55-128``).
-
-        Returns a :class:`edgeinspect.formats.ethosu_cmd.CommandStream`, or None when the
-        payload holds no ``cmd_data`` of its own (external or absent).
-
-        Raises
-        ------
-        FormatError
-            When the command stream is truncated or corrupt.
-        """
-        if self.cmd_data is None:
-            return None
-        from edgeinspect.formats.ethosu_cmd import decode_command_stream
-
-        return decode_command_stream(self.cmd_data, arch, path=path, base=self.command_stream_offset)
-
-    def block(self, name: str) -> VelaBlock | None:
-        """The first block called ``name``, or None."""
-        for b in self.blocks:
-            if b.name == name:
-                return b
-        return None
 
 
 def decode_ethosu(data: Any, *, path: str | None = None, base: int = 0) -> VelaStream:

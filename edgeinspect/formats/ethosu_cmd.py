@@ -34,11 +34,10 @@ Examples
 from __future__ import annotations
 
 import struct
-from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from edgeinspect.errors import FormatError, UsageError
+from edgeinspect.model.ethosu import CommandStream, NpuCommand, NpuOperation
 
 __all__ = [
     "CommandStream",
@@ -50,11 +49,11 @@ __all__ = [
 ]
 
 _PAYLOAD = 0x4000  # code bit: one 32-bit payload word follows
+_FIRST_SET = 0x100  # codes below are operations (NPU_OP_*), from here on registers (NPU_SET_*)
 _COP1 = int.from_bytes(b"COP1", "little")  # driver payload fourccs
 _COP2 = int.from_bytes(b"COP2", "little")
 _DA_CONFIG, _DA_CMDSTREAM = 0x01, 0x02  # driver actions (tag low byte)
 _DA_SINGLE = (0x03, 0x04, 0x05)  # read APB registers, dump SHRAM, NOP: no words follow
-_OPCODE = 0x03FF
 
 # --- code tables: {code: name without the NPU_ prefix}; cmd1 codes include 0x4000 -------
 
@@ -112,8 +111,19 @@ _U85_ONLY = {
 
 def _full_names(*tables: dict[int, str]) -> dict[int, str]:
     merged = {k: v for t in tables for k, v in t.items()}
-    return {code: ("NPU_" if code < 0x100 else "NPU_SET_") + name for code, name in sorted(merged.items())}
+    return {code: ("NPU_" if code < _FIRST_SET else "NPU_SET_") + name for code, name in sorted(merged.items())}
 
+
+# The codes the decoder reads by name (the same on every architecture).
+_OP = {name: code for code, name in _OPS_COMMON.items()}
+_REG = {name: code for code, name in _SET_COMMON.items()}
+_STOP = _OP["OP_STOP"]
+_DMA_LEN = _REG["DMA0_LEN"]
+_IFM_H, _IFM_W, _IFM_C = _REG["IFM_HEIGHT0_M1"], _REG["IFM_WIDTH0_M1"], _REG["IFM_DEPTH_M1"]  # tile 0
+_IFM2_H, _IFM2_W = _REG["IFM2_HEIGHT0_M1"], _REG["IFM2_WIDTH0_M1"]  # IFM2 has no depth register: the IFM's
+_OFM_H, _OFM_W, _OFM_C = _REG["OFM_HEIGHT_M1"], _REG["OFM_WIDTH_M1"], _REG["OFM_DEPTH_M1"]
+_IFM_PRECISION, _IFM2_PRECISION, _OFM_PRECISION = _REG["IFM_PRECISION"], _REG["IFM2_PRECISION"], _REG["OFM_PRECISION"]
+_KERNEL_WIDTH, _KERNEL_HEIGHT, _KERNEL_STRIDE = _REG["KERNEL_WIDTH_M1"], _REG["KERNEL_HEIGHT_M1"], _REG["KERNEL_STRIDE"]
 
 _TABLES = {
     "ethos-u55": _full_names(_OPS_COMMON, _SET_COMMON, _U55_ONLY),
@@ -158,24 +168,19 @@ _PRECISION_BITS = {0: 8, 1: 16, 2: 32, 3: 64}
 def architecture(target: str | None) -> str | None:
     """The command-set family of a Vela accelerator config or delegate target, or None.
 
-    Ethos-U65 uses the Ethos-U55 command set.
+    Ethos-U65 uses the Ethos-U55 command set. (A delegate's accelerator comes from its compile
+    specs: :attr:`edgeinspect.model.Delegate.accelerator`.)
 
     Examples
     --------
     >>> architecture("ethos-u55-128"), architecture("ethos-u65-512"), architecture("ethos-u85-256")
     ('ethos-u55', 'ethos-u55', 'ethos-u85')
-    >>> architecture("--accelerator-config=ethos-u85-1024 --output-format=raw")
-    'ethos-u85'
     >>> architecture("TOSA-1.0+INT") is None
     True
     """
     if not target:
         return None
     text = target.lower()
-    for token in text.split():
-        if token.startswith("--accelerator-config="):
-            text = token.split("=", 1)[1]
-            break
     if text.startswith(("ethos-u55", "ethos-u65")):
         return "ethos-u55"
     if text.startswith("ethos-u85"):
@@ -193,97 +198,6 @@ def _family(arch: str) -> str:
     if fam is None:
         raise UsageError(f"unknown Ethos-U architecture {arch!r}: pass an accelerator config such as 'ethos-u55-128' or 'ethos-u85-256'")
     return fam
-
-
-@dataclass(frozen=True, slots=True)
-class NpuCommand:
-    """One command word (and its payload word for a cmd1).
-
-    ``offset`` is the byte offset of the command in ``cmd_data``; ``code`` the low 16 bits
-    of the first word; ``param`` the high 16 bits; ``payload`` the second word of a cmd1
-    (None for a cmd0); ``name`` the register or operation (``NPU_SET_IFM_BASE0``) or
-    ``unknown(0x....)`` for a code the architecture does not define.
-    """
-
-    offset: int
-    code: int
-    param: int
-    payload: int | None
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class NpuOperation:
-    """One ``NPU_OP_*`` command with the register state it runs with.
-
-    ``kind`` is ``conv2d``, ``matmul`` (an Ethos-U85 convolution whose weights come from
-    IFM2), ``depthwise``, ``pooling.<mode>``, ``elementwise.<mode>``, ``resize.<mode>``
-    (modes the tables do not name appear as ``mode_0x..``), ``dma``, ``dma_wait``,
-    ``kernel_wait``, ``pmu_mask``, ``irq`` or ``stop``. For compute operations ``ifm``,
-    ``ifm2`` (elementwise and matmul; its depth is the IFM's, there is no IFM2 depth
-    register) and ``ofm`` are (height, width, depth) from the
-    ``*_HEIGHT*_M1``/``*_WIDTH*_M1``/``*_DEPTH_M1`` registers (IFM/IFM2: tile 0, which is
-    the whole feature map unless Vela tiled it); ``kernel`` (height, width) and ``stride``
-    (y, x) for convolution, matmul, depthwise and pooling; precisions such as ``int8``/``uint8``/
-    ``int16``. ``dma_bytes`` is ``NPU_SET_DMA0_LEN`` for a DMA. A value the stream has not
-    set yet is None. ``offset`` is the byte offset of the ``NPU_OP`` command in ``cmd_data``.
-    """
-
-    kind: str
-    offset: int
-    param: int
-    ifm: tuple[int, int, int] | None = None
-    ifm2: tuple[int, int, int] | None = None
-    ofm: tuple[int, int, int] | None = None
-    kernel: tuple[int, int] | None = None
-    stride: tuple[int, int] | None = None
-    ifm_precision: str | None = None
-    ifm2_precision: str | None = None
-    ofm_precision: str | None = None
-    dma_bytes: int | None = None
-
-    @property
-    def is_compute(self) -> bool:
-        """True for work on the MAC/elementwise/resize units (not DMA, waits or stop)."""
-        return self.kind.split(".", 1)[0] in ("conv2d", "matmul", "depthwise", "pooling", "elementwise", "resize")
-
-
-@dataclass(frozen=True, slots=True)
-class CommandStream:
-    """A decoded command stream: every command, the operations, and where it stopped.
-
-    ``trailing_bytes`` counts bytes after ``NPU_OP_STOP`` (not decoded: the NPU never
-    reads them). ``config``/``npu_id`` are the CONFIG and ID register values of the COP1
-    driver header (None for a bare command stream).
-    """
-
-    arch: str
-    commands: tuple[NpuCommand, ...]
-    operations: tuple[NpuOperation, ...]
-    trailing_bytes: int = 0
-    config: int | None = None
-    npu_id: int | None = None
-
-    @property
-    def macs_per_cycle(self) -> int | None:
-        """MACs per cycle of the NPU configuration Vela compiled for (COP1 config word), or None."""
-        return None if self.config is None else 1 << (self.config & 0xF)
-
-    @property
-    def stream_arch(self) -> str | None:
-        """The command-set family the COP1 ID word names (``ethos-u55`` or ``ethos-u85``), or None."""
-        major = None if self.npu_id is None else self.npu_id >> 28
-        return {1: "ethos-u55", 2: "ethos-u85"}.get(major) if major is not None else None
-
-    def histogram(self, *, compute_only: bool = False) -> dict[str, int]:
-        """``{kind: count}`` of the operations, most frequent first (ties by name)."""
-        c = Counter(op.kind for op in self.operations if op.is_compute or not compute_only)
-        return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
-
-    @property
-    def unknown_commands(self) -> int:
-        """How many commands have a code the architecture's table does not define."""
-        return sum(1 for c in self.commands if c.name.startswith("unknown("))
 
 
 def decode_command_stream(data: Any, arch: str, *, path: str | None = None, base: int = 0) -> CommandStream:
@@ -423,9 +337,9 @@ def _walk(
         i += 2 if payload is not None else 1
         if name is None:
             continue
-        if code < 0x100:  # NPU_OP_*: start work with the registers set so far
+        if code < _FIRST_SET:  # NPU_OP_*: start work with the registers set so far
             operations.append(_operation(name, param, offset, regs, modes, fam))
-            if code == 0:  # NPU_OP_STOP
+            if code == _STOP:
                 return 4 * (end - i)
         else:
             regs[code] = (param, payload or 0)
@@ -442,7 +356,7 @@ def _operation(
 ) -> NpuOperation:
     if name in _OTHER_OPS:
         kind = _OTHER_OPS[name]
-        dma = regs.get(0x4032, (0, None))[1] if kind == "dma" else None
+        dma = regs.get(_DMA_LEN, (0, None))[1] if kind == "dma" else None
         return NpuOperation(kind, offset, param, dma_bytes=dma)
     kind = _COMPUTE[name]
     if kind in modes:
@@ -455,14 +369,14 @@ def _operation(
         kind,
         offset,
         param,
-        ifm=_shape(regs, 0x10B, 0x10A, 0x104),
-        ifm2=_shape(regs, 0x18B, 0x18A, 0x104) if two_inputs else None,
-        ofm=_shape(regs, 0x112, 0x111, 0x113),
+        ifm=_shape(regs, _IFM_H, _IFM_W, _IFM_C),
+        ifm2=_shape(regs, _IFM2_H, _IFM2_W, _IFM_C) if two_inputs else None,
+        ofm=_shape(regs, _OFM_H, _OFM_W, _OFM_C),
         kernel=_kernel(regs) if windowed else None,
         stride=_stride(regs) if windowed else None,
-        ifm_precision=_precision(regs, 0x105),
-        ifm2_precision=_precision(regs, 0x185) if two_inputs else None,
-        ofm_precision=_precision(regs, 0x114),
+        ifm_precision=_precision(regs, _IFM_PRECISION),
+        ifm2_precision=_precision(regs, _IFM2_PRECISION) if two_inputs else None,
+        ofm_precision=_precision(regs, _OFM_PRECISION),
     )
 
 
@@ -473,22 +387,22 @@ def _shape(regs: dict[int, tuple[int, int]], h: int, w: int, c: int) -> tuple[in
 
 
 def _stride_bits(regs: dict[int, tuple[int, int]]) -> tuple[int, int, int, int]:
-    p = regs[0x122][0]
+    p = regs[_KERNEL_STRIDE][0]
     sx = (p & 1) | ((p >> 6) & 0x7) << 1
     sy = ((p >> 1) & 1) | ((p >> 9) & 0x7) << 1
     return sy + 1, sx + 1, ((p >> 4) & 1) + 1, ((p >> 3) & 1) + 1
 
 
 def _kernel(regs: dict[int, tuple[int, int]]) -> tuple[int, int] | None:
-    if 0x121 not in regs or 0x120 not in regs or 0x122 not in regs:
+    if _KERNEL_HEIGHT not in regs or _KERNEL_WIDTH not in regs or _KERNEL_STRIDE not in regs:
         return None
     _, _, dy, dx = _stride_bits(regs)
     # the registers hold dilation x (size - 1)
-    return (regs[0x121][0] // dy + 1, regs[0x120][0] // dx + 1)
+    return (regs[_KERNEL_HEIGHT][0] // dy + 1, regs[_KERNEL_WIDTH][0] // dx + 1)
 
 
 def _stride(regs: dict[int, tuple[int, int]]) -> tuple[int, int] | None:
-    if 0x122 not in regs:
+    if _KERNEL_STRIDE not in regs:
         return None
     sy, sx, _, _ = _stride_bits(regs)
     return (sy, sx)

@@ -1,108 +1,44 @@
-"""What is inside a delegate: decode its payload by backend into one summary type.
+"""What is inside a delegate: decode its payload by backend into a typed record.
 
-:func:`decode_delegate` reads a delegate's payload and returns a :class:`DecodedPayload`:
-
-``xnnpack``
-    the XNNPACK graph (:mod:`edgeinspect.formats.xnnpack`); ``ops`` counts its nodes.
-``tosa``
-    a TOSABackend payload, which is a .tosa file (:mod:`edgeinspect.formats.tosa`); ``ops``
-    counts its operators without ``CONST``/``CONST_SHAPE`` (they only hold data; their count
-    is ``const_ops``).
-``ethos-u``
-    the Vela block stream (:mod:`edgeinspect.formats.ethosu`): command-stream and weight
-    bytes, scratch size, inputs and outputs. Vela output holds no TOSA, so ``ops`` is None
-    ("unknown") unless a dumped .tosa was joined to the delegate
-    (:func:`edgeinspect.join.attach_tosa`); then it counts that graph's operators like
-    ``tosa`` does. ``npu_ops`` counts the NPU operations of the command stream itself
-    (:mod:`edgeinspect.formats.ethosu_cmd`: ``conv2d``, ``pooling.average``, ``dma``, ...),
-    decoded for the architecture of the delegate's target; no dumped file is needed.
-``opaque``
-    any other backend (CoreML, QNN, Vulkan, VGF, MPS, ...): size and compile specs only.
+:func:`decode_delegate` reads a delegate's payload and returns one of the records of
+:mod:`edgeinspect.model.payload` (:class:`~edgeinspect.model.XnnpackPayload`,
+:class:`~edgeinspect.model.TosaPayload`, :class:`~edgeinspect.model.EthosUPayload` or
+:class:`~edgeinspect.model.OpaquePayload`); their union is ``DecodedPayload``.
+:class:`PayloadDecoder` decodes each delegate once for callers that ask several times (the
+delegates table, coverage and the stitched graph of one report); :func:`known_delegate_ops`
+is the operator histogram the analysis counts coverage with.
 
 Decoding never raises anything but :class:`~edgeinspect.errors.FormatError`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from edgeinspect.errors import FormatError, UsageError
-from edgeinspect.model import Delegate
+from edgeinspect.errors import EdgeInspectError, FormatError, UsageError
+from edgeinspect.model import Delegate, accelerator_config
+from edgeinspect.model.payload import OpaquePayload, backend_kind
 
-__all__ = ["DecodedPayload", "backend_kind", "decode_delegate", "decode_payload"]
+if TYPE_CHECKING:
+    from edgeinspect.model import DecodedPayload
+    from edgeinspect.model.ethosu import EthosUPayload
+    from edgeinspect.model.tosa import TosaGraph
+    from edgeinspect.model.xnnpack import XnnpackPayload
 
-_KINDS = {"xnnpackbackend": "xnnpack", "tosabackend": "tosa", "ethosubackend": "ethos-u"}
-
-
-def backend_kind(backend_id: str) -> str:
-    """``xnnpack`` | ``tosa`` | ``ethos-u`` | ``opaque`` for a backend id.
-
-    Examples
-    --------
-    >>> backend_kind("EthosUBackend"), backend_kind("XnnpackBackend"), backend_kind("CoreMLBackend")
-    ('ethos-u', 'xnnpack', 'opaque')
-    """
-    return _KINDS.get(backend_id.lower(), "opaque")
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedPayload:
-    """A delegate payload decoded by backend (see the module docstring for ``kind``).
-
-    ``ops`` is the operator histogram of what the delegate runs (None when unknown);
-    ``inputs``/``outputs`` the shapes the backend graph takes and gives (Vela's 6-D padding
-    removed for Ethos-U); ``input_element_sizes``/``output_element_sizes`` their bytes per
-    element where known. ``graph`` is the decoded XnnGraph/TosaGraph, ``stream`` the
-    VelaStream, ``tosa`` the joined TosaGraph of an Ethos-U delegate. ``npu_ops`` is the
-    histogram of an Ethos-U command stream's NPU operations (None when not Ethos-U, the
-    target is unknown, or the command stream is external or corrupt: then
-    ``details["npu_ops_error"]`` says why) and ``commands`` the decoded CommandStream.
-    """
-
-    backend: str
-    kind: str
-    size: int
-    compile_specs: dict[str, str] = field(default_factory=dict, hash=False)
-    ops: dict[str, int] | None = field(default=None, hash=False)
-    num_ops: int | None = None
-    const_ops: int | None = None
-    inputs: tuple[tuple[int, ...], ...] = ()
-    outputs: tuple[tuple[int, ...], ...] = ()
-    input_element_sizes: tuple[int | None, ...] = ()
-    output_element_sizes: tuple[int | None, ...] = ()
-    graph: Any = field(default=None, compare=False, repr=False)
-    stream: Any = field(default=None, compare=False, repr=False)
-    tosa: Any = field(default=None, compare=False, repr=False)
-    tosa_file: str | None = None
-    tosa_join: str | None = None
-    details: dict[str, Any] = field(default_factory=dict, hash=False)
-    npu_ops: dict[str, int] | None = field(default=None, hash=False)
-    commands: Any = field(default=None, compare=False, repr=False)
-
-    def summary(self) -> dict[str, Any]:
-        """A JSON-ready dict of everything above except the decoded objects."""
-        return {
-            "backend": self.backend,
-            "kind": self.kind,
-            "payload_bytes": self.size,
-            "compile_specs": dict(self.compile_specs),
-            "ops": dict(self.ops) if self.ops is not None else None,
-            "num_ops": self.num_ops,
-            "const_ops": self.const_ops,
-            "inputs": [list(s) for s in self.inputs],
-            "outputs": [list(s) for s in self.outputs],
-            "input_element_sizes": list(self.input_element_sizes),
-            "output_element_sizes": list(self.output_element_sizes),
-            "tosa_file": self.tosa_file,
-            "tosa_join": self.tosa_join,
-            "npu_ops": dict(self.npu_ops) if self.npu_ops is not None else None,
-            **self.details,
-        }
+__all__ = [
+    "DecodedPayload",
+    "PayloadDecoder",
+    "backend_kind",
+    "decode_delegate",
+    "decode_payload",
+    "known_delegate_ops",
+    "unknown_ops_reason",
+]
 
 
 def decode_delegate(delegate: Delegate) -> DecodedPayload:
-    """Read and decode a delegate's payload; see :class:`DecodedPayload`.
+    """Read and decode a delegate's payload; see :mod:`edgeinspect.model.payload`.
 
     A TOSA graph joined by :func:`edgeinspect.join.attach_tosa` (``delegate.tosa``) gives
     the operators of an Ethos-U delegate.
@@ -138,15 +74,15 @@ def decode_payload(
     compile_specs: dict[str, str] | None = None,
     base: int = 0,
     path: str | None = None,
-    tosa: Any = None,
+    tosa: TosaGraph | None = None,
     tosa_file: str | None = None,
     tosa_join: str | None = None,
     target: str | None = None,
 ) -> DecodedPayload:
     """Decode payload bytes of ``backend`` (``data`` None: nothing to read, summary only).
 
-    ``target`` (e.g. ``ethos-u85-256``) picks the Ethos-U command set; without it the
-    ``--accelerator-config`` of the ``compile_flags`` spec is used.
+    ``target`` (e.g. ``ethos-u85-256``, the delegate's :attr:`~edgeinspect.model.Delegate.target`)
+    picks the Ethos-U command set; without it, the target the compile specs name.
     """
     kind = backend_kind(backend)
     common: dict[str, Any] = {
@@ -157,25 +93,26 @@ def decode_payload(
         "tosa_join": tosa_join,
     }
     if data is None:
-        return DecodedPayload(kind="opaque", details={"note": "payload not readable (no file)"}, **common)
+        return OpaquePayload(note="payload not readable (no file)", **common)
     try:
         if kind == "xnnpack":
             return _xnnpack(data, path, base, common)
         if kind == "tosa":
             from edgeinspect.formats.tosa import parse_tosa
+            from edgeinspect.model.tosa import TosaPayload
 
             graph = parse_tosa(data, path=path, base=base)
-            return _with_tosa(DecodedPayload(kind="tosa", graph=graph, **common), graph)
+            return TosaPayload(graph=graph, **_tosa_ops(graph), **_tosa_io(graph), **common)
         if kind == "ethos-u":
             return _ethosu(data, path, base, common, tosa, target)
     except FormatError:
         raise
     except (ValueError, TypeError, OverflowError, IndexError, KeyError, UnicodeError, MemoryError) as err:  # pragma: no cover - defensive
         raise FormatError(f"cannot decode {backend} payload: {err}", path=path, offset=base, field="payload") from err
-    return DecodedPayload(kind="opaque", **common)
+    return OpaquePayload(**common)
 
 
-def _tosa_io(graph: Any) -> dict[str, Any]:
+def _tosa_io(graph: TosaGraph) -> dict[str, Any]:
     return {
         "inputs": tuple(tuple(t.shape) for t in graph.inputs),
         "outputs": tuple(tuple(t.shape) for t in graph.outputs),
@@ -184,23 +121,18 @@ def _tosa_io(graph: Any) -> dict[str, Any]:
     }
 
 
-def _with_tosa(p: DecodedPayload, graph: Any, *, io: bool = True) -> DecodedPayload:
-    from dataclasses import replace
-
+def _tosa_ops(graph: TosaGraph) -> dict[str, Any]:
     ops = graph.histogram(include_const=False)
-    extra = _tosa_io(graph) if io else {}
-    details = dict(p.details)
-    details["tosa_version"] = graph.version_string
-    return replace(p, ops=ops, num_ops=sum(ops.values()), const_ops=graph.num_operators - sum(ops.values()), details=details, **extra)
+    return {"ops": ops, "num_ops": sum(ops.values()), "const_ops": graph.num_operators - sum(ops.values())}
 
 
-def _xnnpack(data: Any, path: str | None, base: int, common: dict[str, Any]) -> DecodedPayload:
+def _xnnpack(data: Any, path: str | None, base: int, common: dict[str, Any]) -> XnnpackPayload:
     from edgeinspect.formats.xnnpack import decode_xnnpack
+    from edgeinspect.model.xnnpack import XnnpackPayload
 
     g = decode_xnnpack(data, path=path, base=base)
     ins, outs = g.inputs, g.outputs
-    return DecodedPayload(
-        kind="xnnpack",
+    return XnnpackPayload(
         ops=g.histogram(),
         num_ops=len(g.nodes),
         inputs=tuple(v.dims if v else () for v in ins),
@@ -208,67 +140,110 @@ def _xnnpack(data: Any, path: str | None, base: int, common: dict[str, Any]) -> 
         input_element_sizes=tuple((v.element_bits + 7) // 8 if v and v.element_bits else None for v in ins),
         output_element_sizes=tuple((v.element_bits + 7) // 8 if v and v.element_bits else None for v in outs),
         graph=g,
-        details={
-            "xnnpack": {
-                "identifier": g.identifier,
-                "header": g.has_header,
-                "values": len(g.values),
-                "external_values": g.num_externs,
-                "constants": g.constants,
-                "named_constants": g.named_constants,
-                "flatbuffer_bytes": g.flatbuffer_bytes,
-                "constant_data_bytes": g.constant_data_bytes,
-            }
-        },
         **common,
     )
 
 
-def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa: Any, target: str | None) -> DecodedPayload:
+def _ethosu(data: Any, path: str | None, base: int, common: dict[str, Any], tosa: TosaGraph | None, target: str | None) -> EthosUPayload:
     from edgeinspect.formats.ethosu import decode_ethosu
-    from edgeinspect.formats.ethosu_cmd import architecture
+    from edgeinspect.formats.ethosu_cmd import architecture, decode_command_stream
+    from edgeinspect.model.ethosu import EthosUPayload
 
     s = decode_ethosu(data, path=path, base=base)
-    arch = architecture(target) or architecture(common["compile_specs"].get("compile_flags"))
-    commands = npu_ops = None
-    npu_error: dict[str, str] = {}
+    arch = architecture(target) or architecture(accelerator_config(common["compile_specs"]))
+    commands = npu_ops = npu_error = None
     if arch is None:
-        npu_error["npu_ops_error"] = "no Ethos-U accelerator config in the delegate's target or compile_flags: command stream not decoded"
+        npu_error = "no Ethos-U accelerator config in the delegate's target or compile_flags: command stream not decoded"
     elif s.cmd_data is None:
-        npu_error["npu_ops_error"] = "cmd_data is external or absent: command stream not decoded"
+        npu_error = "cmd_data is external or absent: command stream not decoded"
     else:
         try:
-            commands = s.command_stream(arch, path=path)
+            commands = decode_command_stream(s.cmd_data, arch, path=path, base=s.command_stream_offset)
             npu_ops = commands.histogram()
         except FormatError as err:  # the I/O and sizes above stay useful when only the commands are corrupt
-            npu_error["npu_ops_error"] = str(err)
-    p = DecodedPayload(
-        kind="ethos-u",
+            npu_error = str(err)
+    return EthosUPayload(
         inputs=tuple(t.shape for t in s.inputs),
         outputs=tuple(t.shape for t in s.outputs),
         input_element_sizes=tuple(t.element_size for t in s.inputs),
         output_element_sizes=tuple(t.element_size for t in s.outputs),
         stream=s,
         tosa=tosa,
-        details={
-            "ethos_u": {
-                "command_stream_bytes": s.command_stream_bytes,
-                "weight_bytes": s.weight_bytes,
-                "scratch_bytes": s.scratch_bytes,
-                "inputs": [
-                    {"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.inputs
-                ],
-                "outputs": [
-                    {"shape": list(t.shape6), "element_size": t.element_size, "offset": t.offset, "region": t.region} for t in s.outputs
-                ],
-                "blocks": [{"name": b.name, "bytes": b.length, "external": b.external} for b in s.blocks],
-            },
-            **npu_error,
-        },
-        npu_ops=npu_ops,
         commands=commands,
+        npu_ops=npu_ops,
+        npu_ops_error=npu_error,
+        **(_tosa_ops(tosa) if tosa is not None else {}),
         **common,
     )
-    if tosa is not None:
-        p = _with_tosa(p, tosa, io=False)
-    return p
+
+
+class PayloadDecoder:
+    """:func:`decode_delegate` that decodes each delegate once: a memo made by its caller.
+
+    One report (or one ``inspect`` document) asks for the same payload several times: the
+    delegates table, the coverage metric and the stitched graph. Create one decoder for that
+    work and pass it along; nothing is kept once it goes out of scope. A payload that does not
+    decode raises the same :class:`~edgeinspect.errors.FormatError` at every call.
+
+    Examples
+    --------
+    >>> import edgeinspect
+    >>> program = edgeinspect.load("model.pte")          # doctest: +SKIP
+    >>> decode = PayloadDecoder()
+    >>> [decode(d).kind for d in program.delegates]        # doctest: +SKIP
+    ['xnnpack']
+    """
+
+    __slots__ = ("_done",)
+
+    def __init__(self) -> None:
+        self._done: dict[int, tuple[Delegate, DecodedPayload | EdgeInspectError]] = {}
+
+    def __call__(self, delegate: Delegate) -> DecodedPayload:
+        entry = self._done.get(id(delegate))
+        if entry is None:
+            try:
+                result: DecodedPayload | EdgeInspectError = decode_delegate(delegate)
+            except EdgeInspectError as err:
+                result = err
+            entry = self._done[id(delegate)] = (delegate, result)  # the delegate is kept, so its id stays its own
+        if isinstance(entry[1], EdgeInspectError):
+            raise entry[1]
+        return entry[1]
+
+    def ops(self, delegate: Delegate) -> Mapping[str, int] | None:
+        """:func:`known_delegate_ops` through this memo."""
+        return known_delegate_ops(delegate, decode=self)
+
+
+def known_delegate_ops(delegate: Delegate, decode: Callable[[Delegate], DecodedPayload] | None = None) -> Mapping[str, int] | None:
+    """The operator histogram inside a delegate when its payload says, else None.
+
+    XNNPACK and TOSA payloads list their operators, and so does an Ethos-U delegate joined to
+    its dumped .tosa (:func:`edgeinspect.join.attach_tosa`); a payload that does not decode
+    gives None. ``decode`` replaces :func:`decode_delegate` (a :class:`PayloadDecoder`, so a
+    report decodes each payload once).
+    """
+    try:
+        decoded = (decode or decode_delegate)(delegate)
+    except EdgeInspectError:
+        return None
+    return dict(decoded.ops) if decoded.ops is not None else None
+
+
+def unknown_ops_reason(delegate: Delegate, decode: Callable[[Delegate], DecodedPayload] | None = None) -> str | None:
+    """Why the operators inside a delegate are not known, in words that say what would tell
+    them (None when they are known): the payload's own reason, or why it does not decode."""
+    try:
+        decoded = (decode or decode_delegate)(delegate)
+    except EdgeInspectError as err:
+        return f"operators unknown: the payload does not decode ({err})"
+    return decoded.unknown_ops_reason
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DecodedPayload":  # the union of the payload records, built when first named
+        from edgeinspect import model
+
+        return model.DecodedPayload
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,7 @@ from edgeinspect.model import (
     Tensor,
     Value,
 )
-from edgeinspect.model_source import Frame
+from edgeinspect.model.source import Frame
 
 __all__ = ["FILE_IDENTIFIER", "read_pte", "read_extended_header"]
 
@@ -40,7 +40,120 @@ _HEADER_MAGIC = b"eh00"
 _HEADER_MIN_LENGTH = 24  # magic, length, program_size, segment_base_offset
 _HEADER_FULL_LENGTH = 32  # ... and segment_data_size
 
-# KernelTypes union members (EValue.val), numbered from 1 in schema order.
+# -- Schema facts (program.fbs), named once ----------------------------------------------
+# Field ids of each table, in schema order (a union field takes two ids: its type, then its
+# value); union member names, whose tags are their positions (0 = none).
+
+
+class _PROGRAM:
+    (
+        VERSION,
+        EXECUTION_PLAN,
+        CONSTANT_BUFFER,
+        BACKEND_DELEGATE_DATA,
+        SEGMENTS,
+        CONSTANT_SEGMENT,
+        MUTABLE_DATA_SEGMENTS,
+        NAMED_DATA,
+    ) = range(8)
+
+
+class _EXECUTION_PLAN:
+    NAME, CONTAINER_META_TYPE, VALUES, INPUTS, OUTPUTS, CHAINS, OPERATORS, DELEGATES, NON_CONST_BUFFER_SIZES = range(9)
+
+
+class _CHAIN:
+    INPUTS, OUTPUTS, INSTRUCTIONS, STACKTRACE = range(4)
+
+
+class _INSTRUCTION:
+    INSTR_ARGS_TYPE, INSTR_ARGS = range(2)
+
+
+class _CALL:  # KernelCall (op_index, args) and DelegateCall (delegate_index, args)
+    INDEX, ARGS = range(2)
+
+
+class _MOVE_CALL:
+    MOVE_FROM, MOVE_TO = range(2)
+
+
+class _JUMP_FALSE_CALL:
+    COND_VALUE_INDEX, DESTINATION_INSTRUCTION = range(2)
+
+
+class _FREE_CALL:
+    VALUE_INDEX = 0
+
+
+class _EVALUE:
+    VAL_TYPE, VAL = range(2)
+
+
+class _TENSOR:
+    (
+        SCALAR_TYPE,
+        STORAGE_OFFSET,
+        SIZES,
+        DIM_ORDER,
+        REQUIRES_GRAD,
+        DATA_BUFFER_IDX,
+        ALLOCATION_INFO,
+        LAYOUT,
+        SHAPE_DYNAMISM,
+        EXTRA_TENSOR_INFO,
+    ) = range(10)
+
+
+class _EXTRA_TENSOR_INFO:
+    MUTABLE_DATA_SEGMENTS_IDX, FULLY_QUALIFIED_NAME, LOCATION = range(3)
+
+
+class _SCALAR:  # Int (int_val), Bool (bool_val), Double (double_val), String (string_val)
+    VALUE = 0
+
+
+class _LIST:  # IntList, DoubleList, BoolList, TensorList, OptionalTensorList
+    ITEMS = 0
+
+
+class _OPERATOR:
+    NAME, OVERLOAD = range(2)
+
+
+class _BACKEND_DELEGATE:
+    ID, PROCESSED, COMPILE_SPECS = range(3)
+
+
+class _DATA_REFERENCE:  # BackendDelegateDataReference
+    LOCATION, INDEX = range(2)
+
+
+class _INLINE_DATA:  # BackendDelegateInlineData
+    DATA = 0
+
+
+class _COMPILE_SPEC:
+    KEY, VALUE = range(2)
+
+
+class _DATA_SEGMENT:
+    OFFSET, SIZE = range(2)
+
+
+class _NAMED_DATA:
+    KEY, SEGMENT_INDEX = range(2)
+
+
+class _FRAME_LIST:
+    ITEMS = 0
+
+
+class _FRAME:
+    FILENAME, LINENO, NAME, CONTEXT = range(4)
+
+
+# KernelTypes union members (EValue.val), tag = position.
 _VALUE_KINDS = (
     None,
     "null",
@@ -55,34 +168,39 @@ _VALUE_KINDS = (
     "tensor_list",
     "optional_tensor_list",
 )
-# InstructionArguments union members, numbered from 1.
+# InstructionArguments union members, tag = position.
 _INSTRUCTION_KINDS = (None, "kernel", "delegate", "move", "jump_false", "free")
+# DataLocation enum.
 _DATA_LOCATIONS = ("inline", "segment")
+
+_NULL, _INT, _BOOL, _DOUBLE, _TENSOR_TAG = (_VALUE_KINDS.index(k) for k in ("null", "int", "bool", "double", "tensor"))
+_INT_LIST, _TENSOR_LIST, _OPTIONAL_TENSOR_LIST = (_VALUE_KINDS.index(k) for k in ("int_list", "tensor_list", "optional_tensor_list"))
+_KERNEL_CALL, _DELEGATE_CALL = _INSTRUCTION_KINDS.index("kernel"), _INSTRUCTION_KINDS.index("delegate")
 
 _HEADER = struct.Struct("<4sIQQ")
 
 # Fields read together on the fast paths (slot, struct code or R(eference)/P(resence), default).
-_INSTRUCTION_FIELDS = Fields(1, ((0, "B", 0), (1, "R", -1)))
-_CALL_FIELDS = Fields(2, ((0, "i", 0), (1, "R", -1)))  # KernelCall and DelegateCall alike
-_EVALUE_FIELDS = Fields(3, ((0, "B", 0), (1, "R", -1)))
+_INSTRUCTION_FIELDS = Fields(1, ((_INSTRUCTION.INSTR_ARGS_TYPE, "B", 0), (_INSTRUCTION.INSTR_ARGS, "R", -1)))
+_CALL_FIELDS = Fields(2, ((_CALL.INDEX, "i", 0), (_CALL.ARGS, "R", -1)))  # KernelCall and DelegateCall alike
+_EVALUE_FIELDS = Fields(3, ((_EVALUE.VAL_TYPE, "B", 0), (_EVALUE.VAL, "R", -1)))
 _TENSOR_FIELDS = Fields(
     4,
     (
-        (0, "b", 0),  # scalar_type
-        (1, "i", 0),  # storage_offset
-        (2, "R", -1),  # sizes
-        (3, "R", -1),  # dim_order
-        (4, "B", 0),  # requires_grad
-        (5, "I", 0),  # data_buffer_idx
-        (6, "P", False),  # allocation_info (memory planned)
-        (8, "b", 0),  # shape_dynamism
-        (9, "R", -1),  # extra_tensor_info
+        (_TENSOR.SCALAR_TYPE, "b", 0),
+        (_TENSOR.STORAGE_OFFSET, "i", 0),
+        (_TENSOR.SIZES, "R", -1),
+        (_TENSOR.DIM_ORDER, "R", -1),
+        (_TENSOR.REQUIRES_GRAD, "B", 0),
+        (_TENSOR.DATA_BUFFER_IDX, "I", 0),
+        (_TENSOR.ALLOCATION_INFO, "P", False),  # present: memory planned
+        (_TENSOR.SHAPE_DYNAMISM, "b", 0),
+        (_TENSOR.EXTRA_TENSOR_INFO, "R", -1),
     ),
 )
-_INT_FIELDS = Fields(5, ((0, "q", 0),))
-_BOOL_FIELDS = Fields(6, ((0, "B", 0),))
-_DOUBLE_FIELDS = Fields(7, ((0, "d", 0.0),))
-_LIST_FIELDS = Fields(8, ((0, "R", -1),))
+_INT_FIELDS = Fields(5, ((_SCALAR.VALUE, "q", 0),))
+_BOOL_FIELDS = Fields(6, ((_SCALAR.VALUE, "B", 0),))
+_DOUBLE_FIELDS = Fields(7, ((_SCALAR.VALUE, "d", 0.0),))
+_LIST_FIELDS = Fields(8, ((_LIST.ITEMS, "R", -1),))
 _NO_FIELDS = Fields(9, ())
 
 
@@ -106,8 +224,14 @@ def read_extended_header(data: Any, path: str | None = None) -> ExtendedHeader |
     return ExtendedHeader(length, program_size, segment_base, segment_data_size)
 
 
-def read_pte(source: Source) -> Program:
+def read_pte(source: Source, *, fast: bool = True) -> Program:
     """Read a .pte from a :class:`Source` into a :class:`~edgeinspect.model.Program`.
+
+    Instructions and values, read by the thousand, take a fast path (several fields in one
+    unpack, :meth:`~edgeinspect.formats._fb.Buffer.fields`) that hands anything irregular to
+    the checked accessors; ``fast=False`` reads every table with the checked accessors only.
+    Both give the same program, or the same error, for every input: the tests hold them to
+    it on every fixture and every mutation the corruption tests and the fuzzer make.
 
     Raises
     ------
@@ -146,26 +270,32 @@ def read_pte(source: Source) -> Program:
             )
     view = data if program_size == file_size else memoryview(data)[:program_size]
     buf = Buffer(view, path)
-    return _Reader(buf, source, header, segment_base).program()
+    return _Reader(buf, source, header, segment_base, fast=fast).program()
+
+
+def _never(*_: Any) -> None:
+    """The fast path turned off: every table goes to the checked accessors."""
+    return None
 
 
 class _Reader:
     """One pass over the program tables."""
 
-    def __init__(self, buf: Buffer, source: Source, header: ExtendedHeader | None, segment_base: int) -> None:
+    def __init__(self, buf: Buffer, source: Source, header: ExtendedHeader | None, segment_base: int, *, fast: bool = True) -> None:
         self.buf = buf
         self.source = source
         self.header = header
         self.segment_base = segment_base
+        self.fast = fast
 
     def program(self) -> Program:
         buf = self.buf
         root = buf.root(None, "Program")
-        version = root.scalar(0, U32, 0, "version")
+        version = root.scalar(_PROGRAM.VERSION, U32, 0, "version")
         segments = self._segments(root)
         inline_data = self._inline_data(root)
         methods = []
-        for i, pos in enumerate(root.table_offsets(1, "execution_plan")):
+        for i, pos in enumerate(root.table_offsets(_PROGRAM.EXECUTION_PLAN, "execution_plan")):
             field = f"execution_plan[{i}]"
             try:
                 methods.append(self._method(buf.table_at(pos, field), segments, inline_data))
@@ -173,11 +303,11 @@ class _Reader:
                 if not err.field.startswith(field):
                     err.within(field)
                 raise
-        constant_buffers = len(root.table_offsets(2, "constant_buffer"))
+        constant_buffers = len(root.table_offsets(_PROGRAM.CONSTANT_BUFFER, "constant_buffer"))
         named = []
-        for i, t in enumerate(root.tables(7, "named_data")):
-            key = t.string(0, f"named_data[{i}].key") or ""
-            named.append((key, t.scalar(1, U32, 0, f"named_data[{i}].segment_index")))
+        for i, t in enumerate(root.tables(_PROGRAM.NAMED_DATA, "named_data")):
+            key = t.string(_NAMED_DATA.KEY, f"named_data[{i}].key") or ""
+            named.append((key, t.scalar(_NAMED_DATA.SEGMENT_INDEX, U32, 0, f"named_data[{i}].segment_index")))
         return Program(
             path=self.source.path,
             version=version,
@@ -193,10 +323,10 @@ class _Reader:
     def _segments(self, root: Table) -> list[tuple[int, int]]:
         out = []
         file_size = self.source.size
-        for i, t in enumerate(root.tables(4, "segments")):
+        for i, t in enumerate(root.tables(_PROGRAM.SEGMENTS, "segments")):
             f = f"segments[{i}]"
-            off = t.scalar(0, U64, 0, f + ".offset")
-            size = t.scalar(1, U64, 0, f + ".size")
+            off = t.scalar(_DATA_SEGMENT.OFFSET, U64, 0, f + ".offset")
+            size = t.scalar(_DATA_SEGMENT.SIZE, U64, 0, f + ".size")
             if self.segment_base + off + size > file_size:
                 raise self.buf.error(t.pos, f, f"segment [{off:#x}, +{size}) lies past the end of the file ({file_size} bytes; truncated?)")
             out.append((off, size))
@@ -204,29 +334,30 @@ class _Reader:
 
     def _inline_data(self, root: Table) -> list[tuple[int, int]]:
         out = []
-        for i, pos in enumerate(root.table_offsets(3, "backend_delegate_data")):
+        for i, pos in enumerate(root.table_offsets(_PROGRAM.BACKEND_DELEGATE_DATA, "backend_delegate_data")):
             f = f"backend_delegate_data[{i}]"
             t = self.buf.table_at(pos, f)
-            rng = t.byte_range(0, f + ".data")
+            rng = t.byte_range(_INLINE_DATA.DATA, f + ".data")
             out.append(rng if rng is not None else (0, 0))
         return out
 
     # -- methods ------------------------------------------------------------------
     def _method(self, plan: Table, segments: list[tuple[int, int]], inline_data: list[tuple[int, int]]) -> Method:
-        name = plan.string(0, "name") or ""
+        name = plan.string(_EXECUTION_PLAN.NAME, "name") or ""
         values = self._values(plan)
         n_values = len(values)
-        inputs = plan.scalars(3, "i", 4, "inputs")
-        outputs = plan.scalars(4, "i", 4, "outputs")
+        inputs = plan.scalars(_EXECUTION_PLAN.INPUTS, "i", 4, "inputs")
+        outputs = plan.scalars(_EXECUTION_PLAN.OUTPUTS, "i", 4, "outputs")
         for fname, idx in (("inputs", inputs), ("outputs", outputs)):
             for j, v in enumerate(idx):
                 if not 0 <= v < n_values:
                     raise self.buf.error(plan.pos, f"{fname}[{j}]", f"value index {v} out of range (method has {n_values} values)")
         operators = []
-        for i, t in enumerate(plan.tables(6, "operators")):
-            operators.append(Operator(t.string(0, f"operators[{i}].name") or "", t.string(1, f"operators[{i}].overload") or ""))
+        for i, t in enumerate(plan.tables(_EXECUTION_PLAN.OPERATORS, "operators")):
+            name_, overload = t.string(_OPERATOR.NAME, f"operators[{i}].name"), t.string(_OPERATOR.OVERLOAD, f"operators[{i}].overload")
+            operators.append(Operator(name_ or "", overload or ""))
         delegates = []
-        for i, t in enumerate(plan.tables(7, "delegates")):
+        for i, t in enumerate(plan.tables(_EXECUTION_PLAN.DELEGATES, "delegates")):
             try:
                 delegates.append(self._delegate(i, t, segments, inline_data))
             except FormatError as err:
@@ -234,17 +365,17 @@ class _Reader:
                 raise
         instructions: list[Instruction] = []
         frames: list[tuple[Frame, ...]] = []
-        chains = plan.table_offsets(5, "chains")
+        chains = plan.table_offsets(_EXECUTION_PLAN.CHAINS, "chains")
         for c, pos in enumerate(chains):
             chain = self.buf.table_at(pos, f"chains[{c}]")
             first = len(instructions)
             self._instructions(chain, c, instructions, operators, delegates, n_values)
-            if chain.has(3):
+            if chain.has(_CHAIN.STACKTRACE):
                 frames.extend(() for _ in range(first - len(frames)))
                 frames.extend(self._stacktrace(chain, c, len(instructions) - first))
         if any(frames):
             frames.extend(() for _ in range(len(instructions) - len(frames)))
-        sizes = plan.scalars(8, "q", 8, "non_const_buffer_sizes")
+        sizes = plan.scalars(_EXECUTION_PLAN.NON_CONST_BUFFER_SIZES, "q", 8, "non_const_buffer_sizes")
         return Method(
             name=name,
             values=values,
@@ -265,17 +396,17 @@ class _Reader:
         before the chain's first other instruction: the list can be shorter than the chain,
         and a longer one holds nothing we can place."""
         out: list[tuple[Frame, ...]] = []
-        for i, frame_list in enumerate(chain.tables(3, f"chains[{chain_index}].stacktrace")[:count]):
+        for i, frame_list in enumerate(chain.tables(_CHAIN.STACKTRACE, f"chains[{chain_index}].stacktrace")[:count]):
             field = f"chains[{chain_index}].stacktrace[{i}]"
             items = []
-            for j, t in enumerate(frame_list.tables(0, field + ".items")):
+            for j, t in enumerate(frame_list.tables(_FRAME_LIST.ITEMS, field + ".items")):
                 f = f"{field}.items[{j}]"
                 items.append(
                     Frame(
-                        file=t.string(0, f + ".filename") or "",
-                        line=t.scalar(1, I32, 0, f + ".lineno"),
-                        function=t.string(2, f + ".name") or "",
-                        code=t.string(3, f + ".context") or "",
+                        file=t.string(_FRAME.FILENAME, f + ".filename") or "",
+                        line=t.scalar(_FRAME.LINENO, I32, 0, f + ".lineno"),
+                        function=t.string(_FRAME.NAME, f + ".name") or "",
+                        code=t.string(_FRAME.CONTEXT, f + ".context") or "",
                     )
                 )
             out.append(tuple(items))
@@ -283,15 +414,15 @@ class _Reader:
         return out
 
     def _delegate(self, index: int, t: Table, segments: list[tuple[int, int]], inline_data: list[tuple[int, int]]) -> Delegate:
-        backend = t.string(0, "id") or ""
-        ref = t.table(1, "processed")
+        backend = t.string(_BACKEND_DELEGATE.ID, "id") or ""
+        ref = t.table(_BACKEND_DELEGATE.PROCESSED, "processed")
         location, data_index = "inline", 0
         if ref is not None:
-            loc = ref.scalar(0, I8, 0, "processed.location")
+            loc = ref.scalar(_DATA_REFERENCE.LOCATION, I8, 0, "processed.location")
             if not 0 <= loc < len(_DATA_LOCATIONS):
                 raise self.buf.error(ref.pos, "processed.location", f"unknown data location {loc}")
             location = _DATA_LOCATIONS[loc]
-            data_index = ref.scalar(1, U32, 0, "processed.index")
+            data_index = ref.scalar(_DATA_REFERENCE.INDEX, U32, 0, "processed.index")
         if location == "inline":
             if data_index >= len(inline_data):
                 raise self.buf.error(t.pos, "processed.index", f"inline data index {data_index} out of range ({len(inline_data)} entries)")
@@ -303,9 +434,9 @@ class _Reader:
             off, size = segments[data_index]
             payload_offset = self.segment_base + off
         specs = []
-        for i, cs in enumerate(t.tables(2, "compile_specs")):
-            key = cs.string(0, f"compile_specs[{i}].key") or ""
-            rng = cs.byte_range(1, f"compile_specs[{i}].value")
+        for i, cs in enumerate(t.tables(_BACKEND_DELEGATE.COMPILE_SPECS, "compile_specs")):
+            key = cs.string(_COMPILE_SPEC.KEY, f"compile_specs[{i}].key") or ""
+            rng = cs.byte_range(_COMPILE_SPEC.VALUE, f"compile_specs[{i}].value")
             value = bytes(self.buf.data[rng[0] : rng[0] + rng[1]]) if rng else b""
             specs.append(CompileSpec(key, value))
         return Delegate(
@@ -331,24 +462,24 @@ class _Reader:
     ) -> None:
         buf = self.buf
         base = buf.base
-        fields = buf.fields
+        fields = buf.fields if self.fast else _never
         scalar_vector = buf.scalar_vector
         n_ops = len(operators)
         n_dels = len(delegates)
         op_names = [o.full_name for o in operators]
         del_names = [d.backend_id for d in delegates]
-        for i, pos in enumerate(chain.table_offsets(2, "instructions")):
+        for i, pos in enumerate(chain.table_offsets(_CHAIN.INSTRUCTIONS, "instructions")):
             # Fast path for kernel and delegate calls; anything else, or anything that
             # fails a check, is read again by _instruction, which raises the precise error.
             budget = buf.budget
             head = fields(pos, _INSTRUCTION_FIELDS)
-            if head is not None and (head[0] == 1 or head[0] == 2) and head[1] >= 0:
+            if head is not None and (head[0] == _KERNEL_CALL or head[0] == _DELEGATE_CALL) and head[1] >= 0:
                 call = fields(head[1], _CALL_FIELDS)
                 if call is not None:
                     args = scalar_vector(call[1], "i", 4)
                     if args is not None and (not args or (min(args) >= 0 and max(args) < n_values)):
                         target = call[0]
-                        if head[0] == 1:
+                        if head[0] == _KERNEL_CALL:
                             if 0 <= target < n_ops:
                                 out.append(Instruction(len(out), "kernel", target, args, op_names[target], "CPU", base + pos))
                                 continue
@@ -363,14 +494,14 @@ class _Reader:
         """Read one instruction with the checked accessors (the slow path, and every error)."""
         buf = self.buf
         ins = buf.table_at(pos, field)
-        kind_no = ins.scalar(0, U8, 0, field + ".instr_args_type")
-        call = ins.table(1, field + ".instr_args")
+        kind_no = ins.scalar(_INSTRUCTION.INSTR_ARGS_TYPE, U8, 0, field + ".instr_args_type")
+        call = ins.table(_INSTRUCTION.INSTR_ARGS, field + ".instr_args")
         if kind_no >= len(_INSTRUCTION_KINDS) or kind_no == 0 or call is None:
             return Instruction(index, "unknown", None, (), f"unknown({kind_no})", None, ins.offset)
         kind = _INSTRUCTION_KINDS[kind_no]
         if kind == "kernel" or kind == "delegate":
-            target = call.scalar(0, I32, 0, field + ".op_index")
-            args = call.scalars(1, "i", 4, field + ".args")
+            target = call.scalar(_CALL.INDEX, I32, 0, field + ".op_index")
+            args = call.scalars(_CALL.ARGS, "i", 4, field + ".args")
             for j, a in enumerate(args):
                 if not 0 <= a < n_values:
                     raise buf.error(call.pos, f"{field}.args[{j}]", f"value index {a} out of range (method has {n_values} values)")
@@ -383,22 +514,22 @@ class _Reader:
             name = del_names[target]
             return Instruction(index, kind, target, args, name, name, ins.offset)
         if kind == "move":
-            a = call.scalar(0, I32, 0, field + ".move_from")
-            b = call.scalar(1, I32, 0, field + ".move_to")
+            a = call.scalar(_MOVE_CALL.MOVE_FROM, I32, 0, field + ".move_from")
+            b = call.scalar(_MOVE_CALL.MOVE_TO, I32, 0, field + ".move_to")
             return Instruction(index, kind, None, (a, b), "move", None, ins.offset)
         if kind == "jump_false":
-            cond = call.scalar(0, I32, 0, field + ".cond_value_index")
-            dest = call.scalar(1, I32, 0, field + ".destination_instruction")
+            cond = call.scalar(_JUMP_FALSE_CALL.COND_VALUE_INDEX, I32, 0, field + ".cond_value_index")
+            dest = call.scalar(_JUMP_FALSE_CALL.DESTINATION_INSTRUCTION, I32, 0, field + ".destination_instruction")
             return Instruction(index, kind, dest, (cond,), "jump_false", None, ins.offset)
-        v = call.scalar(0, I32, 0, field + ".value_index")
+        v = call.scalar(_FREE_CALL.VALUE_INDEX, I32, 0, field + ".value_index")
         return Instruction(index, kind, None, (v,), "free", None, ins.offset)
 
     # -- values -------------------------------------------------------------------
     def _values(self, plan: Table) -> tuple[Value, ...]:
         buf = self.buf
         out = []
-        fast = self._fast_value
-        for i, pos in enumerate(plan.table_offsets(2, "values")):
+        fast = self._fast_value if self.fast else _never
+        for i, pos in enumerate(plan.table_offsets(_EXECUTION_PLAN.VALUES, "values")):
             budget = buf.budget
             value = fast(pos)
             if value is None:
@@ -418,7 +549,7 @@ class _Reader:
         if t < 0:
             return None
         base = buf.base
-        if kind_no == 5:  # tensor
+        if kind_no == _TENSOR_TAG:
             f = buf.fields(t, _TENSOR_FIELDS)
             if f is None:
                 return None
@@ -435,68 +566,72 @@ class _Reader:
                 scalar_type, sizes, dim_order, data_buffer_idx, dynamism, storage_offset, bool(requires_grad), planned, None, base + t
             )
             return Value("tensor", tensor, base + pos)
-        if kind_no == 2:  # int
+        if kind_no == _INT:
             f = buf.fields(t, _INT_FIELDS)
             return None if f is None else Value("int", f[0], base + pos)
-        if kind_no == 3:  # bool
+        if kind_no == _BOOL:
             f = buf.fields(t, _BOOL_FIELDS)
             return None if f is None else Value("bool", bool(f[0]), base + pos)
-        if kind_no == 4:  # double
+        if kind_no == _DOUBLE:
             f = buf.fields(t, _DOUBLE_FIELDS)
             return None if f is None else Value("double", f[0], base + pos)
-        if kind_no == 1:  # null
+        if kind_no == _NULL:
             return None if buf.fields(t, _NO_FIELDS) is None else Value("null", None, base + pos)
-        if kind_no == 7 or kind_no == 10 or kind_no == 11:  # int_list, tensor_list, optional_tensor_list
+        if kind_no in (_INT_LIST, _TENSOR_LIST, _OPTIONAL_TENSOR_LIST):
             f = buf.fields(t, _LIST_FIELDS)
             if f is None:
                 return None
-            items = buf.scalar_vector(f[0], "q" if kind_no == 7 else "i", 8 if kind_no == 7 else 4)
+            items = buf.scalar_vector(f[0], "q" if kind_no == _INT_LIST else "i", 8 if kind_no == _INT_LIST else 4)
             return None if items is None else Value(_VALUE_KINDS[kind_no], items, base + pos)
         return None
 
     def _value(self, pos: int, field: str) -> Value:
         """Read one value with the checked accessors (the slow path, and every error)."""
         ev = self.buf.table_at(pos, field)
-        kind_no = ev.scalar(0, U8, 0, field + ".val_type")
+        kind_no = ev.scalar(_EVALUE.VAL_TYPE, U8, 0, field + ".val_type")
         if kind_no == 0 or kind_no >= len(_VALUE_KINDS):
             return Value("unknown" if kind_no else "null", kind_no or None, ev.offset)
         kind = _VALUE_KINDS[kind_no]
-        t = ev.table(1, field + ".val")
+        t = ev.table(_EVALUE.VAL, field + ".val")
         if t is None:
             return Value(kind, None, ev.offset)
         if kind == "tensor":
             return Value(kind, self._tensor(t, field), ev.offset)
         if kind == "int":
-            return Value(kind, t.scalar(0, I64, 0, field + ".int_val"), ev.offset)
+            return Value(kind, t.scalar(_SCALAR.VALUE, I64, 0, field + ".int_val"), ev.offset)
         if kind == "bool":
-            return Value(kind, bool(t.scalar(0, BOOL, 0, field + ".bool_val")), ev.offset)
+            return Value(kind, bool(t.scalar(_SCALAR.VALUE, BOOL, 0, field + ".bool_val")), ev.offset)
         if kind == "double":
-            return Value(kind, t.scalar(0, F64, 0.0, field + ".double_val"), ev.offset)
+            return Value(kind, t.scalar(_SCALAR.VALUE, F64, 0.0, field + ".double_val"), ev.offset)
         if kind == "string":
-            return Value(kind, t.string(0, field + ".string_val") or "", ev.offset)
+            return Value(kind, t.string(_SCALAR.VALUE, field + ".string_val") or "", ev.offset)
         if kind == "int_list":
-            return Value(kind, t.scalars(0, "q", 8, field + ".items"), ev.offset)
+            return Value(kind, t.scalars(_LIST.ITEMS, "q", 8, field + ".items"), ev.offset)
         if kind == "double_list":
-            return Value(kind, t.scalars(0, "d", 8, field + ".items"), ev.offset)
+            return Value(kind, t.scalars(_LIST.ITEMS, "d", 8, field + ".items"), ev.offset)
         if kind == "bool_list":
-            return Value(kind, tuple(bool(b) for b in t.scalars(0, "B", 1, field + ".items")), ev.offset)
+            return Value(kind, tuple(bool(b) for b in t.scalars(_LIST.ITEMS, "B", 1, field + ".items")), ev.offset)
         if kind == "null":
             return Value(kind, None, ev.offset)
         # tensor_list, optional_tensor_list
-        return Value(kind, t.scalars(0, "i", 4, field + ".items"), ev.offset)
+        return Value(kind, t.scalars(_LIST.ITEMS, "i", 4, field + ".items"), ev.offset)
 
     def _tensor(self, t: Table, field: str) -> Tensor:
-        extra = t.table(9, field + ".extra_tensor_info")
-        fqn = extra.string(1, field + ".extra_tensor_info.fully_qualified_name") if extra is not None else None
+        extra = t.table(_TENSOR.EXTRA_TENSOR_INFO, field + ".extra_tensor_info")
+        fqn = (
+            extra.string(_EXTRA_TENSOR_INFO.FULLY_QUALIFIED_NAME, field + ".extra_tensor_info.fully_qualified_name")
+            if extra is not None
+            else None
+        )
         return Tensor(
-            scalar_type=t.scalar(0, I8, 0, field + ".scalar_type"),
-            sizes=t.scalars(2, "i", 4, field + ".sizes"),
-            dim_order=t.scalars(3, "B", 1, field + ".dim_order"),
-            data_buffer_idx=t.scalar(5, U32, 0, field + ".data_buffer_idx"),
-            shape_dynamism=t.scalar(8, I8, 0, field + ".shape_dynamism"),
-            storage_offset=t.scalar(1, I32, 0, field + ".storage_offset"),
-            requires_grad=bool(t.scalar(4, BOOL, 0, field + ".requires_grad")),
-            memory_planned=t.has(6),
+            scalar_type=t.scalar(_TENSOR.SCALAR_TYPE, I8, 0, field + ".scalar_type"),
+            sizes=t.scalars(_TENSOR.SIZES, "i", 4, field + ".sizes"),
+            dim_order=t.scalars(_TENSOR.DIM_ORDER, "B", 1, field + ".dim_order"),
+            data_buffer_idx=t.scalar(_TENSOR.DATA_BUFFER_IDX, U32, 0, field + ".data_buffer_idx"),
+            shape_dynamism=t.scalar(_TENSOR.SHAPE_DYNAMISM, I8, 0, field + ".shape_dynamism"),
+            storage_offset=t.scalar(_TENSOR.STORAGE_OFFSET, I32, 0, field + ".storage_offset"),
+            requires_grad=bool(t.scalar(_TENSOR.REQUIRES_GRAD, BOOL, 0, field + ".requires_grad")),
+            memory_planned=t.has(_TENSOR.ALLOCATION_INFO),
             constant_name=fqn,
             offset=t.offset,
         )

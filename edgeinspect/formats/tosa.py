@@ -19,7 +19,7 @@ from typing import Any
 from edgeinspect.errors import FormatError
 from edgeinspect.formats._fb import BOOL, I32, U8, U32, U64, Buffer, Table
 from edgeinspect.formats._source import Source
-from edgeinspect.model_tosa import TosaBlock, TosaGraph, TosaOperator, TosaRegion, TosaShape, TosaTensor
+from edgeinspect.model.tosa import TosaBlock, TosaGraph, TosaOperator, TosaRegion, TosaShape, TosaTensor
 
 __all__ = ["FILE_IDENTIFIER", "OP_NAMES", "parse_tosa", "read_tosa"]
 
@@ -271,6 +271,43 @@ _ATTRIBUTE_FIELDS = tuple((name, tuple(tuple(f.split(":")) for f in spec.split()
 _REGION_FIELDS = ("then_graph", "else_graph", "cond_graph", "body_graph")
 
 
+# Field ids of each table (tosa_1.1.fbs, which only appends to 1.0), in schema order; a union
+# field takes two ids (its type, then its value).
+
+
+class _GRAPH:  # TosaGraph
+    VERSION, REGIONS, SOFTWARE_VERSION = range(3)
+
+
+class _VERSION:  # Version (and SoftwareVersion: _major, _minor, _micro, _modifier)
+    MAJOR, MINOR, PATCH, DRAFT = range(4)
+    MODIFIER = 3
+
+
+class _REGION:  # TosaRegion
+    NAME, BLOCKS = range(2)
+
+
+class _BLOCK:  # TosaBasicBlock
+    NAME, OPERATORS, TENSORS, INPUTS, OUTPUTS, SHAPES = range(6)
+
+
+class _OPERATOR:  # TosaOperator
+    OP, ATTRIBUTE_TYPE, ATTRIBUTE, INPUTS, OUTPUTS, LOCATION = range(6)
+
+
+class _TENSOR:  # TosaTensor
+    NAME, SHAPE, TYPE, DATA, VARIABLE, IS_UNRANKED, VARIABLE_NAME, OFFSET, SIZE = range(9)
+
+
+class _SHAPE:  # TosaShape
+    NAME, RANK, DATA = range(3)
+
+
+class _LOCATION:  # OpLocation
+    TEXT = 0
+
+
 def enum_name(table: tuple[str, ...] | dict[int, str], value: int) -> str:
     """The name of an enum value, ``UNKNOWN(n)`` when this reader does not know it.
 
@@ -287,7 +324,7 @@ def enum_name(table: tuple[str, ...] | dict[int, str], value: int) -> str:
 
 
 def read_tosa(source: Source) -> TosaGraph:
-    """Read a .tosa from a :class:`Source` into a :class:`~edgeinspect.model_tosa.TosaGraph`.
+    """Read a .tosa from a :class:`Source` into a :class:`~edgeinspect.model.tosa.TosaGraph`.
 
     Raises
     ------
@@ -324,11 +361,14 @@ def parse_tosa(data: Any, *, path: str | None = None, base: int = 0, reader: Any
             return bytes(data[start : start + size])
 
     root = buf.root(FILE_IDENTIFIER, "TosaGraph")
-    vt = root.table(0, "version")
+    vt = root.table(_GRAPH.VERSION, "version")
     if vt is None:
         raise buf.error(root.pos, "version", "TosaGraph has no version (a required field): not a TOSA 1.x file")
-    version = (vt.scalar(0, I32, -1, "version._major"), vt.scalar(1, I32, -1, "version._minor"), vt.scalar(2, I32, -1, "version._patch"))
-    draft = bool(vt.scalar(3, BOOL, 1, "version._draft"))
+    version = tuple(
+        vt.scalar(slot, I32, -1, f"version._{part}")
+        for slot, part in ((_VERSION.MAJOR, "major"), (_VERSION.MINOR, "minor"), (_VERSION.PATCH, "patch"))
+    )
+    draft = bool(vt.scalar(_VERSION.DRAFT, BOOL, 1, "version._draft"))
     if version[0] != 1:
         raise buf.error(
             vt.pos,
@@ -337,13 +377,13 @@ def parse_tosa(data: Any, *, path: str | None = None, base: int = 0, reader: Any
             f"files of the 0.x drafts need an older tosa-tools)",
         )
     software = None
-    sw = root.table(2, "software_version")
+    sw = root.table(_GRAPH.SOFTWARE_VERSION, "software_version")
     if sw is not None:
-        parts = [sw.scalar(i, I32, -1, f"software_version[{i}]") for i in range(3)]
-        modifier = sw.string(3, "software_version._modifier")
+        parts = [sw.scalar(slot, I32, -1, f"software_version[{slot}]") for slot in (_VERSION.MAJOR, _VERSION.MINOR, _VERSION.PATCH)]
+        modifier = sw.string(_VERSION.MODIFIER, "software_version._modifier")
         software = ".".join(str(p) for p in parts) + (modifier or "")
     regions = []
-    for ri, rt in enumerate(root.tables(1, "regions")):
+    for ri, rt in enumerate(root.tables(_GRAPH.REGIONS, "regions")):
         field = f"regions[{ri}]"
         try:
             regions.append(_region(buf, rt))
@@ -361,9 +401,9 @@ def parse_tosa(data: Any, *, path: str | None = None, base: int = 0, reader: Any
 
 
 def _region(buf: Buffer, rt: Table) -> TosaRegion:
-    name = rt.string(0, "name") or ""
+    name = rt.string(_REGION.NAME, "name") or ""
     blocks = []
-    for bi, bt in enumerate(rt.tables(1, "blocks")):
+    for bi, bt in enumerate(rt.tables(_REGION.BLOCKS, "blocks")):
         try:
             blocks.append(_block(buf, bt))
         except FormatError as err:
@@ -372,19 +412,19 @@ def _region(buf: Buffer, rt: Table) -> TosaRegion:
 
 
 def _block(buf: Buffer, bt: Table) -> TosaBlock:
-    name = bt.string(0, "name") or ""
-    operators = tuple(_operator(buf, t, i) for i, t in enumerate(bt.tables(1, "operators")))
-    tensors = tuple(_tensor(buf, t, f"tensors[{i}]") for i, t in enumerate(bt.tables(2, "tensors")))
-    inputs = tuple(bt.strings(3, "inputs"))
-    outputs = tuple(bt.strings(4, "outputs"))
+    name = bt.string(_BLOCK.NAME, "name") or ""
+    operators = tuple(_operator(buf, t, i) for i, t in enumerate(bt.tables(_BLOCK.OPERATORS, "operators")))
+    tensors = tuple(_tensor(buf, t, f"tensors[{i}]") for i, t in enumerate(bt.tables(_BLOCK.TENSORS, "tensors")))
+    inputs = tuple(bt.strings(_BLOCK.INPUTS, "inputs"))
+    outputs = tuple(bt.strings(_BLOCK.OUTPUTS, "outputs"))
     shapes = []
-    for i, st in enumerate(bt.tables(5, "shapes")):
+    for i, st in enumerate(bt.tables(_BLOCK.SHAPES, "shapes")):
         f = f"shapes[{i}]"
-        data = st.byte_range(2, f + ".data")
+        data = st.byte_range(_SHAPE.DATA, f + ".data")
         shapes.append(
             TosaShape(
-                name=st.string(0, f + ".name") or "",
-                rank=st.scalar(1, U32, 0, f + ".rank"),
+                name=st.string(_SHAPE.NAME, f + ".name") or "",
+                rank=st.scalar(_SHAPE.RANK, U32, 0, f + ".rank"),
                 data_bytes=data[1] if data else 0,
                 data_offset=buf.base + data[0] if data and data[1] else -1,
                 offset=st.offset,
@@ -395,28 +435,28 @@ def _block(buf: Buffer, bt: Table) -> TosaBlock:
 
 def _operator(buf: Buffer, t: Table, index: int) -> TosaOperator:
     f = f"operators[{index}]"
-    op_value = t.scalar(0, U32, 0, f + ".op")
-    attr_type = t.scalar(1, U8, 0, f + ".attribute_type")
+    op_value = t.scalar(_OPERATOR.OP, U32, 0, f + ".op")
+    attr_type = t.scalar(_OPERATOR.ATTRIBUTE_TYPE, U8, 0, f + ".attribute_type")
     attribute = None
     attributes: dict[str, Any] = {}
     regions: tuple[str, ...] = ()
     if attr_type:
         if attr_type <= len(_ATTRIBUTE_FIELDS):
             attribute, fields = _ATTRIBUTE_FIELDS[attr_type - 1]
-            at = t.table(2, f + ".attribute")
+            at = t.table(_OPERATOR.ATTRIBUTE, f + ".attribute")
             if at is not None:
                 attributes = _attribute_fields(at, fields, f"{f}.attribute")
                 regions = tuple(attributes[k] for k in _REGION_FIELDS if attributes.get(k))
         else:
             attribute = f"UNKNOWN({attr_type})"
-    loc = t.table(5, f + ".location")
+    loc = t.table(_OPERATOR.LOCATION, f + ".location")
     return TosaOperator(
         op=enum_name(OP_NAMES, op_value),
-        inputs=tuple(t.strings(3, f + ".inputs")),
-        outputs=tuple(t.strings(4, f + ".outputs")),
+        inputs=tuple(t.strings(_OPERATOR.INPUTS, f + ".inputs")),
+        outputs=tuple(t.strings(_OPERATOR.OUTPUTS, f + ".outputs")),
         attribute=attribute,
         attributes=attributes,
-        location=(loc.string(0, f + ".location.text") or None) if loc is not None else None,
+        location=(loc.string(_LOCATION.TEXT, f + ".location.text") or None) if loc is not None else None,
         index=index,
         regions=regions,
         offset=t.offset,
@@ -444,24 +484,24 @@ def _attribute_fields(at: Table, fields: tuple[tuple[str, ...], ...], where: str
 
 
 def _tensor(buf: Buffer, t: Table, f: str) -> TosaTensor:
-    data = t.byte_range(3, f + ".data")
-    external_offset = t.scalar(7, U64, 0, f + ".offset")
+    data = t.byte_range(_TENSOR.DATA, f + ".data")
+    external_offset = t.scalar(_TENSOR.OFFSET, U64, 0, f + ".offset")
     external = external_offset > 1
     if external:
         # Data of >2 GB models lies after the flatbuffer, offset relative to the file start.
-        data_bytes = t.scalar(8, U64, 0, f + ".size")
+        data_bytes = t.scalar(_TENSOR.SIZE, U64, 0, f + ".size")
         data_offset = buf.base + external_offset
     else:
         data_bytes = data[1] if data else 0
         data_offset = buf.base + data[0] if data_bytes else -1
     return TosaTensor(
-        name=t.string(0, f + ".name") or "",
-        shape=t.scalars(1, "i", 4, f + ".shape"),
-        dtype=enum_name(_ENUMS["DType"], t.scalar(2, U32, 0, f + ".type")),
+        name=t.string(_TENSOR.NAME, f + ".name") or "",
+        shape=t.scalars(_TENSOR.SHAPE, "i", 4, f + ".shape"),
+        dtype=enum_name(_ENUMS["DType"], t.scalar(_TENSOR.TYPE, U32, 0, f + ".type")),
         data_bytes=data_bytes,
-        variable=bool(t.scalar(4, BOOL, 0, f + ".variable")),
-        is_unranked=bool(t.scalar(5, BOOL, 0, f + ".is_unranked")),
-        variable_name=t.string(6, f + ".variable_name"),
+        variable=bool(t.scalar(_TENSOR.VARIABLE, BOOL, 0, f + ".variable")),
+        is_unranked=bool(t.scalar(_TENSOR.IS_UNRANKED, BOOL, 0, f + ".is_unranked")),
+        variable_name=t.string(_TENSOR.VARIABLE_NAME, f + ".variable_name"),
         external=external,
         data_offset=data_offset,
         offset=t.offset,

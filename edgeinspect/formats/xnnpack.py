@@ -13,17 +13,15 @@ Value ids in nodes refer to ``XNNTensorValue.id_out``; ``0xFFFFFFFF`` means "non
 
 from __future__ import annotations
 
-import math
 import struct
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import FormatError
 from edgeinspect.formats._fb import F32, U8, U32, Buffer, Table
-from edgeinspect.model_tosa import histogram
+from edgeinspect.model.xnnpack import INVALID_ID, XnnGraph, XnnNode, XnnValue
 
 if TYPE_CHECKING:
-    import networkx as nx
+    pass
 
 __all__ = ["XnnGraph", "XnnNode", "XnnValue", "decode_xnnpack"]
 
@@ -31,9 +29,6 @@ _HEADER_MAGIC = b"XH00"
 _HEADER = struct.Struct("<HIIIQ")  # at byte 8: length, fb offset, fb size, const offset, const size
 _IDENTIFIERS = (b"XN01", b"XN00")
 _I16 = struct.Struct("<h")
-INVALID_ID = 0xFFFFFFFF
-FLAG_EXTERNAL_INPUT = 1
-FLAG_EXTERNAL_OUTPUT = 2
 
 #: XNNDatatype -> (name, bits per element; None when packed/unknown).
 DATATYPES: dict[int, tuple[str, int | None]] = {
@@ -55,6 +50,37 @@ DATATYPES: dict[int, tuple[str, int | None]] = {
 }
 
 _QUANT = (None, "per_channel", "per_tensor", "per_token_dynamic", "per_channel_group")
+
+# Field ids of each table (schema.fbs), in schema order; a union field takes two ids (its
+# type, then its value). XValueUnion members, tag = position.
+
+
+class _GRAPH:  # XNNGraph
+    VERSION, XNODES, XVALUES, NUM_EXTERNS, INPUT_IDS, OUTPUT_IDS, CONSTANT_BUFFER, MEM_BUFFER_SIZES, CONSTANT_DATA = range(9)
+
+
+class _NODE:  # XNode
+    XNODE_UNION_TYPE, XNODE_UNION, DEBUG_HANDLE, OUTPUT_MIN_MAX = range(4)
+
+
+class _VALUE:  # XValue
+    XVALUE_UNION_TYPE, XVALUE_UNION = range(2)
+
+
+class _TENSOR_VALUE:  # XNNTensorValue
+    DATATYPE, NUM_DIMS, DIMS, CONSTANT_BUFFER_IDX, EXTERNAL_ID, FLAGS, ID_OUT = range(7)
+
+
+class _QUANTIZED_TENSOR_VALUE:  # XNNQuantizedTensorValue
+    TENSOR_VALUE, QUANT_PARAMS_TYPE, QUANT_PARAMS = range(3)
+
+
+class _CONSTANT_DATA:  # ConstantDataOffset
+    OFFSET, SIZE, NAMED_KEY = range(3)
+
+
+_VALUE_UNION = (None, "XNNTensorValue", "XNNQuantizedTensorValue")
+_TENSOR_VALUE_TAG, _QUANTIZED_TENSOR_VALUE_TAG = _VALUE_UNION.index("XNNTensorValue"), _VALUE_UNION.index("XNNQuantizedTensorValue")
 
 # Node tables: fields in slot order as "name:type" (u32, f32, [u32]). Fields ending in
 # "_id" are value ids: outputs when they start with "output", inputs otherwise.
@@ -127,169 +153,6 @@ _NODES: tuple[tuple[str, str], ...] = (
 _NODE_FIELDS = tuple((name, tuple(tuple(f.split(":")) for f in spec.split())) for name, spec in _NODES)
 
 
-@dataclass(frozen=True, slots=True)
-class XnnValue:
-    """One XNNPACK value (tensor): id, datatype, shape, and whether it is external or constant."""
-
-    id: int
-    datatype: str
-    dims: tuple[int, ...]
-    constant_buffer_idx: int = 0
-    external_id: int = INVALID_ID
-    flags: int = 0
-    quantization: str | None = None
-    element_bits: int | None = None
-    offset: int = field(default=0, compare=False)
-
-    @property
-    def is_external_input(self) -> bool:
-        """Flagged ``XNN_VALUE_FLAG_EXTERNAL_INPUT`` (handed in by the delegate call)."""
-        return bool(self.flags & FLAG_EXTERNAL_INPUT)
-
-    @property
-    def is_external_output(self) -> bool:
-        """Flagged ``XNN_VALUE_FLAG_EXTERNAL_OUTPUT`` (handed back to the delegate call)."""
-        return bool(self.flags & FLAG_EXTERNAL_OUTPUT)
-
-    @property
-    def is_constant(self) -> bool:
-        """Backed by constant data (weights, biases)."""
-        return self.constant_buffer_idx > 0
-
-    @property
-    def nbytes(self) -> int | None:
-        """Bytes of the values (packed for 4-bit types); None when the datatype's size is unknown."""
-        if self.element_bits is None:
-            return None
-        return (math.prod(self.dims) * self.element_bits + 7) // 8
-
-
-@dataclass(frozen=True, slots=True)
-class XnnNode:
-    """One XNNPACK node: its type (``XNNFullyConnected``), value ids read and written, other fields."""
-
-    index: int
-    type: str
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    attributes: dict[str, Any] = field(default_factory=dict, hash=False)
-    debug_handle: int = 0
-    offset: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class XnnGraph:
-    """A decoded XNNPACK payload.
-
-    ``identifier`` is ``XN01`` (or ``XN00`` for old payloads); ``has_header`` tells whether
-    the ``XH00`` header was present. ``constant_data_bytes`` is the size of the constant
-    data that follows the flatbuffer; ``named_constants`` counts constants kept in the
-    program's named data store instead.
-    """
-
-    version: str
-    identifier: str
-    has_header: bool
-    nodes: tuple[XnnNode, ...]
-    values: tuple[XnnValue, ...]
-    num_externs: int
-    input_ids: tuple[int, ...]
-    output_ids: tuple[int, ...]
-    flatbuffer_bytes: int
-    constant_data_bytes: int = 0
-    constants: int = 0
-    named_constants: int = 0
-
-    def value(self, value_id: int) -> XnnValue | None:
-        """The value with id ``value_id``, or None."""
-        for v in self.values:
-            if v.id == value_id:
-                return v
-        return None
-
-    def histogram(self) -> dict[str, int]:
-        """Node type -> count, most frequent first."""
-        return histogram([n.type for n in self.nodes])
-
-    @property
-    def inputs(self) -> tuple[XnnValue | None, ...]:
-        """Values of the external inputs, in ``input_ids`` order."""
-        by_id = {v.id: v for v in self.values}
-        return tuple(by_id.get(i) for i in self.input_ids)
-
-    @property
-    def outputs(self) -> tuple[XnnValue | None, ...]:
-        """Values of the external outputs, in ``output_ids`` order."""
-        by_id = {v.id: v for v in self.values}
-        return tuple(by_id.get(i) for i in self.output_ids)
-
-    def edges(self) -> list[tuple[int, int, int]]:
-        """``(producer node, consumer node, value id)`` for every value passed between nodes."""
-        producer: dict[int, int] = {}
-        for n in self.nodes:
-            for v in n.outputs:
-                producer.setdefault(v, n.index)
-        out = []
-        for n in self.nodes:
-            for v in n.inputs:
-                src = producer.get(v)
-                if src is not None and src != n.index:
-                    out.append((src, n.index, v))
-        return out
-
-    def to_networkx(self) -> nx.MultiDiGraph:
-        """One node per XNNPACK node (``kind`` = "operator", ``op`` = type, ``index``), plus
-        ``input:<k>``/``output:<k>`` nodes for the external values; edges keyed by value id
-        with ``value``, ``shape``, ``dtype`` and ``bytes``."""
-        import networkx as nx
-
-        g = nx.MultiDiGraph(name="xnnpack")
-        add_xnn_nodes(g, self, prefix="")
-        return g
-
-
-def add_xnn_nodes(g: nx.MultiDiGraph, xg: XnnGraph, *, prefix: str, **extra: Any) -> None:
-    """Add the nodes and value edges of ``xg`` to ``g`` with keys prefixed by ``prefix``."""
-    by_id = {v.id: v for v in xg.values}
-    producer: dict[int, Any] = {}
-    for k, vid in enumerate(xg.input_ids):
-        key = f"{prefix}input:{k}"
-        g.add_node(key, kind="input", op="input", name=f"input {k}", index=k, const=False, **extra)
-        producer.setdefault(vid, key)
-
-    def edge(src: Any, dst: Any, vid: int) -> None:
-        v = by_id.get(vid)
-        g.add_edge(
-            src, dst, key=vid, value=vid, shape=v.dims if v else None, dtype=v.datatype if v else None, bytes=v.nbytes if v else None
-        )
-
-    for n in xg.nodes:
-        key = f"{prefix}{n.index}"
-        g.add_node(
-            key,
-            kind="operator",
-            op=n.type,
-            name=n.type,
-            index=n.index,
-            const=False,
-            attributes=n.attributes,
-            debug_handle=n.debug_handle,
-            **extra,
-        )
-        for vid in n.inputs:
-            src = producer.get(vid)
-            if src is not None:
-                edge(src, key, vid)
-        for vid in n.outputs:
-            producer.setdefault(vid, key)
-    for k, vid in enumerate(xg.output_ids):
-        key = f"{prefix}output:{k}"
-        g.add_node(key, kind="output", op="output", name=f"output {k}", index=k, const=False, **extra)
-        src = producer.get(vid)
-        if src is not None:
-            edge(src, key, vid)
-
-
 def decode_xnnpack(data: Any, *, path: str | None = None, base: int = 0) -> XnnGraph:
     """Decode an XNNPACK payload (with or without the ``XH00`` header).
 
@@ -350,19 +213,19 @@ def decode_xnnpack(data: Any, *, path: str | None = None, base: int = 0) -> XnnG
 
 def _graph(buf: Buffer, ident: str, has_header: bool, fb_size: int, constant_bytes: int) -> XnnGraph:
     root = buf.root(None, "XNNGraph")
-    values = tuple(v for i, t in enumerate(root.tables(2, "xvalues")) if (v := _value(t, f"xvalues[{i}]")) is not None)
-    nodes = tuple(_node(t, i) for i, t in enumerate(root.tables(1, "xnodes")))
-    constants = root.tables(8, "constant_data")
-    named = sum(1 for i, c in enumerate(constants) if c.string(2, f"constant_data[{i}].named_key"))
+    values = tuple(v for i, t in enumerate(root.tables(_GRAPH.XVALUES, "xvalues")) if (v := _value(t, f"xvalues[{i}]")) is not None)
+    nodes = tuple(_node(t, i) for i, t in enumerate(root.tables(_GRAPH.XNODES, "xnodes")))
+    constants = root.tables(_GRAPH.CONSTANT_DATA, "constant_data")
+    named = sum(1 for i, c in enumerate(constants) if c.string(_CONSTANT_DATA.NAMED_KEY, f"constant_data[{i}].named_key"))
     return XnnGraph(
-        version=root.string(0, "version") or "",
+        version=root.string(_GRAPH.VERSION, "version") or "",
         identifier=ident,
         has_header=has_header,
         nodes=nodes,
         values=values,
-        num_externs=root.scalar(3, U32, 0, "num_externs"),
-        input_ids=root.scalars(4, "I", 4, "input_ids"),
-        output_ids=root.scalars(5, "I", 4, "output_ids"),
+        num_externs=root.scalar(_GRAPH.NUM_EXTERNS, U32, 0, "num_externs"),
+        input_ids=root.scalars(_GRAPH.INPUT_IDS, "I", 4, "input_ids"),
+        output_ids=root.scalars(_GRAPH.OUTPUT_IDS, "I", 4, "output_ids"),
         flatbuffer_bytes=fb_size,
         constant_data_bytes=constant_bytes,
         constants=len(constants),
@@ -371,26 +234,26 @@ def _graph(buf: Buffer, ident: str, has_header: bool, fb_size: int, constant_byt
 
 
 def _value(t: Table, f: str) -> XnnValue | None:
-    kind = t.scalar(0, U8, 0, f + ".xvalue_union_type")
-    body = t.table(1, f + ".xvalue_union")
-    if body is None or kind not in (1, 2):
+    kind = t.scalar(_VALUE.XVALUE_UNION_TYPE, U8, 0, f + ".xvalue_union_type")
+    body = t.table(_VALUE.XVALUE_UNION, f + ".xvalue_union")
+    if body is None or kind not in (_TENSOR_VALUE_TAG, _QUANTIZED_TENSOR_VALUE_TAG):
         return None
     quant = None
-    if kind == 2:
-        q = body.scalar(1, U8, 0, f + ".quant_params_type")
+    if kind == _QUANTIZED_TENSOR_VALUE_TAG:
+        q = body.scalar(_QUANTIZED_TENSOR_VALUE.QUANT_PARAMS_TYPE, U8, 0, f + ".quant_params_type")
         quant = _QUANT[q] if q < len(_QUANT) else f"unknown({q})"
-        body = body.table(0, f + ".tensor_value")
+        body = body.table(_QUANTIZED_TENSOR_VALUE.TENSOR_VALUE, f + ".tensor_value")
         if body is None:
             return None
-    dt = body.scalar(0, _I16, 0, f + ".datatype")
+    dt = body.scalar(_TENSOR_VALUE.DATATYPE, _I16, 0, f + ".datatype")
     name, bits = DATATYPES.get(dt, (f"unknown({dt})", None))
     return XnnValue(
-        id=body.scalar(6, U32, 0, f + ".id_out"),
+        id=body.scalar(_TENSOR_VALUE.ID_OUT, U32, 0, f + ".id_out"),
         datatype=name,
-        dims=body.scalars(2, "I", 4, f + ".dims"),
-        constant_buffer_idx=body.scalar(3, U32, 0, f + ".constant_buffer_idx"),
-        external_id=body.scalar(4, U32, INVALID_ID, f + ".external_id"),
-        flags=body.scalar(5, U32, 0, f + ".flags"),
+        dims=body.scalars(_TENSOR_VALUE.DIMS, "I", 4, f + ".dims"),
+        constant_buffer_idx=body.scalar(_TENSOR_VALUE.CONSTANT_BUFFER_IDX, U32, 0, f + ".constant_buffer_idx"),
+        external_id=body.scalar(_TENSOR_VALUE.EXTERNAL_ID, U32, INVALID_ID, f + ".external_id"),
+        flags=body.scalar(_TENSOR_VALUE.FLAGS, U32, 0, f + ".flags"),
         quantization=quant,
         element_bits=bits,
         offset=body.offset,
@@ -399,12 +262,12 @@ def _value(t: Table, f: str) -> XnnValue | None:
 
 def _node(t: Table, index: int) -> XnnNode:
     f = f"xnodes[{index}]"
-    kind = t.scalar(0, U8, 0, f + ".xnode_union_type")
-    debug = t.scalar(2, U32, 0, f + ".debug_handle")
+    kind = t.scalar(_NODE.XNODE_UNION_TYPE, U8, 0, f + ".xnode_union_type")
+    debug = t.scalar(_NODE.DEBUG_HANDLE, U32, 0, f + ".debug_handle")
     if not 1 <= kind <= len(_NODE_FIELDS):
         return XnnNode(index, f"UNKNOWN({kind})", (), (), debug_handle=debug, offset=t.offset)
     name, fields = _NODE_FIELDS[kind - 1]
-    body = t.table(1, f + ".xnode_union")
+    body = t.table(_NODE.XNODE_UNION, f + ".xnode_union")
     inputs: list[int] = []
     outputs: list[int] = []
     attrs: dict[str, Any] = {}

@@ -23,6 +23,7 @@ from typing import Any
 
 from edgeinspect.lint.config import Config, Settings, glob_match
 from edgeinspect.lint.rules import RULES, Finding
+from edgeinspect.model import Program
 
 __all__ = ["FileResult", "LintResult", "ToolError", "lint_paths"]
 
@@ -210,12 +211,10 @@ def lint_paths(
             results.append(FileResult(p, "error"))
             continue
         finally:
-            close = getattr(model, "close", None)
-            if close is not None:
-                close()
+            model.close()
         for f in found:
             _add(findings, settings, f)
-        results.append(FileResult(p, "ok", getattr(model, "format", None), tuple(getattr(model, "method_names", ()))))
+        results.append(FileResult(p, "ok", model.format, model.method_names if isinstance(model, Program) else ()))
     if write_baseline is not None:
         base.write()
     return LintResult(tuple(results), tuple(findings), tuple(errors), baseline)
@@ -250,12 +249,12 @@ def _invalid(path: str, err: Any) -> Finding:
 
 def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record: bool = False) -> list[Finding]:
     """Findings for one readable model; with ``record``, first add its figures to ``base``."""
-    from edgeinspect.diff import method_figures
+    from edgeinspect.analysis.figures import method_figures
     from edgeinspect.errors import UsageError
     from edgeinspect.lint.baseline import entry_problem, method_entry, regressions
     from edgeinspect.lint.rules import check_method, check_program
 
-    if getattr(model, "format", None) != "pte":
+    if not isinstance(model, Program):
         return []  # a standalone .tosa: reading it cleanly is the whole check
     figures = {m.name: method_figures(m) for m in model.methods}
     if record:

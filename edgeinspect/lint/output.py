@@ -63,7 +63,7 @@ def _text(result: Any) -> str:
 
 
 def _json(result: Any, *, exit_zero: bool = False) -> str:
-    from edgeinspect import __version__
+    from edgeinspect._version import __version__
 
     doc = {
         "schema_version": 1,
@@ -99,7 +99,7 @@ def _fingerprint(f: Any) -> str:
 
 
 def _sarif(result: Any) -> str:
-    from edgeinspect import __version__
+    from edgeinspect._version import __version__
 
     codes = list(RULES)
     rules = [

@@ -223,7 +223,7 @@ def check_program(program: Any, path: str) -> list[Finding]:
 def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str) -> list[Finding]:
     """Fragmentation findings for one method (EI101-EI107), with default severities.
 
-    ``figures`` is :func:`edgeinspect.diff.method_figures` of the method; ``settings``
+    ``figures`` is :func:`edgeinspect.analysis.figures.method_figures` of the method; ``settings``
     the effective :class:`~edgeinspect.lint.config.Settings` for the file.
     """
     out: list[Finding] = []

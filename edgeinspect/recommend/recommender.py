@@ -18,7 +18,7 @@ from typing import Any
 
 from edgeinspect.analysis.fragmentation import base_operator, cpu_islands, is_glue
 from edgeinspect.model import Method, Program
-from edgeinspect.model_source import Source
+from edgeinspect.model.source import Source
 from edgeinspect.recommend.counterfactual import Counterfactual, counterfactual
 from edgeinspect.recommend.fixes import fixes_for
 from edgeinspect.recommend.support import lookup, support_table, target_key

@@ -1,7 +1,7 @@
 """Recommendations said the user's way: the module and line each splitting operator came from.
 
 :func:`with_sources` gives each :class:`~edgeinspect.recommend.recommender.Recommendation`
-the :class:`~edgeinspect.model_source.Source` of each of its instances (from an ETRecord or
+the :class:`~edgeinspect.model.source.Source` of each of its instances (from an ETRecord or
 the program's own frames) and re-ranks its fixes by the modules they came from;
 :func:`source_sentence` writes one instance as a sentence, e.g.
 ``nn.LocalResponseNorm at features.2 (model.py:31) decomposes into aten::avg_pool3d, which
@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from edgeinspect.analysis.fragmentation import base_operator
 from edgeinspect.model import Program
-from edgeinspect.model_source import ProgramSources, Source, module_label, printable
+from edgeinspect.model.source import ProgramSources, Source, module_label, printable
 from edgeinspect.recommend.fixes import fixes_for
 from edgeinspect.recommend.recommender import Recommendation, _derived_fixes
 

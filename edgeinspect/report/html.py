@@ -12,7 +12,7 @@ any browser and fetches nothing.
 
 from __future__ import annotations
 
-import html
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,10 +21,14 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from edgeinspect.analysis.fragmentation import boundary_bytes, cpu_islands, delegated_subgraphs, is_glue, transitions
+from edgeinspect.formats.payloads import PayloadDecoder, unknown_ops_reason
+from edgeinspect.graph import block_graph, fold_constants
+from edgeinspect.model import Program, TosaGraph
+from edgeinspect.report._html import _b, _chip, _e, _field, _num, _short
 from edgeinspect.report.overlays import device_color, explorer_graph, load_recommendations, partitions
 
 if TYPE_CHECKING:
-    from edgeinspect.model import Method, Program
+    from edgeinspect.model import Method
     from edgeinspect.report.overlays import Partition
 
 __all__ = ["Boundary", "graph_svg", "partition_boundaries", "report_html", "timeline_svg", "write_report"]
@@ -40,31 +44,6 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 code{background:#f6f8fa;padding:0 3px;border-radius:3px}
 """
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _b(n: int | None) -> str:
-    return "unknown" if n is None else f"{n:,} B"
-
-
-def _short(name: str, limit: int = 24) -> str:
-    """Operator label without ``aten::`` / ``quantized_decomposed::`` and the ``.out`` overload."""
-    if "::" in name:
-        name = name.split("::", 1)[1]
-        if "." in name:
-            name = name.rsplit(".", 1)[0]
-    return name if len(name) <= limit else name[: limit - 1] + "\u2026"
-
-
-def _num(value: object) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value if value is not None else "")
-
-
-def _chip(device: str) -> str:
-    return f'<span class="chip" style="background:{device_color(device)}">{_e(device)}</span>'
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,14 +295,12 @@ def _islands_table(method: Method) -> str:
     )
 
 
-def _recommendations_table(recs: list[Any] | None) -> str:
-    if recs is None:
-        return '<p class="muted">The recommender is not part of this build.</p>'
+def _recommendations_table(recs: list[Any]) -> str:
     if not recs:
         return '<p class="muted">No recommendations: no CPU operator splits the delegated graph.</p>'
     rows = []
     for k, r in enumerate(recs, start=1):
-        g = r.get if isinstance(r, Mapping) else (lambda name, r=r: getattr(r, name, None))
+        g = functools.partial(_field, r)
         rows.append(
             f"<tr><td>{k}</td><td><code>{_e(g('operator'))}</code></td><td class=num>{_e(g('instances'))}</td>"
             f"<td class=num>{_e(g('splits'))}</td><td class=num>{_e(g('transitions_saved'))}</td>"
@@ -340,14 +317,16 @@ def _method_section(program: Program, method: Method, recommendations: Iterable[
     parts = partitions(method)
     plain = method.to_networkx()
     bounds = partition_boundaries(method, parts, plain)
-    graph = explorer_graph(method)
+    decode = PayloadDecoder()
+    graph = explorer_graph(method, decode=decode)
     recs = load_recommendations(program, method) if recommendations is None else list(recommendations)
     seq = " \u2192 ".join(_chip(p.device) for p in parts) or "empty"
     inner = sum(1 for _, d in graph.nodes(data=True) if d.get("partition") is not None)
-    graph_note = (
-        f"{graph.number_of_nodes()} nodes, {inner} of them inside delegates."
-        if inner
-        else f"{graph.number_of_nodes()} nodes; delegate internals are not decoded in this build, each delegate is one node."
+    graph_note = f"{graph.number_of_nodes()} nodes, {inner} of them inside delegates." if inner else f"{graph.number_of_nodes()} nodes."
+    graph_note += "".join(
+        f" {d.backend_id} #{d.index} is one node: {unknown_ops_reason(d, decode)}."
+        for d in method.delegates
+        if any(data.get("kind") == "delegate" and data.get("delegate") == d.index for _, data in graph.nodes(data=True))
     )
     return (
         f'<section class="method" data-method="{_e(method.name)}"><h2>method <code>{_e(method.name)}</code></h2>'
@@ -364,43 +343,7 @@ def _method_section(program: Program, method: Method, recommendations: Iterable[
 def _tosa_body(tosa: Any) -> str:
     parts = []
     for region, block in tosa.blocks:
-        g = nx.MultiDiGraph()
-        tensors = block.tensor_map
-        producer: dict[str, object] = {}
-        for k, name in enumerate(block.inputs):
-            g.add_node(f"input:{k}", kind="input", name=f"input {k}", index=-1)
-            producer[name] = f"input:{k}"
-        for op in block.operators:
-            if op.is_const:
-                continue
-            g.add_node(op.index, kind="operator", name=op.op, index=op.index)
-            for name in op.inputs:
-                if name in producer:
-                    t = tensors.get(name)
-                    g.add_edge(
-                        producer[name],
-                        op.index,
-                        key=name,
-                        value=name,
-                        shape=t.shape if t else (),
-                        dtype=t.dtype if t else "",
-                        bytes=t.nbytes if t else None,
-                    )
-            for name in op.outputs:
-                producer[name] = op.index
-        for k, name in enumerate(block.outputs):
-            g.add_node(f"output:{k}", kind="output", name=f"output {k}", index=10**9)
-            if name in producer:
-                t = tensors.get(name)
-                g.add_edge(
-                    producer[name],
-                    f"output:{k}",
-                    key=name,
-                    value=name,
-                    shape=t.shape if t else (),
-                    dtype=t.dtype if t else "",
-                    bytes=t.nbytes if t else None,
-                )
+        g = fold_constants(block_graph(region.name, block))
         lanes = {n: ("CPU" if d["kind"] in ("input", "output") else "TOSABackend") for n, d in g.nodes(data=True)}
         hist: dict[str, int] = {}
         for op in block.operators:
@@ -419,7 +362,7 @@ def _tosa_body(tosa: Any) -> str:
     return "".join(parts)
 
 
-def report_html(model: Any, *, recommendations: Mapping[str, Iterable[Any]] | None = None) -> str:
+def report_html(model: Program | TosaGraph, *, recommendations: Mapping[str, Iterable[Any]] | None = None) -> str:
     """The whole report as one HTML string (see the module docstring).
 
     Parameters
@@ -429,10 +372,10 @@ def report_html(model: Any, *, recommendations: Mapping[str, Iterable[Any]] | No
     recommendations : mapping, optional
         ``{method name: recommendations}``; by default from :mod:`edgeinspect.recommend`.
     """
-    from edgeinspect import __version__
+    from edgeinspect._version import __version__
 
-    name = os.path.basename(model.path) if getattr(model, "path", None) else "<bytes>"
-    if getattr(model, "format", None) == "pte":
+    name = os.path.basename(model.path) if model.path else "<bytes>"
+    if isinstance(model, Program):
         kind = f"ExecuTorch program, {model.file_size:,} bytes, {len(model.methods)} method(s)"
         body = "".join(
             _method_section(model, m, None if recommendations is None else recommendations.get(m.name, [])) for m in model.methods

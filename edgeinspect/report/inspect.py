@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from edgeinspect.formats.payloads import PayloadDecoder
 from edgeinspect.model import Delegate, Method, Program
-from edgeinspect.model_source import MethodSources, ProgramSources
+from edgeinspect.model.source import MethodSources, ProgramSources
 
 if TYPE_CHECKING:
     from edgeinspect.analysis.profile import MethodProfile
@@ -28,8 +28,9 @@ def delegate_dict(d: Delegate, *, decode: Callable[[Delegate], Any] | None = Non
     (``conv2d``, ``pooling.average``, ``dma``, ...; None for other backends). ``tosa_file``
     is the joined dump's base name and ``tosa_join`` the join status ("matched" |
     "ambiguous" | "missing"; None when no dumps were given).
-    ``payload`` is the decoded payload's summary (see ``edgeinspect.formats.payloads``).
-    ``decode`` replaces ``decode_delegate`` (``method_dict`` passes a memo of it).
+    ``payload`` is the decoded payload's summary (see :mod:`edgeinspect.model.payload`).
+    ``decode`` replaces ``decode_delegate`` (``method_dict`` passes the
+    :class:`~edgeinspect.formats.payloads.PayloadDecoder` it shares with the coverage metric).
     """
     from edgeinspect.errors import FormatError
     from edgeinspect.formats.payloads import decode_delegate
@@ -89,7 +90,7 @@ def method_dict(
     instruction that ran gets ``profile`` and the method gets ``profile`` (see
     :meth:`MethodProfile.to_dict <edgeinspect.analysis.profile.MethodProfile.to_dict>`).
     """
-    decode = _memo_decode()
+    decode = PayloadDecoder()
     ran = profile.by_instruction() if profile is not None else {}
     instructions = []
     for ins in method.instructions:
@@ -126,38 +127,14 @@ def method_dict(
             d["payload_sources"] = {str(k): src.to_dict() for k, src in sources.payload.get(d["index"], {}).items()}
     if metrics:
         from edgeinspect.analysis import method_metrics
-        from edgeinspect.analysis.fragmentation import known_delegate_ops
 
-        known = functools.partial(known_delegate_ops, decode=decode)
         extra = etrecord_ops or {}
-        out["metrics"] = method_metrics(method, lambda d: known(d) or extra.get(d.index))
+        out["metrics"] = method_metrics(method, lambda d: decode.ops(d) or extra.get(d.index))
         # Dynamic shapes are stored at their upper bound: byte figures are then maxima.
         out["metrics"]["dynamic_shapes"] = has_dynamic_shapes(method)
     if profile is not None:
         out["profile"] = profile.to_dict()
     return out
-
-
-def _memo_decode() -> Callable[[Delegate], Any]:
-    """``decode_delegate`` that decodes each delegate once (the delegates list and the
-    coverage metric both need it); an error is kept and raised again on each call."""
-    from edgeinspect.errors import EdgeInspectError
-    from edgeinspect.formats.payloads import decode_delegate
-
-    done: dict[int, Any] = {}
-
-    def decode(d: Delegate) -> Any:
-        if d.index not in done:
-            try:
-                done[d.index] = decode_delegate(d)
-            except EdgeInspectError as err:
-                done[d.index] = err
-        result = done[d.index]
-        if isinstance(result, EdgeInspectError):
-            raise result
-        return result
-
-    return decode
 
 
 def _value_shape(method: Method, v: int) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """HTML for Jupyter: what ``_repr_html_`` of the main objects returns.
 
 :class:`~edgeinspect.model.Program`, :class:`~edgeinspect.model.Method` and
-:class:`~edgeinspect.model_tosa.TosaGraph` call :func:`program_html`, :func:`method_html`
+:class:`~edgeinspect.model.tosa.TosaGraph` call :func:`program_html`, :func:`method_html`
 and :func:`tosa_html` from their ``_repr_html_``, so the last expression of a notebook cell
 shows a readable summary instead of a dataclass repr. Analysis results and recommendations
 are plain records owned by other modules; two ways show them as tables:
@@ -21,7 +21,6 @@ deterministic: the same file gives the same bytes. Long tables are cut at
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,11 +39,12 @@ from edgeinspect.analysis.fragmentation import (
     tensor_bytes,
     transitions,
 )
-from edgeinspect.report.overlays import device_color
+from edgeinspect.model.counts import CONST_OPS
+from edgeinspect.report._html import _chip, _e, _field, _n, device_color
 
 if TYPE_CHECKING:
     from edgeinspect.model import Delegate, Method, Program
-    from edgeinspect.model_tosa import TosaGraph
+    from edgeinspect.model.tosa import TosaGraph
 
 __all__ = [
     "MAX_ROWS",
@@ -79,19 +79,6 @@ _STYLE = (
     ".ei .muted{color:#656d76}"
     "</style>"
 )
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _n(value: int | None) -> str:
-    """A byte count or other integer with thousands separators (``-`` for None)."""
-    return "-" if value is None else f"{value:,}"
-
-
-def _chip(device: str | None) -> str:
-    return f'<span class="chip" style="background:{device_color(device)}">{_e(device or "-")}</span>'
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
@@ -141,7 +128,7 @@ class Rendered:
 
 
 def _delegate_ops(delegate: Delegate) -> Mapping[str, int] | None:
-    from edgeinspect.analysis.fragmentation import known_delegate_ops
+    from edgeinspect.formats.payloads import known_delegate_ops
 
     return known_delegate_ops(delegate)
 
@@ -190,7 +177,7 @@ def _delegate_rows(method: Method) -> list[list[str]]:
                 _e(d.target or "-"),
                 _e(d.location),
                 _n(d.payload_size),
-                _e(getattr(d, "tosa_file", None) or "-"),
+                _e(d.tosa_file or "-"),
                 _e(ops_text),
             ]
         )
@@ -242,9 +229,8 @@ def program_html(program: Program) -> str:
         f"{_e(', '.join(program.method_names) or 'none')}; {len(program.delegates):,} delegate(s); "
         f"{len(program.segments):,} data segment(s)</div>"
     )
-    tosa_files = getattr(program, "tosa_files", ())
-    if tosa_files:
-        head += f'<div class="muted">joined .tosa dumps: {_e(", ".join(tosa_files))}</div>'
+    if program.tosa_files:
+        head += f'<div class="muted">joined .tosa dumps: {_e(", ".join(program.tosa_files))}</div>'
     return _wrap(head + "".join(_method_body(m) for m in program.methods))
 
 
@@ -257,7 +243,7 @@ def tosa_html(graph: TosaGraph) -> str:
 
     Examples
     --------
-    >>> from edgeinspect.model_tosa import TosaGraph
+    >>> from edgeinspect.model.tosa import TosaGraph
     >>> "1.0.0" in tosa_html(TosaGraph(None, (1, 0, 0), (), 0))
     True
     """
@@ -266,8 +252,8 @@ def tosa_html(graph: TosaGraph) -> str:
         return "<br>".join(f"{_e(t.name)}: {_e(list(t.shape))} {_e(t.dtype)}" for t in tensors) or "-"
 
     hist = graph.histogram(include_const=True)
-    const = sum(n for op, n in hist.items() if op in ("CONST", "CONST_SHAPE"))
-    real = {op: n for op, n in hist.items() if op not in ("CONST", "CONST_SHAPE")}
+    const = sum(n for op, n in hist.items() if op in CONST_OPS)
+    real = {op: n for op, n in hist.items() if op not in CONST_OPS}
     head = (
         f"<h2>TOSA graph <code>{_e(graph.path or '(bytes)')}</code></h2>"
         f'<div class="muted">TOSA {_e(graph.version_string)}{" (draft)" if graph.draft else ""}, {_n(graph.file_size)} bytes, '
@@ -330,15 +316,6 @@ def coverage_html(cov: Coverage) -> str:
         ["delegates with unknown operators", _e(", ".join(str(d) for d in cov.unknown_delegates) or "none")],
     ]
     return _wrap(_table(["", ""], rows))
-
-
-def _field(obj: Any, name: str, default: Any = None) -> Any:
-    """A recommendation field from a ``Recommendation`` object or its JSON dict."""
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict().get(name, default)
-    return getattr(obj, name, default)
 
 
 def _recommendations_table(recommendations: Sequence[Any]) -> str:

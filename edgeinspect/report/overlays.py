@@ -7,7 +7,9 @@ Model Explorer colours nodes from "node data" JSON documents::
 This module builds those documents from edgeinspect's own analysis, as dicts (for a server
 started in-process) or as files (``model-explorer --node_data_paths=...``). It does not import
 ``model_explorer``: the adapter in ``adapters/edgeinspect_explorer`` and these overlays agree on
-node ids and namespaces through :func:`node_id`, :func:`partitions` and :func:`node_namespaces`.
+node ids and namespaces through :func:`node_id`, :func:`partitions` and :func:`node_namespaces`,
+and ``edgeinspect view`` hands the adapter its ``--tosa`` files through :data:`TOSA_FILES`
+(the adapter sits above the commands, which never import it).
 
 A *partition* is a stretch of execution that stays on one device: each delegate call is one,
 and each maximal run of kernel calls between them is one (``CPU_input`` before the first
@@ -17,23 +19,25 @@ delegate, ``CPU_island_<k>`` between two delegates -- the CPU islands of
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.analysis.fragmentation import is_glue
+from edgeinspect.analysis.partitions import Partition, partitions
+from edgeinspect.graph import fold_constants, method_graph
+from edgeinspect.join import load_for_view, tosa_beside
+from edgeinspect.report._html import DEVICE_COLORS, _field, device_color
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from edgeinspect.model import Method, Program
+    from edgeinspect.model import DecodedPayload, Delegate, Method, Program
 
 __all__ = [
+    "ADAPTER_ID",
     "DEVICE_COLORS",
     "OVERLAY_NAMES",
     "Partition",
@@ -49,19 +53,19 @@ __all__ = [
     "overlays",
     "partitions",
     "recommendation_overlay",
+    "TOSA_FILES",
     "tosa_beside",
     "write_overlays",
 ]
 
-#: Background colour per device; other backends get a colour from :data:`_PALETTE` by name.
-DEVICE_COLORS: dict[str, str] = {
-    "CPU": "#f28e2b",
-    "EthosUBackend": "#2ca02c",
-    "XnnpackBackend": "#1f77b4",
-    "TOSABackend": "#9467bd",
-    "VgfBackend": "#17becf",
-}
-_PALETTE = ("#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f", "#393b79")
+#: The id Model Explorer gives edgeinspect's adapter (``adapters/edgeinspect_explorer``, its
+#: metadata id); ``edgeinspect view`` names it, a ``convert`` command passes it as ``extensionId``.
+ADAPTER_ID = "edgeinspect"
+#: Dumped .tosa files to join to the Arm delegates of a .pte, by absolute .pte path, for the
+#: adapter (which Model Explorer calls with a path alone): ``edgeinspect view --tosa`` fills it
+#: (the server runs in the same process). Without an entry, the adapter joins the
+#: ``<stem>.tosa.d`` directory beside the .pte when there is one (:func:`tosa_beside`).
+TOSA_FILES: dict[str, list[str]] = {}
 #: Island overlay colours: the operators that cause an island, and the quantize/dequantize glue.
 ISLAND_CAUSE_COLOR = "#d62728"
 ISLAND_GLUE_COLOR = "#ff9896"
@@ -69,23 +73,6 @@ ISLAND_GLUE_COLOR = "#ff9896"
 RECOMMENDATION_COLORS = ("#b10026", "#e31a1c", "#fc4e2a", "#fd8d3c", "#feb24c")
 #: The overlays :func:`overlays` builds, in this order.
 OVERLAY_NAMES = ("device", "island", "recommendation")
-
-
-def device_color(device: str | None) -> str:
-    """The colour edgeinspect draws a device in (stable across runs for unknown backends).
-
-    Examples
-    --------
-    >>> device_color("EthosUBackend")
-    '#2ca02c'
-    >>> device_color("SomeNewBackend") == device_color("SomeNewBackend")
-    True
-    """
-    if device is None:
-        return "#c7c7c7"
-    if device in DEVICE_COLORS:
-        return DEVICE_COLORS[device]
-    return _PALETTE[zlib.crc32(device.encode()) % len(_PALETTE)]
 
 
 def node_id(key: object) -> str:
@@ -101,157 +88,15 @@ def node_id(key: object) -> str:
     return str(key)
 
 
-@dataclass(frozen=True, slots=True)
-class Partition:
-    """A stretch of execution on one device, in instruction order.
-
-    Attributes
-    ----------
-    index : int
-        Position among the method's partitions.
-    namespace : str
-        The Model Explorer layer name: ``EthosUBackend_0`` (backend and delegate index),
-        ``CPU_input``, ``CPU_island_<k>``, ``CPU_output`` (or ``CPU`` when nothing is delegated).
-    device : str
-        ``"CPU"`` or the backend id.
-    instructions : tuple of int
-        Instruction indices in the partition (calls, and the moves/frees/jumps that follow them).
-    delegate : int or None
-        Delegate index of a delegate partition.
-    island : int or None
-        Index into :func:`~edgeinspect.analysis.cpu_islands` of an island partition.
-    """
-
-    index: int
-    namespace: str
-    device: str
-    instructions: tuple[int, ...]
-    delegate: int | None = None
-    island: int | None = None
-
-    @property
-    def is_delegate(self) -> bool:
-        """Whether the partition is a delegate call."""
-        return self.delegate is not None
-
-
-def partitions(method: Method) -> list[Partition]:
-    """Split a method's instructions into partitions (see the module docstring).
-
-    Instructions that are not calls (moves, frees, jumps) join the partition of the call
-    before them (the first partition when they come first).
-
-    Examples
-    --------
-    >>> from edgeinspect.model import Method, Instruction
-    >>> seq = [("kernel", "aten::q", "CPU"), ("delegate", "EthosUBackend", "EthosUBackend"),
-    ...        ("kernel", "aten::cumsum", "CPU"), ("delegate", "EthosUBackend", "EthosUBackend")]
-    >>> calls = tuple(Instruction(i, k, i // 2, (), n, d) for i, (k, n, d) in enumerate(seq))
-    >>> [p.namespace for p in partitions(Method("forward", (), (), (), calls, (), ()))]
-    ['CPU_input', 'EthosUBackend_0', 'CPU_island_0', 'EthosUBackend_1']
-    """
-    runs: list[dict[str, Any]] = []
-    leading: list[int] = []
-    for ins in method.instructions:
-        if ins.kind == "delegate":
-            runs.append({"device": ins.device or ins.name, "delegate": ins.target, "instructions": [ins.index]})
-        elif ins.kind == "kernel":
-            if runs and runs[-1]["delegate"] is None:
-                runs[-1]["instructions"].append(ins.index)
-            else:
-                runs.append({"device": "CPU", "delegate": None, "instructions": [ins.index]})
-        elif runs:
-            runs[-1]["instructions"].append(ins.index)
-        else:
-            leading.append(ins.index)
-    if not runs:
-        return [Partition(0, "CPU", "CPU", tuple(leading))] if leading else []
-    runs[0]["instructions"][:0] = leading
-    delegate_positions = [i for i, r in enumerate(runs) if r["delegate"] is not None]
-    out: list[Partition] = []
-    seen: dict[str, int] = {}
-    island = 0
-    for i, run in enumerate(runs):
-        if run["delegate"] is not None:
-            name = f"{run['device']}_{run['delegate']}"
-            seen[name] = seen.get(name, 0) + 1
-            if seen[name] > 1:  # the same delegate called again: keep layer names unique
-                name += f"_call{seen[name]}"
-            out.append(Partition(i, name, run["device"], tuple(run["instructions"]), delegate=run["delegate"]))
-            continue
-        if not delegate_positions:
-            name, isl = "CPU", None
-        elif i < delegate_positions[0]:
-            name, isl = "CPU_input", None
-        elif i > delegate_positions[-1]:
-            name, isl = "CPU_output", None
-        else:
-            name, isl = f"CPU_island_{island}", island
-            island += 1
-        out.append(Partition(i, name, "CPU", tuple(run["instructions"]), island=isl))
-    return out
-
-
-def explorer_graph(method: Method) -> nx.MultiDiGraph:
+def explorer_graph(method: Method, *, decode: Callable[[Delegate], DecodedPayload] | None = None) -> nx.MultiDiGraph:
     """The graph the adapter, the overlays and the HTML report draw.
 
-    The stitched graph (delegate internals inline, :mod:`edgeinspect.stitch`) when this build
-    has it, else the instruction graph; TOSA ``CONST``/``CONST_SHAPE`` operators are folded:
-    each is removed and described in the ``consts`` attribute (a list of dicts with ``tensor``,
-    ``op``, ``shape``, ``dtype``, ``bytes``) of the operators that read it.
+    The stitched graph (delegate internals inline, :mod:`edgeinspect.stitch`) with TOSA
+    ``CONST``/``CONST_SHAPE`` operators folded into the operators that read them
+    (:func:`edgeinspect.graph.fold_constants`). ``decode`` is the caller's
+    :class:`~edgeinspect.formats.payloads.PayloadDecoder`, when it has one.
     """
-    if importlib.util.find_spec("edgeinspect.stitch") is None:
-        return method.to_networkx()
-    g = method.to_networkx(stitched=True)
-    for n in [n for n, d in g.nodes(data=True) if d.get("const")]:
-        for _, dst, key, data in g.out_edges(n, keys=True, data=True):
-            entry = {
-                "tensor": str(key),
-                "op": g.nodes[n].get("name"),
-                "shape": data.get("shape"),
-                "dtype": data.get("dtype"),
-                "bytes": data.get("bytes"),
-            }
-            g.nodes[dst].setdefault("consts", []).append(entry)
-        g.remove_node(n)
-    return g
-
-
-def tosa_beside(path: str | os.PathLike[str]) -> list[str] | None:
-    """The ``<stem>.tosa.d`` directory of dumped .tosa files beside a .pte, when there is one.
-
-    ``edgeinspect view``/``report`` and the Model Explorer adapter join it to the Arm delegates
-    when no ``--tosa`` is given (the layout the fixture zoo and ``dump_intermediate_artifacts_to``
-    produce), so Ethos-U delegates show their operators.
-    """
-    beside = Path(path).with_suffix(".tosa.d")
-    if beside.is_dir() and any(beside.glob("*.tosa")):
-        return [str(beside)]
-    return None
-
-
-def load_for_view(path: str | os.PathLike[str], tosa: list[str] | None = None) -> Any:
-    """Load a file the way the viewers do: with ``tosa`` when given, else with :func:`tosa_beside`.
-
-    A ``.tosa.d`` found beside the file that does not join (no join in this build, or dumps of
-    another export) is ignored; explicit ``tosa`` files that do not join raise as usual.
-    """
-    import edgeinspect
-    from edgeinspect.errors import EdgeInspectError
-
-    if tosa:
-        return edgeinspect.load(path, tosa=tosa)
-    model = edgeinspect.load(path)  # reports missing, irregular and corrupt files first
-    is_pte = getattr(model, "format", None) == "pte"
-    found = tosa_beside(path) if is_pte and importlib.util.find_spec("edgeinspect.join") is not None else None
-    if found:
-        from edgeinspect.join import attach_tosa
-
-        try:
-            return attach_tosa(model, found)
-        except EdgeInspectError:
-            pass
-    return model
+    return fold_constants(method_graph(method, stitched=True, decode=decode))
 
 
 def node_namespaces(method: Method, graph: nx.MultiDiGraph, parts: list[Partition] | None = None) -> dict[object, str]:
@@ -316,12 +161,6 @@ def island_overlay(method: Method, graph: nx.MultiDiGraph, graph_id: str, parts:
     return _doc(graph_id, "island", results)
 
 
-def _field(rec: Any, name: str, default: Any = None) -> Any:
-    if isinstance(rec, Mapping):
-        return rec.get(name, default)
-    return getattr(rec, name, default)
-
-
 def _matches(node_name: str, operator: str) -> bool:
     """``aten::upsample_bilinear2d.vec_out`` is an instance of ``aten::upsample_bilinear2d``."""
     return node_name == operator or node_name.startswith(operator + ".")
@@ -369,21 +208,18 @@ def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendation
     return _doc(graph_id, "recommendation", results)
 
 
-def load_recommendations(program: Any, method: Method) -> list[dict[str, Any]] | None:
+def load_recommendations(program: Any, method: Method) -> list[dict[str, Any]]:
     """Recommendations for ``method`` from :func:`edgeinspect.recommend.recommend_method`, as
-    ``explain --format json`` entries; None when this build has no recommender (the
-    recommendation overlay is then left out)."""
-    try:
-        from edgeinspect.recommend import recommend_method
-    except ImportError:
-        return None
+    ``explain --format json`` entries."""
+    from edgeinspect.recommend import recommend_method
+
     return [r.to_dict() for r in recommend_method(method)]
 
 
 def method_overlays(
     program: Any, method: Method, graph_id: str, graph: nx.MultiDiGraph | None = None, recommendations: Iterable[Any] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The overlays of one method, ``{overlay name: node data}`` (recommendation only when known)."""
+    """The overlays of one method, ``{overlay name: node data}``."""
     graph = explorer_graph(method) if graph is None else graph
     parts = partitions(method)
     out = {
@@ -391,8 +227,7 @@ def method_overlays(
         "island": island_overlay(method, graph, graph_id, parts),
     }
     recs = load_recommendations(program, method) if recommendations is None else list(recommendations)
-    if recs is not None:
-        out["recommendation"] = recommendation_overlay(graph, graph_id, recs)
+    out["recommendation"] = recommendation_overlay(graph, graph_id, recs)
     return out
 
 
@@ -404,8 +239,7 @@ def overlays(program: Program, *, recommendations: Mapping[str, Iterable[Any]] |
     program : Program
         A loaded .pte.
     recommendations : mapping, optional
-        ``{method name: recommendations}``; by default they come from :mod:`edgeinspect.recommend`
-        when it is available.
+        ``{method name: recommendations}``; by default they come from :mod:`edgeinspect.recommend`.
 
     Returns
     -------

@@ -22,7 +22,7 @@ def render_inspect(
     """The ``inspect`` output of a model: a dict for ``json``, a string for ``text``.
 
     ``estimates`` is :func:`edgeinspect.estimate.estimate_program`'s result (``--estimate``);
-    ``sources`` (a :class:`~edgeinspect.model_source.ProgramSources`) adds each
+    ``sources`` (a :class:`~edgeinspect.model.source.ProgramSources`) adds each
     instruction's ``source`` to the JSON; ``profiles`` (method name ->
     :class:`~edgeinspect.analysis.profile.MethodProfile`) adds the measured time of ``--etdump``.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from edgeinspect.model_tosa import TosaGraph, TosaTensor
+from edgeinspect.model.tosa import TosaGraph, TosaTensor
 
 __all__ = ["tosa_dict", "tosa_text"]
 

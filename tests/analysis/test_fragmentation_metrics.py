@@ -6,6 +6,7 @@ import json
 
 import pytest
 from conftest import DATA, zoo_index
+from ei_testutil import executorch_calls, expected_ratio, flatc_xnnpack, tosa_tools_compute_ops
 
 import edgeinspect
 from edgeinspect.analysis import (
@@ -183,18 +184,42 @@ def test_metrics_object_of_inspect_json() -> None:
     assert json.loads(json.dumps(metrics)) == metrics
 
 
-def test_coverage_on_real_files_known_only_where_the_operators_are() -> None:
-    from edgeinspect.formats.payloads import decode_delegate
-
-    # XNNPACK and TOSABackend payloads carry their graphs: coverage is known.
-    for name in ("xnn_cumsum", "tosa_topk"):
+def test_coverage_of_tosa_payloads_as_tosa_tools_and_executorch_count_it() -> None:
+    # Expected figures from the reference readers: operators inside each TOSABackend payload
+    # counted by tosa-tools, CPU kernels and delegate calls by executorch's deserializer.
+    for name in ("tosa_topk", "tosa_cumsum", "tosa_cnn"):
+        pte = DATA / f"{name}.pte"
+        cpu, calls = executorch_calls(pte)
         m = _load(name).method()
-        inside = sum(sum(decode_delegate(d).ops.values()) for d in m.delegates)
+        inside = {d.index: tosa_tools_compute_ops(d.payload()) for d in m.delegates}
+        delegated = sum(inside[k] for k in calls)  # a delegate called twice runs its operators twice
         cov = coverage(m)
-        assert cov.delegated_ops == inside and cov.cpu_ops == 1
-        assert cov.ratio == round(inside / (inside + 1), 4)
-    # Ethos-U payloads are Vela command streams: unknown, until the dumped TOSA is joined.
+        assert (cov.delegated_ops, cov.cpu_ops) == (delegated, cpu), name
+        assert cov.ratio == expected_ratio(delegated, cpu), name
+
+
+@pytest.mark.needs_export  # flatc and the XNNPACK schema ship in the executorch wheel
+def test_coverage_of_xnnpack_payloads_as_flatc_and_executorch_count_it(tmp_path) -> None:
+    for name in ("xnn_cumsum", "xnn_transformer", "xnn_mlp"):
+        pte = DATA / f"{name}.pte"
+        cpu, calls = executorch_calls(pte)
+        m = _load(name).method()
+        inside = {d.index: len(flatc_xnnpack(d.payload(), tmp_path)["xnodes"]) for d in m.delegates}
+        delegated = sum(inside[k] for k in calls)
+        cov = coverage(m)
+        assert (cov.delegated_ops, cov.cpu_ops) == (delegated, cpu), name
+        assert cov.ratio == expected_ratio(delegated, cpu), name
+
+
+def test_coverage_of_ethos_u_is_unknown_until_the_dumps_are_joined() -> None:
+    # Ethos-U payloads are Vela command streams: unknown, never guessed...
     assert coverage(_load("u55_where").method()).ratio == "unknown"
-    joined = edgeinspect.load(DATA / "u55_where.pte", tosa=DATA / "u55_where.tosa.d").method()
+    # ... until the dumped TOSA is joined: then its operators, as tosa-tools counts them.
+    pte = DATA / "u55_where.pte"
+    cpu, calls = executorch_calls(pte)
+    joined = edgeinspect.load(pte, tosa=DATA / "u55_where.tosa.d").method()
+    inside = {d.index: tosa_tools_compute_ops((DATA / "u55_where.tosa.d" / d.tosa_file).read_bytes()) for d in joined.delegates}
+    delegated = sum(inside[k] for k in calls)
     cov = coverage(joined)
-    assert cov.unknown_delegates == () and isinstance(cov.ratio, float) and 0 < cov.ratio < 1
+    assert cov.unknown_delegates == () and (cov.delegated_ops, cov.cpu_ops) == (delegated, cpu)
+    assert cov.ratio == expected_ratio(delegated, cpu)

@@ -74,7 +74,9 @@ def test_api_reference_comes_from_docstrings(site):
     for anchor in (
         "edgeinspect.load",
         "edgeinspect.model.Program",
-        "edgeinspect.model_tosa.TosaGraph",
+        "edgeinspect.model.TosaGraph",
+        "edgeinspect.model.EthosUPayload",
+        "edgeinspect.graph.tosa_graph",
         "edgeinspect.graph.method_graph",
         "edgeinspect.analysis.fragmentation.transitions",
         "edgeinspect.recommend.recommend",

@@ -85,8 +85,7 @@ def test_fragmented_u55_layers_devices_and_boundaries():
 
 
 def test_ethos_u_internals_come_from_the_joined_tosa():
-    if load(str(DATA / "u55_multi.pte")).method().delegates[0].tosa_file is None:
-        pytest.skip("the .tosa dumps do not join in this build")
+    assert load(str(DATA / "u55_multi.pte")).method().delegates[0].tosa_join == "matched"
     (g,) = convert(str(DATA / "u55_multi.pte"))
     inner = [n for n in g.nodes if n.namespace.startswith("EthosUBackend_")]
     assert len(inner) > 3 and {n.label for n in inner} >= {"CONV2D"}
@@ -121,3 +120,11 @@ def test_tosa_fold_shrinks_the_transformer():
     total = sum(len(b.operators) for _, b in tosa.blocks)
     ops = [n for n in g.nodes if not n.id.startswith(("input:", "output:"))]
     assert len(ops) < total / 2  # more than half of a real file's operators are CONST
+
+
+def test_a_delegate_layer_without_its_dumps_says_why():
+    from edgeinspect_explorer.graphs import pte_graphs
+
+    (g,) = pte_graphs(edgeinspect.load(DATA / "u55_where.pte"))  # no .tosa joined
+    inside = g.groupNodeAttributes["EthosUBackend_0"]["operators_inside"]
+    assert inside.startswith("operators unknown: Vela output holds no TOSA") and "--tosa" in inside

@@ -9,7 +9,8 @@ import json
 import pytest
 from conftest import DATA, zoo_index
 
-pytest.importorskip("torch")
+pytestmark = pytest.mark.needs_export
+pytest.importorskip("torch")  # this module imports the export room (torch) to collect
 pytest.importorskip("executorch")
 
 import edgeinspect  # noqa: E402
@@ -98,3 +99,16 @@ def test_support_table_is_current() -> None:
     spec.loader.exec_module(module)
     committed = json.loads((Path(edgeinspect.__file__).parent / "data" / "support_table.json").read_text())
     assert module.build() == committed
+
+
+def test_unlowering_validates_nothing_process_wide() -> None:
+    """The rebuilt program skips the edge verifier through its own class; ExportedProgram itself
+    is never patched, so programs built meanwhile (another thread) still validate."""
+    from torch.export import ExportedProgram
+
+    before = ExportedProgram.__dict__["validate"]
+    entry = WITH_ETRECORD[0]
+    (ep,) = list(P.load_edge_programs(DATA / entry["etrecord"]).values())[:1]
+    rebuilt = P.unlower(ep)
+    assert ExportedProgram.__dict__["validate"] is before
+    assert isinstance(rebuilt, ExportedProgram) and type(rebuilt).validate is not before

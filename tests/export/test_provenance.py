@@ -28,7 +28,7 @@ from edgeinspect.errors import UsageError  # noqa: E402
 from edgeinspect.export import models  # noqa: E402
 from edgeinspect.export.provenance import etrecord_sources  # noqa: E402
 from edgeinspect.formats.payloads import decode_delegate  # noqa: E402
-from edgeinspect.model_source import Frame  # noqa: E402
+from edgeinspect.model.source import Frame  # noqa: E402
 
 WITH_ETRECORD = [e for e in zoo_index() if e.get("etrecord")]
 WRAPPERS = ("torch.export.", "torch.fx.", "torch._")

@@ -21,7 +21,6 @@ structure (every figure ``inspect --format json`` reports). Anything else is com
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -33,10 +32,7 @@ import pytest
 DATA = Path(__file__).resolve().parents[1] / "data"
 REPO = DATA.parents[1]
 
-needs_exporter = pytest.mark.skipif(
-    importlib.util.find_spec("executorch") is None or importlib.util.find_spec("torch") is None,
-    reason="re-exporting the zoo needs torch and executorch[ethos-u] (pip install edgeinspect[export])",
-)
+needs_exporter = pytest.mark.needs_export  # re-exporting the zoo needs torch and executorch[ethos-u]
 
 
 def _names() -> list[str]:

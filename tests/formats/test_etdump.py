@@ -17,7 +17,7 @@ from etdump_util import assert_same_events, etdump_fixtures, expected, summarize
 
 import edgeinspect
 from edgeinspect.formats import etdump as etdump_format
-from edgeinspect.model_etdump import EventCounts, profile_kind, tick_span
+from edgeinspect.model.etdump import EventCounts, profile_kind, tick_span
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 from crafted_etdump import etdump as crafted  # noqa: E402

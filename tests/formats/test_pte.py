@@ -77,9 +77,11 @@ def test_payloads_lie_inside_the_file_and_are_read_lazily(pte: Path):
                 assert payload[4:8] == b"XH00"
 
 
+@pytest.mark.needs_export
 @pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
 def test_payload_bytes_equal_executorch(pte: Path):
-    program_mod = pytest.importorskip("executorch.exir._serialize._program")
+    from executorch.exir._serialize import _program as program_mod
+
     data = pte.read_bytes()
     restored = program_mod.deserialize_pte_binary(data).program
     with edgeinspect.load(pte) as program:
@@ -187,3 +189,39 @@ def test_mutable_buffer_is_state_not_produced_by_its_first_reader():
     written = index_put.args[-1]
     copy = next(i for i in m.instructions if i.name == "aten::copy_")
     assert g.has_edge(index_put.index, copy.index, key=written)
+
+
+@pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
+def test_fast_path_and_checked_accessors_read_the_same(pte: Path, monkeypatch):
+    """One decoder, two paths: the fast path reads the calls and common values of every
+    fixture by itself (so the corruption and fuzz tests, which hold it equal to the checked
+    accessors on every mutation, compare two real paths), and both read the same program."""
+    from ei_testutil import assert_fast_path_agrees
+
+    from edgeinspect.formats import pte as reader
+    from edgeinspect.formats._source import Source
+
+    slow: list[str] = []
+    checked_instruction, checked_value = reader._Reader._instruction, reader._Reader._value
+
+    def instruction(self, pos, field, *args):
+        slow.append(field)
+        return checked_instruction(self, pos, field, *args)
+
+    def value(self, pos, field):
+        slow.append(field)
+        return checked_value(self, pos, field)
+
+    monkeypatch.setattr(reader._Reader, "_instruction", instruction)
+    monkeypatch.setattr(reader._Reader, "_value", value)
+    data = pte.read_bytes()
+    program = reader.read_pte(Source(data, pte.name))
+    calls = sum(1 for m in program.methods for i in m.instructions if i.is_call)
+    fast_kinds = ("tensor", "int", "bool", "double", "null", "int_list", "tensor_list", "optional_tensor_list")
+    common = sum(1 for m in program.methods for v in m.values if v.kind in fast_kinds and not (v.tensor and v.tensor.constant_name))
+    assert calls + common > 0
+    assert len(slow) == sum(len(m.instructions) + len(m.values) for m in program.methods) - calls - common
+    slow.clear()
+    reader.read_pte(Source(data, pte.name), fast=False)
+    assert len(slow) == sum(len(m.instructions) + len(m.values) for m in program.methods)
+    assert_fast_path_agrees(data, pte.name)

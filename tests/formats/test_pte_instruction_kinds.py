@@ -15,11 +15,13 @@ from conftest import DATA
 
 import edgeinspect
 
-schema = pytest.importorskip("executorch.exir.schema")
-program_mod = pytest.importorskip("executorch.exir._serialize._program")
+pytestmark = pytest.mark.needs_export
 
 
 def _extended(layout_segments: bool) -> bytes:
+    from executorch.exir import schema
+    from executorch.exir._serialize import _program as program_mod
+
     pte = program_mod.deserialize_pte_binary((DATA / "u55_upsample.pte").read_bytes())
     prog = copy.deepcopy(pte.program)
     plan = prog.execution_plan[0]
@@ -74,7 +76,7 @@ def test_every_instruction_and_value_kind(segments: bool):
     assert {d.location for d in m.delegates} == {"segment" if segments else "inline"}
     # the graph and the metrics skip jumps, moves and frees as design.md says
     g = program.to_networkx()
-    assert g.nodes[free.index]["kind"] == "other" and g.nodes[free.index]["op"] == "free"
+    assert g.nodes[free.index]["kind"] == "other" and g.nodes[free.index]["instruction_kind"] == "free"
     from edgeinspect.analysis import transitions
 
     assert transitions(m) == 4

@@ -12,7 +12,7 @@ from conftest import DATA
 
 import edgeinspect
 from edgeinspect.formats.tosa import OP_NAMES, parse_tosa
-from edgeinspect.model_tosa import TosaGraph
+from edgeinspect.model.tosa import TosaGraph
 
 TOSA_FILES = sorted(DATA.glob("*.tosa.d/*.tosa"))
 IDS = [f"{p.parent.name[:-7]}/{p.stem[7:]}" for p in TOSA_FILES]

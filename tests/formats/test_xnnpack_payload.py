@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import re
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import DATA
+from ei_testutil import flatc_xnnpack
 
 import edgeinspect
 from edgeinspect.formats.ethosu import depad
@@ -21,43 +17,18 @@ from edgeinspect.formats.xnnpack import decode_xnnpack
 PTES = [p for p in sorted(DATA.glob("*.pte")) if any(d.backend_id == "XnnpackBackend" for d in edgeinspect.load(p).delegates)]
 
 
-def _executorch_tools() -> tuple[str, str]:
-    """(flatc, schema.fbs) from the executorch wheel, located without importing it (no torch)."""
-    spec = importlib.util.find_spec("executorch")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("executorch is not installed")
-    root = list(spec.submodule_search_locations)[0]
-    flatc = os.path.join(root, "data", "bin", "flatc")
-    schema = os.path.join(root, "backends", "xnnpack", "serialization", "schema.fbs")
-    if not (os.path.exists(flatc) and os.path.exists(schema)):
-        pytest.skip("executorch wheel without flatc or the XNNPACK schema")
-    return flatc, schema
-
-
-def _oracle(payload: bytes, tmp: Path) -> dict:
-    flatc, schema = _executorch_tools()
-    fb_off, fb_size = struct.unpack_from("<II", payload, 10)
-    (tmp / "g.bin").write_bytes(payload[fb_off : fb_off + fb_size])
-    subprocess.run(
-        [flatc, "--json", "--strict-json", "--defaults-json", "--raw-binary", "-o", str(tmp), schema, "--", str(tmp / "g.bin")],
-        check=True,
-        capture_output=True,
-    )
-    text = (tmp / "g.json").read_text()
-    return json.loads(re.sub(r":\s*(-?inf|nan)\b", r': "\1"', text))
-
-
 def test_zoo_has_xnnpack():
     assert len(PTES) >= 5
 
 
+@pytest.mark.needs_export  # flatc and the XNNPACK schema ship in the executorch wheel
 @pytest.mark.parametrize("pte", PTES, ids=[p.stem for p in PTES])
 def test_matches_executorch_schema(pte: Path, tmp_path: Path):
     program = edgeinspect.load(pte)
     for d in program.delegates:
         payload = d.payload()
         ours = decode_xnnpack(payload, path=str(pte), base=d.payload_offset)
-        oracle = _oracle(payload, tmp_path)
+        oracle = flatc_xnnpack(payload, tmp_path)
         assert ours.has_header and ours.identifier == "XN01"
         assert [n.type for n in ours.nodes] == [n["xnode_union_type"] for n in oracle["xnodes"]]
         assert [n.debug_handle for n in ours.nodes] == [n["debug_handle"] for n in oracle["xnodes"]]

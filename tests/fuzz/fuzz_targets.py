@@ -6,8 +6,8 @@ Each target exercises more than the parse: the figures the lint computes, the gr
 the report, so a hostile-but-parseable file cannot crash the layers above either.
 
 Adding a payload decoder is one line in :data:`DECODERS`: (target name, module,
-function, backend ids whose payloads seed it). A decoder whose module has not landed
-yet is skipped, not failed.
+function, backend ids whose payloads seed it). The .pte target also holds the reader's fast
+path to its checked accessors: every input must read to the same program, or fail the same way.
 """
 
 from __future__ import annotations
@@ -15,12 +15,19 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import edgeinspect
 from edgeinspect.errors import FormatError
+from edgeinspect.formats import detect_format
+from edgeinspect.formats.payloads import decode_delegate
+from edgeinspect.report.tosa import tosa_dict
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for ei_testutil (benchmarks/fuzz_long.py too)
+from ei_testutil import assert_fast_path_agrees  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -42,10 +49,12 @@ class Target:
 
 
 def _exercise_pte(data: bytes) -> None:
-    from edgeinspect.diff import method_figures
+    from edgeinspect.analysis.figures import method_figures
     from edgeinspect.lint.config import Settings
     from edgeinspect.lint.rules import check_method, check_program
 
+    if detect_format(data) == "pte":
+        assert_fast_path_agrees(data, "fuzz.pte")
     program = edgeinspect.load(data, name="fuzz.pte")
     settings = Settings(max_transitions=0, min_coverage=1.0, max_boundary_bytes=(("*", 0),))
     try:
@@ -58,27 +67,16 @@ def _exercise_pte(data: bytes) -> None:
         program.close()
 
 
-def _decode_payloads(program: object) -> None:
-    """Run the generic payload decoder, when this build has it, over every delegate."""
-    try:
-        payloads = importlib.import_module("edgeinspect.formats.payloads")
-    except ModuleNotFoundError:
-        return
-    decode = getattr(payloads, "decode_delegate", None)
-    if decode is None:
-        return
-    for d in program.delegates:  # type: ignore[attr-defined]
+def _decode_payloads(program: edgeinspect.Program) -> None:
+    """Run the generic payload decoder over every delegate."""
+    for d in program.delegates:
         with contextlib.suppress(FormatError):
-            decode(d)
+            decode_delegate(d)
 
 
 def _exercise_tosa(data: bytes) -> None:
     graph = edgeinspect.load(data, name="fuzz.tosa")
     graph.to_networkx()
-    try:
-        from edgeinspect.report.tosa import tosa_dict
-    except ModuleNotFoundError:
-        return
     tosa_dict(graph)
 
 
@@ -130,33 +128,16 @@ def _payload_seeds(backends: tuple[str, ...], limit: int = 6) -> tuple[bytes, ..
     return tuple(seeds)
 
 
-def _decoder(module: str, function: str) -> Callable[[bytes], object] | None:
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name == module:
-            return None
-        raise
-    return getattr(mod, function, None)
-
-
 def targets() -> list[Target]:
-    """Every target this build has (decoders not yet shipped are left out)."""
+    """Every target: the two file readers and each payload decoder of :data:`DECODERS`."""
     out = [
         Target("pte", tuple(p.read_bytes() for p in _files("*.pte")), _exercise_pte),
         Target("tosa", tuple(p.read_bytes() for p in _files("*.tosa.d/*.tosa")), _exercise_tosa),
         Target("etdump", tuple(p.read_bytes() for p in _files("etdump/*.etdp")), _exercise_etdump),
     ]
     for name, module, function, backends in DECODERS:
-        fn = _decoder(module, function)
-        if fn is not None:
-            out.append(Target(name, _payload_seeds(backends), fn))
+        out.append(Target(name, _payload_seeds(backends), getattr(importlib.import_module(module), function)))
     return out
-
-
-def missing_decoders() -> list[str]:
-    """Names of the decoders listed in :data:`DECODERS` that this build does not have yet."""
-    return [name for name, module, function, _ in DECODERS if _decoder(module, function) is None]
 
 
 INTERESTING_U32 = (0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFF0, 0xFFFFFFFF)

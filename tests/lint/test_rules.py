@@ -6,7 +6,7 @@ import pytest
 from lint_helpers import DATA, with_absolute_debug_path
 
 import edgeinspect
-from edgeinspect.diff import method_figures
+from edgeinspect.analysis.figures import method_figures
 from edgeinspect.lint import lint_paths
 from edgeinspect.lint.config import Config, parse_options
 from edgeinspect.lint.rules import RULES, absolute_paths, check_method

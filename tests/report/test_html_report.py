@@ -125,3 +125,15 @@ def test_cli_writes_one_file(tmp_path, capsys):
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert list(tmp_path.iterdir()) == [out]
     assert main(["report", str(tmp_path / "nope.pte"), "-o", str(out)]) == 2
+
+
+def test_a_delegate_drawn_as_one_node_says_why():
+    """An Ethos-U delegate without its dumps: the graph note says what is true (Vela output
+    holds no TOSA, and what to pass), not that something is missing from the build."""
+    doc = report_html(edgeinspect.load(DATA / "u55_where.pte"))  # no .tosa joined
+    note = re.search(r'<p class="muted">([^<]*) Red edges cross devices.</p>', doc).group(1)
+    assert "EthosUBackend #0 is one node: operators unknown: Vela output holds no TOSA" in note
+    assert "EthosUBackend #1 is one node" in note and "--tosa" in note
+    assert "build" not in doc
+    joined = report_html(edgeinspect.load(DATA / "u55_where.pte", tosa=DATA / "u55_where.tosa.d"))
+    assert "is one node" not in joined and "of them inside delegates" in joined

@@ -10,15 +10,19 @@ point at bytes. Constant data and delegate payloads are not read at load time:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
-from edgeinspect.model_source import Frame
+from edgeinspect.model import views
+from edgeinspect.model.kinds import DataLocation, InstructionKind, JoinStatus, ValueKind
+from edgeinspect.model.source import Frame
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from edgeinspect.model.tosa import TosaGraph
 
 __all__ = [
     "SCALAR_TYPES",
@@ -30,6 +34,8 @@ __all__ = [
     "Program",
     "Tensor",
     "Value",
+    "accelerator_config",
+    "compile_target",
     "dtype_name",
     "element_size",
 ]
@@ -133,7 +139,7 @@ class Value:
     Python scalar, or a tuple (lists of tensors hold value indices, -1 for None).
     """
 
-    kind: str
+    kind: ValueKind
     data: Any = None
     offset: int = field(default=0, compare=False)
 
@@ -190,7 +196,7 @@ class Delegate:
 
     index: int
     backend_id: str
-    location: str  # "inline" | "segment"
+    location: DataLocation
     data_index: int
     compile_specs: tuple[CompileSpec, ...]
     payload_offset: int  # file offset of the payload bytes
@@ -200,9 +206,9 @@ class Delegate:
     #: Set by :func:`edgeinspect.join.attach_tosa`: the joined TOSA graph (a TosaGraph), the
     #: dump's base name, the join status ("matched" | "ambiguous" | "missing"; None when no
     #: join was asked or the backend takes no TOSA) and the candidate dumps considered.
-    tosa: Any = field(default=None, compare=False, repr=False)
+    tosa: TosaGraph | None = field(default=None, compare=False, repr=False)
     tosa_file: str | None = None
-    tosa_join: str | None = None
+    tosa_join: JoinStatus | None = None
     tosa_candidates: tuple[str, ...] = ()
 
     def payload(self) -> bytes:
@@ -233,18 +239,45 @@ class Delegate:
 
     @property
     def target(self) -> str | None:
-        """The hardware or spec the delegate was compiled for, when its compile specs name one.
+        """The hardware or spec the delegate was compiled for, when its compile specs name one
+        (:func:`compile_target`). XNNPACK stores no compile specs: None."""
+        return compile_target(self.specs)
 
-        Looks at, in order: a ``target`` spec, ``--accelerator-config=`` in Vela's
-        ``compile_flags``, then ``tosa_spec``. XNNPACK stores no compile specs: None.
-        """
-        specs = self.specs
-        if specs.get("target"):
-            return specs["target"]
-        for flag in specs.get("compile_flags", "").split():
-            if flag.startswith("--accelerator-config="):
-                return flag.split("=", 1)[1]
-        return specs.get("tosa_spec") or None
+    @property
+    def accelerator(self) -> str | None:
+        """The accelerator the delegate was compiled for, such as ``ethos-u55-128`` (:func:`accelerator_config`)."""
+        return accelerator_config(self.specs)
+
+
+def accelerator_config(specs: Mapping[str, str]) -> str | None:
+    """The accelerator named by a delegate's compile specs: a ``target`` spec, else the value
+    of ``--accelerator-config=`` in Vela's ``compile_flags``; None when neither names one.
+
+    Examples
+    --------
+    >>> accelerator_config({"compile_flags": "--accelerator-config=ethos-u85-256 --output-format=raw"})
+    'ethos-u85-256'
+    >>> accelerator_config({"target": "ethos-u55-128"}), accelerator_config({"tosa_spec": "TOSA-1.0+INT"})
+    ('ethos-u55-128', None)
+    """
+    if specs.get("target"):
+        return specs["target"]
+    for flag in specs.get("compile_flags", "").split():
+        if flag.startswith("--accelerator-config="):
+            return flag.split("=", 1)[1]
+    return None
+
+
+def compile_target(specs: Mapping[str, str]) -> str | None:
+    """The hardware or spec a delegate was compiled for, from its compile specs: the
+    :func:`accelerator_config`, else the ``tosa_spec``; None when the specs name none.
+
+    Examples
+    --------
+    >>> compile_target({"tosa_spec": "TOSA-1.0+INT"}), compile_target({})
+    ('TOSA-1.0+INT', None)
+    """
+    return accelerator_config(specs) or specs.get("tosa_spec") or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +295,7 @@ class Instruction:
     """
 
     index: int
-    kind: str
+    kind: InstructionKind
     target: int | None
     args: tuple[int, ...]
     name: str
@@ -321,15 +354,11 @@ class Method:
 
     def to_networkx(self, *, stitched: bool = False) -> nx.MultiDiGraph:
         """The dataflow graph of this method; see :func:`edgeinspect.graph.method_graph`."""
-        from edgeinspect.graph import method_graph
-
-        return method_graph(self, stitched=stitched)
+        return views.view("method_graph")(self, stitched=stitched)
 
     def _repr_html_(self) -> str:
         """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.method_html`)."""
-        from edgeinspect.report.notebook import method_html
-
-        return method_html(self)
+        return views.view("method_html")(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,9 +412,7 @@ class Program:
 
     def _repr_html_(self) -> str:
         """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.program_html`)."""
-        from edgeinspect.report.notebook import program_html
-
-        return program_html(self)
+        return views.view("program_html")(self)
 
     def close(self) -> None:
         """Release the mapped file (payloads cannot be read afterwards)."""

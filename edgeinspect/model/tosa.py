@@ -15,9 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edgeinspect.errors import UsageError
+from edgeinspect.model import views
+from edgeinspect.model.counts import CONST_OPS, histogram
+from edgeinspect.model.payload import PayloadKind, PayloadSummary
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -30,12 +33,11 @@ __all__ = [
     "TosaOperator",
     "TosaRegion",
     "TosaShape",
+    "TosaPayload",
     "TosaTensor",
     "histogram",
 ]
 
-#: Operators that only materialise data (weights, zero points, shapes), not compute.
-CONST_OPS = ("CONST", "CONST_SHAPE")
 
 #: Bits per element of each TOSA DType name (SHAPE values are 64-bit index values).
 DTYPE_BITS: dict[str, int] = {
@@ -188,20 +190,6 @@ class TosaRegion:
     offset: int = field(default=0, compare=False)
 
 
-def histogram(ops: Iterator[str] | tuple[str, ...] | list[str]) -> dict[str, int]:
-    """Count operator names, most frequent first, ties by name (deterministic).
-
-    Examples
-    --------
-    >>> histogram(["CONST", "CONV2D", "CONST", "RESCALE"])
-    {'CONST': 2, 'CONV2D': 1, 'RESCALE': 1}
-    """
-    counts: dict[str, int] = {}
-    for op in ops:
-        counts[op] = counts.get(op, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
 @dataclass(frozen=True, slots=True)
 class TosaGraph:
     """A TOSA flatbuffer, read without its constant data.
@@ -300,22 +288,25 @@ class TosaGraph:
             raise UsageError("this TOSA graph has no file to read constant data from")
         return self._reader(tensor.data_offset, tensor.data_bytes)
 
+    def close(self) -> None:
+        """Release the mapped file (constant data cannot be read afterwards)."""
+        if self._source is not None:
+            self._source.close()
+
+    def __enter__(self) -> TosaGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _repr_html_(self) -> str:
         """HTML summary for Jupyter (:func:`edgeinspect.report.notebook.tosa_html`)."""
-        from edgeinspect.report.notebook import tosa_html
-
-        return tosa_html(self)
+        return views.view("tosa_html")(self)
 
     def to_networkx(self) -> nx.MultiDiGraph:
-        """The dataflow graph: one node per operator, one edge per tensor use.
-
-        Nodes are keyed ``"<region>/<block>/<index>"`` and carry ``kind`` (``"operator"``),
-        ``op``, ``name`` (= ``op``), ``index`` (position in its block), ``region``, ``block``,
-        ``const`` (True for ``CONST``/``CONST_SHAPE``, so views can fold them), ``attributes``,
-        ``location`` and ``regions`` (regions a control-flow operator runs). The entry block's
-        inputs and outputs are nodes ``"input:<k>"`` / ``"output:<k>"`` (``kind`` input/output).
-        Edges go from the operator that writes a tensor to each operator that reads it (keyed by
-        tensor name) with ``name``, ``shape``, ``dtype`` and ``bytes``.
+        """The dataflow graph: one node per operator, one edge per tensor use; see
+        :func:`edgeinspect.graph.tosa_graph` (the node and edge attributes are those of
+        :mod:`edgeinspect.graph`).
 
         Examples
         --------
@@ -323,66 +314,16 @@ class TosaGraph:
         >>> g = edgeinspect.load("model.tosa").to_networkx()     # doctest: +SKIP
         >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]  # doctest: +SKIP
         """
-        import networkx as nx
-
-        g = nx.MultiDiGraph(name=self.path or "tosa")
-        main = self.main_block
-        for rg in self.regions:
-            for blk in rg.blocks:
-                add_block_nodes(g, rg.name, blk, main_block=blk is main, prefix="")
-        return g
+        return views.view("tosa_graph")(self)
 
 
-def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_block: bool, prefix: str, **extra: Any) -> dict[str, Any]:
-    """Add a block's operators and tensor edges to ``g``; return ``{tensor name: producer node}``.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TosaPayload(PayloadSummary):
+    """A TOSABackend payload: a whole .tosa file."""
 
-    Used by :meth:`TosaGraph.to_networkx` and by :mod:`edgeinspect.stitch` (which passes a
-    ``prefix`` for node keys and ``extra`` node attributes such as ``device``/``partition``).
-    Block inputs get ``"<prefix>input:<k>"`` nodes and outputs ``"<prefix>output:<k>"`` nodes
-    when ``main_block`` is True.
-    """
-    tensors = block.tensor_map
-    producer: dict[str, Any] = {}
-    base = f"{prefix}{region}/{block.name}/"
-    if main_block:
-        for k, name in enumerate(block.inputs):
-            key = f"{prefix}input:{k}"
-            g.add_node(key, kind="input", op="input", name=name, index=k, region=region, block=block.name, const=False, **extra)
-            producer.setdefault(name, key)
-    for op in block.operators:
-        key = base + str(op.index)
-        g.add_node(
-            key,
-            kind="operator",
-            op=op.op,
-            name=op.op,
-            index=op.index,
-            region=region,
-            block=block.name,
-            const=op.is_const,
-            attributes=op.attributes,
-            location=op.location,
-            regions=op.regions,
-            **extra,
-        )
-        for name in op.inputs:
-            src = producer.get(name)
-            if src is not None:
-                _tensor_edge(g, src, key, name, tensors.get(name))
-        for name in op.outputs:
-            producer.setdefault(name, key)
-    if main_block:
-        for k, name in enumerate(block.outputs):
-            key = f"{prefix}output:{k}"
-            g.add_node(key, kind="output", op="output", name=name, index=k, region=region, block=block.name, const=False, **extra)
-            src = producer.get(name)
-            if src is not None:
-                _tensor_edge(g, src, key, name, tensors.get(name))
-    return producer
+    kind: ClassVar[PayloadKind] = "tosa"
 
+    graph: TosaGraph = field(compare=False, repr=False)
 
-def _tensor_edge(g: nx.MultiDiGraph, src: Any, dst: Any, name: str, t: TosaTensor | None) -> None:
-    if t is None:
-        g.add_edge(src, dst, key=name, name=name, shape=None, dtype=None, bytes=None)
-    else:
-        g.add_edge(src, dst, key=name, name=name, shape=t.shape, dtype=t.dtype, bytes=t.nbytes)
+    def _details(self) -> dict[str, Any]:
+        return {"tosa_version": self.graph.version_string}
