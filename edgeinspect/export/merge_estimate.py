@@ -30,7 +30,6 @@ from edgeinspect.export.partitioner import (
     _quiet,
     _register_whatif,
     _restore_arm_annotations,
-    _unvalidated,
     delegate_modules,
     load_edge_programs,
     unlower,
@@ -218,7 +217,7 @@ def lower_partitions_to_tosa(
         def ops_to_not_decompose(self, exported_program: Any) -> Any:
             return partitioner.ops_to_not_decompose(exported_program)
 
-    with _unvalidated(), _quiet():
+    with _quiet():
         lowered = to_backend(program, EthosUPartitionsAsTosa())
     out = []
     for module in delegate_modules(lowered):
