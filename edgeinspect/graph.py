@@ -116,7 +116,9 @@ def _written_by_kernel(method: Method, args: tuple[int, ...]) -> set[int] | None
 
 def _add_consumer(consumers: dict[int, list[object]], value: int, node: object) -> None:
     lst = consumers.setdefault(value, [])
-    if node not in lst:
+    # A node adds its reads together (instructions, then outputs, in order): comparing with
+    # the last entry keeps the list free of repeats in constant time.
+    if not lst or lst[-1] != node:
         lst.append(node)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.errors import UsageError
+from edgeinspect.textsafe import short_key
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -343,7 +344,8 @@ def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_b
     """
     tensors = block.tensor_map
     producer: dict[str, Any] = {}
-    base = f"{prefix}{region}/{block.name}/"
+    # Every operator's key repeats the names: long ones (hostile) are shortened, still unique.
+    base = f"{prefix}{short_key(region)}/{short_key(block.name)}/"
     if main_block:
         for k, name in enumerate(block.inputs):
             key = f"{prefix}input:{k}"

@@ -178,6 +178,9 @@ def lint_paths(
         if configured:
             baseline = str(config.root / configured)
     if write_baseline is not None:
+        from edgeinspect.outputs import check_not_input
+
+        check_not_input(write_baseline, [*files, *([config.source] if config.source else [])], what="baseline")
         base = Baseline(write_baseline)  # filled file by file, then written
         baseline = write_baseline
     else:
@@ -217,7 +220,7 @@ def lint_paths(
             _add(findings, settings, f)
         results.append(FileResult(p, "ok", getattr(model, "format", None), tuple(getattr(model, "method_names", ()))))
     if write_baseline is not None:
-        base.write()
+        base.write(inputs=files)
     return LintResult(tuple(results), tuple(findings), tuple(errors), baseline)
 
 
@@ -254,6 +257,7 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record:
     from edgeinspect.errors import UsageError
     from edgeinspect.lint.baseline import entry_problem, method_entry, regressions
     from edgeinspect.lint.rules import check_method, check_program
+    from edgeinspect.textsafe import TEXT_LIMIT, abbreviate
 
     if getattr(model, "format", None) != "pte":
         return []  # a standalone .tosa: reading it cleanly is the whole check
@@ -270,10 +274,10 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record:
         problem = entry_problem(old)
         if problem:
             raise UsageError(
-                f"baseline {base.path}: the record of {path} method {method.name!r} is malformed ({problem}); "
+                f"baseline {base.path}: the record of {path} method {abbreviate(method.name)!r} is malformed ({problem}); "
                 "rewrite it with --write-baseline"
             )
         for change in regressions(old, method_entry(figures[method.name])):
-            message = f"{method.name!r}: {change} (against baseline)"
+            message = f"{abbreviate(method.name)!r}: {abbreviate(change, TEXT_LIMIT)} (against baseline)"
             out.append(Finding("EI201", path, message, RULES["EI201"].severity, method.offset, method.name))
     return sorted(out, key=lambda f: (f.offset is None, f.offset or 0, f.code))

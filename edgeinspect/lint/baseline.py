@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from edgeinspect.errors import UsageError
+from edgeinspect.textsafe import abbreviate
 
 __all__ = ["Baseline", "baseline_key", "method_entry", "regressions"]
 
@@ -28,7 +30,9 @@ SCHEMA_VERSION = 1
 
 
 def _island_key(isl: dict[str, Any]) -> str:
-    return ", ".join(isl["causes"]) if isl["causes"] else "glue: " + ", ".join(isl["ops"])
+    # Built from abbreviated names: a new string per island, so it must not copy long names whole.
+    names = isl["causes"] if isl["causes"] else isl["ops"]
+    return ("" if isl["causes"] else "glue: ") + ", ".join(abbreviate(n) for n in names)
 
 
 def method_entry(figures: dict[str, Any]) -> dict[str, Any]:
@@ -147,12 +151,9 @@ class Baseline:
         }
         return json.dumps(doc, indent=2) + "\n"
 
-    def write(self) -> None:
-        """Write the baseline file (atomically: a half-written baseline never exists)."""
-        tmp = self.path + ".tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(self.to_json())
-            os.replace(tmp, self.path)
-        except OSError as err:
-            raise UsageError(f"cannot write baseline {self.path}: {err.strerror or err}") from err
+    def write(self, inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+        """Write the baseline file atomically (a half-written baseline never exists), refusing
+        to write it over one of ``inputs`` (the linted files)."""
+        from edgeinspect.outputs import write_output
+
+        write_output(self.path, self.to_json(), inputs=inputs, what="baseline")

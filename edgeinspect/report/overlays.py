@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgeinspect.analysis.fragmentation import is_glue
+from edgeinspect.textsafe import abbreviate, short_key
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -290,7 +291,7 @@ def device_overlay(graph: nx.MultiDiGraph, graph_id: str) -> dict[str, Any]:
         device = data.get("device")
         if device is None:
             continue
-        results[node_id(key)] = {"value": device, "bgColor": device_color(device)}
+        results[node_id(key)] = {"value": abbreviate(device), "bgColor": device_color(device)}
     return _doc(graph_id, "device", results)
 
 
@@ -362,7 +363,7 @@ def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendation
                     for v, unit in ((_field(rec, "transitions_saved"), "transitions"), (_field(rec, "bytes_saved"), "B"))
                     if isinstance(v, int)
                 ]
-                value = f"#{rank} {operator}" + (": saves " + ", ".join(saved) if saved else "")
+                value = f"#{rank} {abbreviate(operator)}" + (": saves " + ", ".join(saved) if saved else "")
                 color = RECOMMENDATION_COLORS[min(rank, len(RECOMMENDATION_COLORS)) - 1]
                 results[node_id(key)] = {"value": value, "bgColor": color}
                 break
@@ -411,24 +412,27 @@ def overlays(program: Program, *, recommendations: Mapping[str, Iterable[Any]] |
     -------
     dict
         ``{"device": {graph_id: ...}, "island": {...}, "recommendation": {...}}``; graph ids are
-        method names, as the adapter uses them.
+        method names (shortened past 200 characters), as the adapter uses them.
     """
     out: dict[str, dict[str, Any]] = {}
     for m in program.methods:
         recs = None if recommendations is None else recommendations.get(m.name, [])
-        for name, doc in method_overlays(program, m, m.name, recommendations=recs).items():
+        # Graph ids are the adapter's (edgeinspect_explorer.graphs.graph_id): the method name, shortened when long.
+        for name, doc in method_overlays(program, m, short_key(m.name), recommendations=recs).items():
             out.setdefault(name, {}).update(doc)
     return {name: out[name] for name in OVERLAY_NAMES if name in out}
 
 
 def write_overlays(program: Program, directory: str | os.PathLike[str], **kwargs: Any) -> list[Path]:
     """Write :func:`overlays` as ``<stem>.<overlay>.json`` files in ``directory``; returns their paths."""
+    from edgeinspect.outputs import write_output
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     stem = Path(program.path).stem if program.path else "model"
     paths = []
     for name, doc in overlays(program, **kwargs).items():
         path = directory / f"{stem}.{name}.json"
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+        write_output(path, json.dumps(doc, indent=1) + "\n", inputs=[program.path] if program.path else [], what="overlay")
         paths.append(path)
     return paths

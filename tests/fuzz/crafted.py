@@ -164,11 +164,17 @@ def _string(b: flatbuffers.Builder, text: str, strings: dict[str, int]) -> int:
     return strings[text]
 
 
-def _instruction(b: flatbuffers.Builder, spec: tuple) -> int:
+def _instruction(b: flatbuffers.Builder, spec: tuple, shared: dict[tuple[int, ...], int] | None = None) -> int:
     kind = spec[0]
     if kind in ("kernel", "delegate"):
         _, target, args = spec
-        args_vec = _vector_i32(b, args)
+        args = tuple(args)
+        if shared is not None and args in shared:
+            args_vec = shared[args]
+        else:
+            args_vec = _vector_i32(b, args)
+            if shared is not None:
+                shared[args] = args_vec
         b.StartObject(2)
         b.PrependInt32Slot(0, target, 0)
         b.PrependUOffsetTRelativeSlot(1, args_vec, 0)
@@ -193,6 +199,7 @@ def build_pte(
     inputs: tuple[int, ...] = (),
     outputs: tuple[int, ...] = (),
     method: str = "forward",
+    share_vectors: bool = False,
 ) -> bytes:
     """Synthesize a valid .pte with the flatbuffers builder, from program.fbs's field layout.
 
@@ -210,6 +217,9 @@ def build_pte(
     delegates : list of (backend id, inline payload bytes, compile specs [(key, value bytes)])
     inputs, outputs : tuple of int
         Value indices of the method's inputs and outputs.
+    share_vectors : bool
+        Calls with equal arguments point at one argument vector (legal flatbuffers, which no
+        honest writer produces).
 
     Returns
     -------
@@ -259,7 +269,8 @@ def build_pte(
         operator_tables.append(b.EndObject())
     value_table = {v: _value(b, v, strings) for v in dict.fromkeys(values)}
     value_tables = [value_table[v] for v in values]
-    instruction_tables = [_instruction(b, i) for i in instructions]
+    arg_vectors: dict[tuple[int, ...], int] = {}
+    instruction_tables = [_instruction(b, i, arg_vectors if share_vectors else None) for i in instructions]
     instructions_vec = _vector_tables(b, instruction_tables)
     b.StartObject(4)
     b.PrependUOffsetTRelativeSlot(2, instructions_vec, 0)
@@ -313,3 +324,145 @@ def alternating_pte(islands: int, *, distinct: int | None = None, backend: str =
             instructions.append(("kernel", (i // 2) % distinct, (i, i + 1, i + 1)))
     delegates = [(backend, b"", []) for _ in range(islands + 1)]
     return build_pte(values=values, instructions=instructions, operators=operators, delegates=delegates, inputs=(0,), outputs=(calls,))
+
+
+# -- TOSA ----------------------------------------------------------------------------------
+# Field ids of tosa_1.0.fbs: TosaGraph(version 0, regions 1), Version(_major 0, _minor 1,
+# _patch 2, _draft 3), TosaRegion(name 0, blocks 1), TosaBasicBlock(name 0, operators 1,
+# tensors 2, inputs 3, outputs 4), TosaOperator(op 0, attribute_type 1, attribute 2, inputs 3,
+# outputs 4), TosaTensor(name 0, shape 1, type 2). Op enum: ADD 15, IDENTITY 68; DType FP32 7.
+TOSA_ADD, TOSA_IDENTITY, TOSA_FP32 = 15, 68, 7
+
+
+def _strings(b: flatbuffers.Builder, names, strings: dict[str, int]) -> int:
+    return _vector_tables(b, [_string(b, n, strings) for n in names])
+
+
+def build_tosa(
+    *,
+    operators: list[tuple[int, list[str], list[str]]],
+    tensors: list[tuple[str, tuple[int, ...]]],
+    inputs: list[str],
+    outputs: list[str],
+    region: str = "main",
+    block: str = "main",
+    share_vectors: bool = False,
+) -> bytes:
+    """Synthesize a TOSA 1.0 flatbuffer: one region, one block.
+
+    ``operators`` are ``(op enum value, input names, output names)``; ``tensors`` are FP32
+    ``(name, shape)``. With ``share_vectors``, operators whose name lists are equal point at one
+    vector (legal flatbuffers, which no honest writer produces).
+    """
+    b = flatbuffers.Builder(1024)
+    strings: dict[str, int] = {}
+    vectors: dict[tuple[str, ...], int] = {}
+
+    def names_vector(names: list[str]) -> int:
+        key = tuple(names)
+        if share_vectors and key in vectors:
+            return vectors[key]
+        vectors[key] = _strings(b, names, strings)
+        return vectors[key]
+
+    op_tables = []
+    for op, ins, outs in operators:
+        ins_v, outs_v = names_vector(ins), names_vector(outs)
+        b.StartObject(6)
+        b.PrependUint32Slot(0, op, 0)
+        b.PrependUOffsetTRelativeSlot(3, ins_v, 0)
+        b.PrependUOffsetTRelativeSlot(4, outs_v, 0)
+        op_tables.append(b.EndObject())
+    tensor_tables = []
+    for name, shape in tensors:
+        name_s = _string(b, name, strings)
+        shape_v = _vector_i32(b, shape)
+        b.StartObject(9)
+        b.PrependUOffsetTRelativeSlot(0, name_s, 0)
+        b.PrependUOffsetTRelativeSlot(1, shape_v, 0)
+        b.PrependUint32Slot(2, TOSA_FP32, 0)
+        tensor_tables.append(b.EndObject())
+    ops_v, tensors_v = _vector_tables(b, op_tables), _vector_tables(b, tensor_tables)
+    ins_v, outs_v = _strings(b, inputs, strings), _strings(b, outputs, strings)
+    block_name = _string(b, block, strings)
+    b.StartObject(6)
+    b.PrependUOffsetTRelativeSlot(0, block_name, 0)
+    b.PrependUOffsetTRelativeSlot(1, ops_v, 0)
+    b.PrependUOffsetTRelativeSlot(2, tensors_v, 0)
+    b.PrependUOffsetTRelativeSlot(3, ins_v, 0)
+    b.PrependUOffsetTRelativeSlot(4, outs_v, 0)
+    block_t = b.EndObject()
+    blocks_v = _vector_tables(b, [block_t])
+    region_name = _string(b, region, strings)
+    b.StartObject(2)
+    b.PrependUOffsetTRelativeSlot(0, region_name, 0)
+    b.PrependUOffsetTRelativeSlot(1, blocks_v, 0)
+    region_t = b.EndObject()
+    regions_v = _vector_tables(b, [region_t])
+    b.StartObject(4)
+    b.PrependInt32Slot(0, 1, -1)  # version 1.0.0 (the schema's defaults are -1)
+    b.PrependInt32Slot(1, 0, -1)
+    b.PrependInt32Slot(2, 0, -1)
+    b.PrependBoolSlot(3, False, True)
+    version = b.EndObject()
+    b.StartObject(3)
+    b.PrependUOffsetTRelativeSlot(0, version, 0)
+    b.PrependUOffsetTRelativeSlot(1, regions_v, 0)
+    root = b.EndObject()
+    b.Finish(root, file_identifier=b"TOSA")
+    return bytes(b.Output())
+
+
+def _short_name(k: int) -> str:
+    """``a``, ``b``, ... ``z``, ``ba``...: the shortest distinct names (1-2 bytes for 676)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    out = letters[k % 26]
+    while k >= 26:
+        k //= 26
+        out = letters[k % 26] + out
+    return out
+
+
+def aliased_inputs_tosa(operators: int = 400, names: int = 1000) -> bytes:
+    """Every operator reads (and the first writes) the same ``names`` tensors through ONE shared
+    name vector: a file of a few tens of KB that names ``operators * names`` tensor uses (400,000
+    by default, within the readers' element budget), each an edge of the graph unless the reader
+    bounds them."""
+    tensor_names = [_short_name(k) for k in range(names)]
+    ops = [(TOSA_IDENTITY, [], tensor_names)] + [(TOSA_ADD, tensor_names, tensor_names[:1]) for _ in range(operators - 1)]
+    return build_tosa(
+        operators=ops,
+        tensors=[(n, (1,)) for n in tensor_names],
+        inputs=[],
+        outputs=tensor_names[:1],
+        share_vectors=True,
+    )
+
+
+def named_pte(*, operator: str, backend: str = "XnnpackBackend", method: str = "forward", islands: int = 3) -> bytes:
+    """``islands + 1`` delegate calls of ``backend`` with one ``operator`` kernel between each
+    two, in method ``method``: every name a hostile file controls appears in every output."""
+    values = [tensor(1, 4) for _ in range(2 * islands + 2)]
+    instructions = []
+    for i in range(2 * islands + 1):
+        instructions.append(("delegate", i // 2, (i, i + 1)) if i % 2 == 0 else ("kernel", 0, (i, i + 1, i + 1)))
+    delegates = [(backend, b"", [("debug_artifact_path", b"/builds/" + backend.encode("utf-8", "replace"))])] * (islands + 1)
+    return build_pte(
+        values=values,
+        instructions=instructions,
+        operators=[(operator, "out")],
+        delegates=delegates,
+        inputs=(0,),
+        outputs=(2 * islands + 1,),
+        method=method,
+    )
+
+
+def aliased_args_pte(calls: int = 1000, args: int = 1000) -> bytes:
+    """``calls`` kernel calls that all point at ONE vector of ``args`` arguments: a few KB that
+    name ``calls * args`` arguments (a million by default), each an edge of the dataflow graph."""
+    values = [tensor(1) for _ in range(args)]
+    instructions = [("kernel", 0, tuple(range(args)))] * calls
+    return build_pte(
+        values=values, instructions=instructions, operators=[("aten::add", "out")], share_vectors=True, inputs=(0,), outputs=(0,)
+    )
