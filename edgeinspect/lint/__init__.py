@@ -96,7 +96,8 @@ class LintResult:
 
 def expand_paths(paths: list[str], config: Config, errors: list[ToolError]) -> list[str]:
     """Files to lint: explicit files as given, directories walked (sorted) for ``include`` globs
-    minus ``exclude`` globs. A path that does not exist is a tool error; the rest go on."""
+    minus ``exclude`` globs. A path that does not exist, and a directory that cannot be read,
+    are tool errors naming them; the rest go on."""
     settings = config.settings_for(None)
     out: list[str] = []
     seen: set[str] = set()
@@ -111,9 +112,13 @@ def expand_paths(paths: list[str], config: Config, errors: list[ToolError]) -> l
             seen.add(key)
             out.append(p)
 
+    def unreadable(err: OSError) -> None:  # os.walk skips what it cannot list unless told
+        where = err.filename if err.filename is not None else "?"
+        errors.append(ToolError(f"{where}: cannot read this directory ({err.strerror or err}): its files were not linted", str(where)))
+
     for p in paths:
         if os.path.isdir(p):
-            for folder, dirs, files in os.walk(p):
+            for folder, dirs, files in os.walk(p, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not excluded(os.path.join(folder, d)))
                 for name in sorted(files):
                     full = os.path.normpath(os.path.join(folder, name))

@@ -116,22 +116,17 @@ class Baseline:
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Baseline:
-        """Read a baseline; raises UsageError when it is missing or not a baseline."""
-        if os.path.exists(path) and not os.path.isfile(path):
-            raise UsageError(f"baseline {os.fspath(path)} is not a regular file")
-        try:
-            with open(path, encoding="utf-8") as f:
-                doc = json.load(f)
-        except FileNotFoundError:
-            raise UsageError(f"baseline {os.fspath(path)} does not exist (create it with --write-baseline)") from None
-        except OSError as err:
-            raise UsageError(f"cannot read baseline {os.fspath(path)}: {err.strerror or err}") from err
-        except ValueError as err:
-            raise UsageError(f"baseline {os.fspath(path)} is not JSON: {err}") from err
+        """Read a baseline; raises UsageError when it is missing, too large, nested too deep, not
+        a baseline, or has a field of the wrong type (the message names the file and the field)."""
+        from edgeinspect.lint.schema import BASELINE_SCHEMA, check, load_json
+
+        name = os.fspath(path)
+        if not os.path.lexists(name):
+            raise UsageError(f"baseline {name} does not exist (create it with --write-baseline)")
+        doc = load_json(name, "baseline")
         if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION or not isinstance(doc.get("files"), dict):
-            raise UsageError(
-                f"{os.fspath(path)} is not an edgeinspect baseline (schema_version {SCHEMA_VERSION}); rewrite it with --write-baseline"
-            )
+            raise UsageError(f"{name} is not an edgeinspect baseline (schema_version {SCHEMA_VERSION}); rewrite it with --write-baseline")
+        check(doc, BASELINE_SCHEMA, name, "baseline", "rewrite it with --write-baseline")
         return cls(path, doc["files"])
 
     def record(self, path: str | os.PathLike[str]) -> dict[str, Any] | None:
