@@ -132,7 +132,7 @@ def _value_shape(method: Method, v: int) -> dict[str, Any]:
 def has_dynamic_shapes(method: Method) -> bool:
     """Whether any tensor of the method has a dynamic shape: its sizes (and so every byte
     figure) are upper bounds, not exact."""
-    return any(v.kind == "tensor" and v.data.shape_dynamism != 0 for v in method.values)
+    return any(v.kind == "tensor" and v.data is not None and v.data.shape_dynamism != 0 for v in method.values)
 
 
 def inspect_dict(
