@@ -263,3 +263,14 @@ def test_small_honest_sharing_still_reads():
     data = build_pte(values=values, instructions=[("kernel", 0, (0, 1, 1))] * 4, operators=[("aten::relu", "out")], share_vectors=True)
     with edgeinspect.load(data, name="small.pte") as p:
         assert len(p.method().instructions) == 4
+
+
+def test_a_1_mb_name_used_by_1000_kernels_lints_within_the_memory_limit(tmp_path):
+    """The 1.2 MB file of the issue: lint once ran out of memory on it (10.7 GB measured)."""
+    big = tmp_path / "big.pte"
+    big.write_bytes(named_pte(operator="y" * 1_000_000, islands=1000))
+    assert big.stat().st_size < 1_300_000
+    for fmt in LINT_FORMATS:
+        proc = _run("lint", str(big), "--format", fmt)
+        assert proc.returncode == 1, (fmt, proc.stderr[-2000:])
+        assert len(proc.stdout) <= RATIO * big.stat().st_size

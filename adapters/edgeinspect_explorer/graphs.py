@@ -24,7 +24,7 @@ from model_explorer import graph_builder as gb
 from edgeinspect.analysis import boundary_bytes, cpu_islands, delegated_subgraphs, transitions
 from edgeinspect.analysis.fragmentation import is_glue
 from edgeinspect.report.overlays import device_color, explorer_graph, node_id, node_namespaces, partitions
-from edgeinspect.textsafe import TEXT_LIMIT, abbreviate, short_key
+from edgeinspect.textsafe import NAME_LIMIT, TEXT_LIMIT, abbreviate, short_key
 
 __all__ = ["BOUNDARY_OVERLAY", "file_label", "graph_id", "pte_graphs", "shade", "tint", "tosa_graphs"]
 
@@ -194,6 +194,8 @@ def _label(data: dict[str, Any]) -> str:
     """Short node label: the operator without its ``aten::`` namespace and ``.out`` overload;
     a delegate call is its backend and delegate index (``EthosUBackend #1``)."""
     name = str(data.get("name", ""))
+    if len(name) > NAME_LIMIT:
+        return abbreviate(name)  # a long (hostile) name is shown abbreviated, never split whole
     if data.get("kind") == "delegate" and data.get("delegate") is not None:
         return f"{name} #{data['delegate']}"
     if data.get("kind") == "kernel":

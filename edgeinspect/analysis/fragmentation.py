@@ -88,6 +88,7 @@ TRIVIAL_OPERATORS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # called per kernel: a long name must not be copied each time
 def base_operator(name: str) -> str:
     """An operator name without its overload: ``aten::cumsum.out`` -> ``aten::cumsum``.
 

@@ -84,9 +84,9 @@ class Counterfactual:
     transitions_before, transitions_after : int
     bytes_before, bytes_after : int
         Boundary bytes before and after.
-    partitioning : Partitioning
-        The new partitions and call sequence (built when first asked: the figures above do
-        not need it, and a recommender asks thousands of counterfactuals).
+
+    The new partitions and call sequence are :attr:`partitioning`, built when first asked: the
+    figures above do not need it, and a recommender asks thousands of counterfactuals.
     """
 
     method: str

@@ -65,6 +65,7 @@ def _b(n: int | None) -> str:
 
 def _short(name: str, limit: int = 24) -> str:
     """Operator label without ``aten::`` / ``quantized_decomposed::`` and the ``.out`` overload."""
+    name = name[: 4 * limit + 64]  # only the start can show: a long name is never copied whole
     if "::" in name:
         name = name.split("::", 1)[1]
         if "." in name:
