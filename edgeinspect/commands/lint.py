@@ -117,7 +117,13 @@ class _Usage(Exception):
     """A bad command line found after argparse (rendered as a tool error, exit 2)."""
 
 
-def _emit(document: str, args: argparse.Namespace, stderr_lines: tuple[str, ...] | list[str], code: int = 0, inputs: list[str] = ()) -> int:
+def _emit(
+    document: str,
+    args: argparse.Namespace,
+    stderr_lines: tuple[str, ...] | list[str],
+    code: int = 0,
+    inputs: tuple[str, ...] | list[str] = (),
+) -> int:
     from edgeinspect.errors import UsageError
     from edgeinspect.outputs import write_output
 
