@@ -323,11 +323,6 @@ def _field(rec: Any, name: str, default: Any = None) -> Any:
     return getattr(rec, name, default)
 
 
-def _matches(node_name: str, operator: str) -> bool:
-    """``aten::upsample_bilinear2d.vec_out`` is an instance of ``aten::upsample_bilinear2d``."""
-    return node_name == operator or node_name.startswith(operator + ".")
-
-
 def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendations: Iterable[Any]) -> dict[str, Any]:
     """Node data marking the CPU kernels that split the graph, most harmful first.
 
@@ -349,24 +344,40 @@ def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendation
         (the fix itself is in ``edgeinspect explain`` and the HTML report).
     """
     recs = list(recommendations)
+    # The first recommendation a kernel matches (its full name listed in ``kernels``, or it is
+    # the operator or an overload of it: ``aten::upsample_bilinear2d.vec_out`` of
+    # ``aten::upsample_bilinear2d``), found by lookups rather than a scan of every
+    # recommendation per node (a file can hold thousands of each): operators are tried only
+    # at the lengths they have.
+    first_by_kernel: dict[str, int] = {}
+    first_by_operator: dict[str, int] = {}
+    for rank, rec in enumerate(recs, start=1):
+        for kernel in _field(rec, "kernels") or ():
+            first_by_kernel.setdefault(str(kernel), rank)
+        operator = str(_field(rec, "operator", ""))
+        if operator:
+            first_by_operator.setdefault(operator, rank)
+    lengths = sorted({len(op) for op in first_by_operator})
     results: dict[str, dict[str, Any]] = {}
     for key, data in graph.nodes(data=True):
         if data.get("kind") != "kernel" or data.get("partition") is not None:
             continue
         name = str(data.get("name", ""))
-        for rank, rec in enumerate(recs, start=1):
+        found = [first_by_kernel.get(name), first_by_operator.get(name)]
+        found += [first_by_operator.get(name[:n]) for n in lengths if n < len(name) and name[n] == "."]
+        ranks = [r for r in found if r is not None]
+        if ranks:
+            rank = min(ranks)
+            rec = recs[rank - 1]
             operator = str(_field(rec, "operator", ""))
-            kernels = _field(rec, "kernels") or ()
-            if name in kernels or operator and _matches(name, operator):
-                saved = [
-                    f"{v:,} {unit}"
-                    for v, unit in ((_field(rec, "transitions_saved"), "transitions"), (_field(rec, "bytes_saved"), "B"))
-                    if isinstance(v, int)
-                ]
-                value = f"#{rank} {abbreviate(operator)}" + (": saves " + ", ".join(saved) if saved else "")
-                color = RECOMMENDATION_COLORS[min(rank, len(RECOMMENDATION_COLORS)) - 1]
-                results[node_id(key)] = {"value": value, "bgColor": color}
-                break
+            saved = [
+                f"{v:,} {unit}"
+                for v, unit in ((_field(rec, "transitions_saved"), "transitions"), (_field(rec, "bytes_saved"), "B"))
+                if isinstance(v, int)
+            ]
+            value = f"#{rank} {abbreviate(operator)}" + (": saves " + ", ".join(saved) if saved else "")
+            color = RECOMMENDATION_COLORS[min(rank, len(RECOMMENDATION_COLORS)) - 1]
+            results[node_id(key)] = {"value": value, "bgColor": color}
     return _doc(graph_id, "recommendation", results)
 
 
