@@ -1,4 +1,4 @@
-"""Long fuzz run over every reader and payload decoder (the targets of tests/fuzz/fuzz_targets.py).
+"""Long fuzz run over every reader, payload decoder and the layers above them (tests/fuzz/fuzz_targets.py).
 
 Engines: ``atheris`` (libFuzzer, coverage-guided, one subprocess per target, seeded with the
 fixtures) when it is installed, else ``hypothesis`` (random mutations of the fixtures, fresh
@@ -57,9 +57,9 @@ def _atheris_child(name: str, seconds: int, corpus: str) -> None:
     import atheris
 
     with atheris.instrument_imports(include=["edgeinspect"]):
-        from fuzz_targets import check, targets
+        from fuzz_targets import check, layer_targets, targets
 
-    target = next(t for t in targets() if t.name == name)
+    target = next(t for t in targets() + layer_targets() if t.name == name)
 
     def one_input(data: bytes) -> None:
         check(target, data)
@@ -101,7 +101,7 @@ def main() -> int:
         _atheris_child(args.atheris_child, args.seconds, args.corpus)
         return 0
 
-    from fuzz_targets import targets
+    from fuzz_targets import layer_targets, targets
 
     engine = args.engine
     if engine == "auto":
@@ -113,7 +113,7 @@ def main() -> int:
             engine = "hypothesis"
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    chosen = [t for t in targets() if not args.target or t.name in args.target]
+    chosen = [t for t in targets() + layer_targets() if not args.target or t.name in args.target]
     failed = 0
     for target in chosen:
         start = time.monotonic()

@@ -67,11 +67,18 @@ def load(
     Returns
     -------
     Program or TosaGraph
+        Mapped, not read: payloads and constant data are read from the file when asked. If
+        the file is truncated or rewritten after this call, reading a payload raises
+        :class:`FormatError` ("changed since load") instead of touching the mapping.
 
     Raises
     ------
     FormatError
-        When the file is truncated, corrupt or of another format.
+        When the file is truncated, corrupt, hostile or of another format.
+    UsageError
+        When ``path`` does not exist, is a directory, is a FIFO, socket or device (never
+        opened: it could block forever), or cannot be opened. Both derive from
+        :class:`EdgeInspectError`.
     """
     from edgeinspect.formats import read
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from edgeinspect.errors import EdgeInspectError
+from edgeinspect.textsafe import TEXT_LIMIT, safe
 
 __all__ = ["main"]
 
@@ -56,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except EdgeInspectError as err:
-        print(f"edgeinspect: error: {err}", file=sys.stderr)
+        # Messages can quote names and paths from the input: bounded, control characters escaped.
+        print(f"edgeinspect: error: {safe(str(err), TEXT_LIMIT)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
@@ -65,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # an internal error is still a one-line message and exit 2
         if os.environ.get("EDGEINSPECT_DEBUG"):
             raise
-        print(f"edgeinspect: internal error: {type(err).__name__}: {err} (set EDGEINSPECT_DEBUG=1 for a traceback)", file=sys.stderr)
+        print(
+            f"edgeinspect: internal error: {type(err).__name__}: {safe(str(err), TEXT_LIMIT)} (set EDGEINSPECT_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from edgeinspect.analysis.figures import method_coverage, method_figures
 from edgeinspect.model import Program
+from edgeinspect.textsafe import TEXT_LIMIT, abbreviate, safe
 
 __all__ = ["ProgramDiff", "diff_programs", "method_coverage", "method_figures"]
 
@@ -32,7 +33,9 @@ def _pairs(before: dict[str, int], after: dict[str, int]) -> dict[str, list[int]
 
 
 def _island_key(isl: dict[str, Any]) -> str:
-    return ", ".join(isl["causes"]) if isl["causes"] else "glue: " + ", ".join(isl["ops"])
+    # Built from abbreviated names: a new string per island, so it must not copy long names whole.
+    names = isl["causes"] if isl["causes"] else isl["ops"]
+    return ("" if isl["causes"] else "glue: ") + ", ".join(abbreviate(n) for n in names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,20 +78,21 @@ class ProgramDiff:
         }
 
     def to_text(self) -> str:
-        """Human-readable form (``edgeinspect diff``)."""
-        lines = [f"--- {self.base}", f"+++ {self.head}"]
+        """Human-readable form (``edgeinspect diff``): names from the files abbreviated, their
+        control characters escaped."""
+        lines = [f"--- {safe(self.base, TEXT_LIMIT)}", f"+++ {safe(self.head, TEXT_LIMIT)}"]
         b, h = self.file_size
         lines.append(f"file size: {b:,} -> {h:,} bytes ({h - b:+,})")
         for m in self.methods:
             if m["status"] in ("added", "removed"):
-                lines.append(f"method {m['name']}: {m['status']}")
+                lines.append(f"method {safe(m['name'])}: {m['status']}")
                 continue
             if m["status"] == "same":
-                lines.append(f"method {m['name']}: no change in delegates, islands, operators or bytes")
+                lines.append(f"method {safe(m['name'])}: no change in delegates, islands, operators or bytes")
                 continue
-            lines.append(f"method {m['name']}:")
+            lines.append(f"method {safe(m['name'])}:")
             for backend, (x, y) in m.get("delegated_subgraphs", {}).items():
-                lines.append(f"  delegates {backend}: {x} -> {y} ({y - x:+})")
+                lines.append(f"  delegates {safe(backend)}: {x} -> {y} ({y - x:+})")
             for key, label in (("transitions", "transitions"), ("boundary_bytes", "boundary bytes")):
                 if key in m:
                     x, y = m[key]
@@ -97,13 +101,13 @@ class ProgramDiff:
                 x, y = m["fragmentation_score"]
                 lines.append(f"  fragmentation score: {x:.2f} -> {y:.2f} ({y - x:+.2f})")
             for backend, (x, y) in m.get("payload_bytes", {}).items():
-                lines.append(f"  payload bytes {backend}: {x:,} -> {y:,} ({y - x:+,})")
+                lines.append(f"  payload bytes {safe(backend)}: {x:,} -> {y:,} ({y - x:+,})")
             for isl in m.get("islands_added", []):
-                lines.append(f"  + CPU island: {isl}")
+                lines.append(f"  + CPU island: {safe(isl, TEXT_LIMIT)}")
             for isl in m.get("islands_removed", []):
-                lines.append(f"  - CPU island: {isl}")
+                lines.append(f"  - CPU island: {safe(isl, TEXT_LIMIT)}")
             for op, (x, y) in m.get("operators", {}).items():
-                lines.append(f"  operator {op}: {x} -> {y} ({y - x:+})")
+                lines.append(f"  operator {safe(op)}: {x} -> {y} ({y - x:+})")
         return "\n".join(lines)
 
 

@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from edgeinspect.errors import FormatError
 from edgeinspect.formats.payloads import PayloadDecoder
+from edgeinspect.textsafe import short_key
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -181,7 +182,9 @@ def _written_by_kernel(method: Method, args: tuple[int, ...]) -> set[int] | None
 
 def _add_consumer(consumers: dict[int, list[object]], value: int, node: object) -> None:
     lst = consumers.setdefault(value, [])
-    if node not in lst:
+    # A node adds its reads together (instructions, then outputs, in order): comparing with
+    # the last entry keeps the list free of repeats in constant time.
+    if not lst or lst[-1] != node:
         lst.append(node)
 
 
@@ -296,7 +299,8 @@ def add_block_nodes(g: nx.MultiDiGraph, region: str, block: TosaBlock, *, main_b
     """
     tensors = block.tensor_map
     producer: dict[str, Any] = {}
-    base = f"{prefix}{region}/{block.name}/"
+    # Every operator's key repeats the names: long ones (hostile) are shortened, still unique.
+    base = f"{prefix}{short_key(region)}/{short_key(block.name)}/"
     if main_block:
         for k, name in enumerate(block.inputs):
             key = f"{prefix}input:{k}"

@@ -11,6 +11,7 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 sys.path.insert(0, str(Path(__file__).parent))  # for ei_testutil
+sys.path.insert(0, str(Path(__file__).parent / "fuzz"))  # for crafted: hostile files built in the test
 
 
 def zoo_index() -> list[dict]:

@@ -63,6 +63,11 @@ RANKS: dict[str, int] = {
 #: behind the flags that ask for it.
 EXPORT_IMPORTERS = "edgeinspect.commands"
 
+#: Known upward imports, each with the issue that removes it. ``view`` runs Model Explorer
+#: behind the adapter's request guard (issue 12); issue 16 moves the serving into the
+#: adapter package so the command no longer reaches up.
+KNOWN_UPWARD = {("edgeinspect.commands.view", "edgeinspect_explorer.server")}
+
 
 def _modules() -> dict[str, Path]:
     out = {}
@@ -155,6 +160,8 @@ def test_no_import_points_upward():
                 upward.append(f"{module}:{line} {target} (name the module)")
                 continue
             mine, theirs = rank_of(module), rank_of(target)
+            if (module, target) in KNOWN_UPWARD:
+                continue
             if mine is not None and (theirs is None or theirs > mine):
                 upward.append(f"{module} (rank {mine}) line {line} imports {target} (rank {theirs})")
     assert not upward, "\n".join(upward)

@@ -17,6 +17,7 @@ that read them, so the graph shows the operators that compute.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from model_explorer import graph_builder as gb
@@ -26,8 +27,9 @@ from edgeinspect.analysis.fragmentation import is_glue
 from edgeinspect.analysis.partitions import partitions
 from edgeinspect.formats.payloads import PayloadDecoder, unknown_ops_reason
 from edgeinspect.report.overlays import device_color, explorer_graph, node_id, node_namespaces
+from edgeinspect.textsafe import NAME_LIMIT, TEXT_LIMIT, abbreviate, short_key
 
-__all__ = ["BOUNDARY_OVERLAY", "file_label", "pte_graphs", "shade", "tint", "tosa_graphs"]
+__all__ = ["BOUNDARY_OVERLAY", "file_label", "graph_id", "pte_graphs", "shade", "tint", "tosa_graphs"]
 
 #: Name of the edge overlay that labels boundary edges with their bytes.
 BOUNDARY_OVERLAY = "boundary bytes"
@@ -57,12 +59,24 @@ def _tensor_text(data: dict[str, Any]) -> str:
 
 
 def _kv(key: str, value: object) -> gb.KeyValue:
-    return gb.KeyValue(key=key, value=str(value))
+    # Keys and values quote names from the file: bounded, so a long name on every node cannot
+    # blow the served graph up (the page escapes what it shows).
+    return gb.KeyValue(key=short_key(key), value=abbreviate(str(value), TEXT_LIMIT))
+
+
+def _name(value: object) -> str:
+    """A name from the file shown on a node (operator, backend, tensor): abbreviated."""
+    return abbreviate(str(value))
 
 
 def pte_graphs(program: Any) -> list[gb.Graph]:
     """One Model Explorer graph per method of a loaded .pte (graph id = method name)."""
     return [_method_graph(program, m) for m in program.methods]
+
+
+def graph_id(method_name: str) -> str:
+    """The graph id of a method: its name (shortened when long; the overlays use the same id)."""
+    return short_key(method_name)
 
 
 def _method_graph(program: Any, method: Any) -> gb.Graph:
@@ -84,14 +98,14 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
         if data.get("kind") not in ("input", "output"):
             attrs.append(_kv("instruction", data.get("index")))
         if data.get("name"):
-            attrs.append(_kv("name", data.get("name")))
+            attrs.append(_kv("name", _name(data.get("name"))))
         if data.get("partition") is not None:
             attrs.append(_kv("delegate", data.get("partition")))
         delegate = delegates.get(data.get("delegate")) if data.get("kind") == "delegate" else None
         if delegate is not None:
             attrs += [
                 _kv("delegate", delegate.index),
-                _kv("backend", delegate.backend_id),
+                _kv("backend", _name(delegate.backend_id)),
                 _kv("target", delegate.target or "-"),
                 _kv("payload", f"{_fmt_bytes(delegate.payload_size)} ({delegate.location})"),
             ]
@@ -106,7 +120,7 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
         incoming = []
         inputs_meta = []
         for src, _, ekey, edata in graph.in_edges(key, keys=True, data=True):
-            value = str(edata.get("value", ekey))
+            value = short_key(str(edata.get("value", ekey)))
             incoming.append(gb.IncomingEdge(sourceNodeId=node_id(src), sourceNodeOutputId=value, targetNodeInputId=value))
             meta = [
                 _kv("__tensor_tag", f"v{value}"),
@@ -120,7 +134,7 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
 
         outputs_meta: dict[str, gb.MetadataItem] = {}
         for _, dst, ekey, edata in graph.out_edges(key, keys=True, data=True):
-            value = str(edata.get("value", ekey))
+            value = short_key(str(edata.get("value", ekey)))
             item = outputs_meta.get(value)
             if item is None:
                 item = gb.MetadataItem(
@@ -139,8 +153,8 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
         nodes.append(
             gb.GraphNode(
                 id=nid,
-                label=_label(data),
-                namespace=namespaces.get(key, ""),
+                label=_name(_label(data)),
+                namespace=short_key(namespaces.get(key, "")),
                 attrs=attrs,
                 incomingEdges=incoming,
                 inputsMetadata=inputs_meta,
@@ -152,7 +166,7 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
     group_attrs = _group_attributes(method, graph, parts, namespaces, islands, decode)
     configs = [
         gb.GroupNodeConfig(
-            namespaceRegex=f"^{p.namespace}$",
+            namespaceRegex=f"^{re.escape(short_key(p.namespace))}$",
             backgroundColor=tint(device_color(p.device), 0.9),
             borderColor=shade(device_color(p.device)),
             textColor="#202020",
@@ -172,7 +186,7 @@ def _method_graph(program: Any, method: Any) -> gb.Graph:
             ]
         )
     return gb.Graph(
-        id=method.name,
+        id=graph_id(method.name),
         nodes=nodes,
         groupNodeAttributes=group_attrs,
         groupNodeConfigs=configs,
@@ -184,6 +198,8 @@ def _label(data: dict[str, Any]) -> str:
     """Short node label: the operator without its ``aten::`` namespace and ``.out`` overload;
     a delegate call is its backend and delegate index (``EthosUBackend #1``)."""
     name = str(data.get("name", ""))
+    if len(name) > NAME_LIMIT:
+        return abbreviate(name)  # a long (hostile) name is shown abbreviated, never split whole
     if data.get("kind") == "delegate" and data.get("delegate") is not None:
         return f"{name} #{data['delegate']}"
     if data.get("kind") == "kernel":
@@ -203,9 +219,9 @@ def _group_attributes(
             "method": method.name,
             "transitions": str(transitions(method)),
             "boundary_bytes": f"{boundary_bytes(method):,}",
-            "delegated_subgraphs": ", ".join(f"{k}={v}" for k, v in subgraphs.items()) or "none",
+            "delegated_subgraphs": ", ".join(f"{_name(k)}={v}" for k, v in subgraphs.items()) or "none",
             "cpu_islands": str(len(islands)),
-            "partitions": " -> ".join(p.namespace for p in parts),
+            "partitions": " -> ".join(_name(p.namespace) for p in parts),
         }
     }
     members: dict[str, list[object]] = {}
@@ -235,7 +251,12 @@ def _group_attributes(
             d = next((d for d in method.delegates if d.index == p.delegate), None)
             if d is not None:
                 attrs.update(
-                    {"delegate": str(d.index), "backend": d.backend_id, "target": d.target or "-", "payload_bytes": f"{d.payload_size:,}"}
+                    {
+                        "delegate": str(d.index),
+                        "backend": _name(d.backend_id),
+                        "target": _name(d.target or "-"),
+                        "payload_bytes": f"{d.payload_size:,}",
+                    }
                 )
             inner: dict[str, int] = {}
             for key in keys:
@@ -243,7 +264,7 @@ def _group_attributes(
                 if data.get("partition") is not None:
                     inner[str(data.get("name"))] = inner.get(str(data.get("name")), 0) + 1
             if inner:
-                attrs["operators_inside"] = ", ".join(f"{k} x{v}" for k, v in inner.items())
+                attrs["operators_inside"] = ", ".join(f"{_name(k)} x{v}" for k, v in inner.items())
             else:
                 reason = unknown_ops_reason(d, decode) if d is not None else "operators unknown: the delegate index is out of range"
                 attrs["operators_inside"] = reason or "none"
@@ -253,12 +274,13 @@ def _group_attributes(
                 {
                     "island": str(p.island),
                     "between_instructions": f"{isl.before} and {isl.after}",
-                    "causes": ", ".join(isl.causes) or "glue only",
+                    "causes": ", ".join(_name(c) for c in isl.causes) or "glue only",
                     "island_bytes_in": f"{isl.bytes_in:,}",
                     "island_bytes_out": f"{isl.bytes_out:,}",
                 }
             )
-        out[p.namespace] = attrs
+        out[short_key(p.namespace)] = {k: abbreviate(v, TEXT_LIMIT) for k, v in attrs.items()}
+    out[""] = {k: abbreviate(v, TEXT_LIMIT) for k, v in out[""].items()}
     return out
 
 
@@ -283,7 +305,7 @@ def tosa_graphs(tosa: Any) -> list[gb.Graph]:
 
 
 def _block_graph(tosa: Any, region: Any, block: Any, *, single: bool) -> gb.Graph:
-    graph_id = block.name if single else f"{region.name}/{block.name}"
+    graph_id = short_key(block.name) if single else f"{short_key(region.name)}/{short_key(block.name)}"
     tensors = block.tensor_map
     shapes = {s.name: s for s in block.shapes}
     producer: dict[str, str] = {}
@@ -294,18 +316,20 @@ def _block_graph(tosa: Any, region: Any, block: Any, *, single: bool) -> gb.Grap
 
     def tensor_meta(name: str) -> gb.MetadataItem:
         t = tensors.get(name)
-        attrs = [_kv("__tensor_tag", name)]
+        attrs = [_kv("__tensor_tag", short_key(name))]
         if t is not None:
             attrs += [_kv("tensor_shape", f"{t.dtype}[{','.join(str(d) for d in t.shape)}]"), _kv("bytes", _fmt_bytes(t.nbytes))]
         elif name in shapes:
             attrs.append(_kv("tensor_shape", f"SHAPE[{shapes[name].rank}]"))
-        return gb.MetadataItem(id=name, attrs=attrs)
+        return gb.MetadataItem(id=short_key(name), attrs=attrs)
 
     for k, name in enumerate(block.inputs):
         nid = f"input:{k}"
         producer[name] = nid
         nodes.append(
-            gb.GraphNode(id=nid, label=f"input {k}", attrs=[_kv("tensor", name)], outputsMetadata=[tensor_meta(name)], style=io_style)
+            gb.GraphNode(
+                id=nid, label=f"input {k}", attrs=[_kv("tensor", _name(name))], outputsMetadata=[tensor_meta(name)], style=io_style
+            )
         )
     for op in block.operators:
         if op.is_const:
@@ -337,7 +361,8 @@ def _block_graph(tosa: Any, region: Any, block: Any, *, single: bool) -> gb.Grap
                 continue
             src = producer.get(name)
             if src is not None:
-                incoming.append(gb.IncomingEdge(sourceNodeId=src, sourceNodeOutputId=name, targetNodeInputId=name))
+                edge_id = short_key(name)
+                incoming.append(gb.IncomingEdge(sourceNodeId=src, sourceNodeOutputId=edge_id, targetNodeInputId=edge_id))
             inputs_meta.append(tensor_meta(name))
         nodes.append(
             gb.GraphNode(
@@ -347,18 +372,19 @@ def _block_graph(tosa: Any, region: Any, block: Any, *, single: bool) -> gb.Grap
                 incomingEdges=incoming,
                 inputsMetadata=inputs_meta,
                 outputsMetadata=[tensor_meta(o) for o in op.outputs],
-                subgraphIds=[f"{r}/{b.name}" for r in op.regions for b in _region_blocks(tosa, r)],
+                subgraphIds=[f"{short_key(r)}/{short_key(b.name)}" for r in op.regions for b in _region_blocks(tosa, r)],
                 style=style,
             )
         )
     for k, name in enumerate(block.outputs):
         src = producer.get(name)
-        incoming = [gb.IncomingEdge(sourceNodeId=src, sourceNodeOutputId=name, targetNodeInputId=name)] if src else []
+        edge_id = short_key(name)
+        incoming = [gb.IncomingEdge(sourceNodeId=src, sourceNodeOutputId=edge_id, targetNodeInputId=edge_id)] if src else []
         nodes.append(
             gb.GraphNode(
                 id=f"output:{k}",
                 label=f"output {k}",
-                attrs=[_kv("tensor", name)],
+                attrs=[_kv("tensor", _name(name))],
                 incomingEdges=incoming,
                 inputsMetadata=[tensor_meta(name)],
                 style=io_style,
@@ -370,8 +396,8 @@ def _block_graph(tosa: Any, region: Any, block: Any, *, single: bool) -> gb.Grap
         counts[name] = counts.get(name, 0) + 1
     root = {
         "tosa_version": tosa.version_string,
-        "region": region.name,
-        "block": block.name,
+        "region": _name(region.name),
+        "block": _name(block.name),
         "operators": str(len(computed)),
         "const_operators_folded": str(len(block.operators) - len(computed)),
         "constant_bytes": f"{sum(t.nbytes or 0 for n, t in tensors.items() if n in folded):,}",

@@ -30,6 +30,7 @@ fragmentation_score
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +92,7 @@ TRIVIAL_OPERATORS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # called per kernel: a long name must not be copied each time
 def base_operator(name: str) -> str:
     """An operator name without its overload: ``aten::cumsum.out`` -> ``aten::cumsum``.
 

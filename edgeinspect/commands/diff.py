@@ -41,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
         for m in models:
             m.close()
     if args.format == "json":
-        json.dump(d.to_dict(), sys.stdout, indent=2)
+        from edgeinspect.textsafe import TEXT_LIMIT, bounded
+
+        doc = d.to_dict()
+        for m in doc["methods"]:  # names from the files abbreviated (island keys, which join several, less so)
+            m.update(bounded({k: m[k] for k in ("name", "delegated_subgraphs", "payload_bytes", "operators") if k in m}))
+        json.dump(bounded(doc, TEXT_LIMIT), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(d.to_text() + "\n")

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from edgeinspect.commands import add_file_and_tosa
+from edgeinspect.textsafe import TEXT_LIMIT, safe
 
 __all__ = ["add_parser", "run"]
 
@@ -77,11 +78,15 @@ def run(args: argparse.Namespace) -> int:
     name = os.path.basename(args.file)
     control_flow = _control_flow_islands(program)
     if args.format == "json":
+        from edgeinspect.textsafe import bounded
+
         doc = explain_dict(recs, file=name, partitioner=partitioner_info)
         doc["control_flow_islands"] = control_flow
+        for rec in doc["recommendations"]:  # names from the file abbreviated (reasons and fixes are longer)
+            rec.update(bounded({k: rec[k] for k in ("operator", "method", "backend", "target", "kernels", "requires")}))
         if sources is not None:
             doc["provenance"] = {"origin": sources.origin, "etrecord": sources.etrecord}
-        json.dump(doc, sys.stdout, indent=2)
+        json.dump(bounded(doc, TEXT_LIMIT), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         text = _text(name, recs)
@@ -91,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             text += f"\nnote: {NO_PROVENANCE}"
         for isl in control_flow:
             text += (
-                f"\nnote: [{isl['method']}] the CPU island between instructions {isl['between'][0]} and {isl['between'][1]} holds "
+                f"\nnote: [{safe(isl['method'])}] the CPU island between instructions {isl['between'][0]} and {isl['between'][1]} holds "
                 f"control flow (jumps/moves at {', '.join(map(str, isl['control_flow']))}): the branches of a torch.cond or a loop "
                 "body, which no partitioner merges across. Hoist the condition out of the exported model, or compute both "
                 "branches and select with torch.where."
@@ -116,27 +121,30 @@ def _with_whatif(rec: Any, whatif: dict[str, Any]) -> Any:
 
 
 def _text(name: str, recs: list[Any]) -> str:
+    """The readable report; every name from the file is abbreviated and its control characters escaped."""
     from edgeinspect.recommend.sources import source_lines
 
+    name = safe(name)
     if not recs:
         return f"{name}: no CPU operator splits the delegated graph"
     lines = [f"{name}: {len(recs)} operator(s) split the delegated graph, most harmful first"]
     for k, r in enumerate(recs, 1):
         d = r.to_dict()
-        also = f" (with {', '.join(r.requires)})" if r.requires else ""
+        also = f" (with {', '.join(safe(o) for o in r.requires)})" if r.requires else ""
+        where = f"{safe(r.method)}, {safe(r.backend)}, target {safe(r.target or '-')}"
         lines.append(
-            f"{k}. {r.operator}{also} [{r.method}, {r.backend}, target {r.target or '-'}]: {r.instances} instance(s), "
+            f"{k}. {safe(r.operator)}{also} [{where}]: {r.instances} instance(s), "
             f"splits {r.splits} island(s); if delegated: {d['delegates_before']} -> {d['delegates_if_supported']} delegates, "
             f"{d['transitions_saved']} transitions and {d['bytes_saved']:,} boundary bytes saved"
         )
         for sentence in source_lines(r):
             lines.append(f"   where: {sentence}")
         for reason in d["reasons"]:
-            lines.append(f"   why ({d['reason_source']}): {reason}")
+            lines.append(f"   why ({d['reason_source']}): {safe(reason, TEXT_LIMIT)}")
         if d["fix"]:
-            lines.append(f"   fix [{d['fix_id']}]: {d['fix']}")
+            lines.append(f"   fix [{safe(d['fix_id'])}]: {safe(d['fix'], TEXT_LIMIT)}")
         for alt in d["alternatives"]:
-            lines.append(f"   or  [{alt['id']}]: {alt['text']}")
+            lines.append(f"   or  [{safe(alt['id'])}]: {safe(alt['text'], TEXT_LIMIT)}")
         if d["whatif"]:
             lines.append(f"   real partitioner with it supported: {d['whatif']['partitions']} partition(s)")
     return "\n".join(lines)

@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
         model, args.format, methods=args.method, etrecord_ops=etrecord_ops, estimates=estimates, sources=sources, profiles=profiles
     )
     if args.format == "json":
+        from edgeinspect.textsafe import bounded
+
+        doc = bounded(doc)  # names from the file, abbreviated: the output stays proportional to the input
         # Indented on a terminal; compact into pipes and files, where the C encoder writes a
         # 20,000-instruction program about ten times faster than the indenting one.
         text = json.dumps(doc, indent=2) if sys.stdout.isatty() else json.dumps(doc, separators=(",", ":"))

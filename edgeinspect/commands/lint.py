@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from edgeinspect.outputs import same_file
+from edgeinspect.textsafe import TEXT_LIMIT, safe
+
 __all__ = ["add_parser", "run"]
 
 
@@ -103,23 +106,36 @@ def run(args: argparse.Namespace) -> int:
             raise
         result = LintResult((), (), (ToolError(f"internal error: {type(err).__name__}: {err} (set EDGEINSPECT_DEBUG=1 for a traceback)"),))
     code = result.exit_code(exit_zero=args.exit_zero)
-    stderr_lines = [f"edgeinspect: error: {e.message}" for e in result.errors] if args.format == "text" or args.output_file else ()
-    return _emit(render(result, args.format, exit_zero=args.exit_zero), args, stderr_lines, code)
+    stderr_lines = (
+        [f"edgeinspect: error: {safe(e.message, TEXT_LIMIT)}" for e in result.errors] if args.format == "text" or args.output_file else ()
+    )
+    inputs = [f.path for f in result.files] + [p for p in (result.baseline, args.config) if p and p != args.write_baseline]
+    return _emit(render(result, args.format, exit_zero=args.exit_zero), args, stderr_lines, code, inputs)
 
 
 class _Usage(Exception):
     """A bad command line found after argparse (rendered as a tool error, exit 2)."""
 
 
-def _emit(document: str, args: argparse.Namespace, stderr_lines: tuple[str, ...] | list[str], code: int = 0) -> int:
+def _emit(
+    document: str,
+    args: argparse.Namespace,
+    stderr_lines: tuple[str, ...] | list[str],
+    code: int = 0,
+    inputs: tuple[str, ...] | list[str] = (),
+) -> int:
+    from edgeinspect.errors import UsageError
+    from edgeinspect.outputs import write_output
+
     for line in stderr_lines:
         print(line, file=sys.stderr)
     if args.output_file:
         try:
-            with open(args.output_file, "w", encoding="utf-8") as f:
-                f.write(document)
-        except OSError as err:
-            print(f"edgeinspect: error: cannot write {args.output_file}: {err.strerror or err}", file=sys.stderr)
+            if args.write_baseline and same_file(args.output_file, args.write_baseline):
+                raise UsageError(f"-o {args.output_file!r} is the file --write-baseline writes; choose another path")
+            write_output(args.output_file, document, inputs=inputs, what="lint document")
+        except UsageError as err:
+            print(f"edgeinspect: error: {safe(str(err), TEXT_LIMIT)}", file=sys.stderr)
             return 2
     else:
         sys.stdout.write(document)

@@ -3,7 +3,9 @@
 Starts Google Model Explorer with the edgeinspect adapter and the device / island /
 recommendation overlays, and prints the URL. The server binds to 127.0.0.1: Model Explorer
 serves ``/api/v1/read_text_file?path=``, which reads any file the user can read, so any other
-bind address is refused unless ``--allow-remote`` is given.
+bind address is refused unless ``--allow-remote`` is given. The server is guarded
+(``edgeinspect_explorer.server``): it refuses requests for another host name (DNS rebinding),
+from another site, for a file it was not started with, and never deletes anything.
 """
 
 from __future__ import annotations
@@ -107,16 +109,38 @@ def run(args: argparse.Namespace) -> int:
         for name, doc in sorted(overlays(model).items(), key=lambda kv: kv[0] == "device"):
             config.add_node_data(name=name, node_data=json.dumps(doc))
 
+    from edgeinspect_explorer.server import guarded
+
     port = args.port or free_port(args.host)
     host_in_url = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{host_in_url}:{port}"
     url = f"{base}/?data={config.to_url_param_value()}"
     threading.Thread(target=_announce_when_ready, args=(base, url), daemon=True).start()
-    model_explorer.visualize_from_config(
-        config=config,
-        extensions=["edgeinspect_explorer"],
-        host=args.host,
-        port=port,
-        no_open_in_browser=True,
-    )
+    with guarded(port=port, files=_session_files(path, tosa), host=args.host, on_refusal=_report_refusal):
+        model_explorer.visualize_from_config(
+            config=config,
+            extensions=["edgeinspect_explorer"],
+            host=args.host,
+            port=port,
+            no_open_in_browser=True,
+        )
     return 0
+
+
+def _session_files(path: str, tosa: list[str]) -> list[str]:
+    """The files the server may read or convert: the model and its .tosa dumps (given, or beside it)."""
+    from edgeinspect.report.overlays import tosa_beside
+
+    out = [path]
+    for t in tosa or tosa_beside(path) or []:
+        if os.path.isdir(t):
+            out.extend(os.path.join(t, name) for name in sorted(os.listdir(t)))
+        else:
+            out.append(t)
+    return out
+
+
+def _report_refusal(reason: str) -> None:
+    from edgeinspect.textsafe import TEXT_LIMIT, safe
+
+    print(f"edgeinspect: refused a request: {safe(reason, TEXT_LIMIT)}", file=sys.stderr, flush=True)

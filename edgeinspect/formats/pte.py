@@ -178,6 +178,8 @@ _INT_LIST, _TENSOR_LIST, _OPTIONAL_TENSOR_LIST = (_VALUE_KINDS.index(k) for k in
 _KERNEL_CALL, _DELEGATE_CALL = _INSTRUCTION_KINDS.index("kernel"), _INSTRUCTION_KINDS.index("delegate")
 
 _HEADER = struct.Struct("<4sIQQ")
+#: Arguments a method may name beyond one per 4 bytes of file (see ``_check_references``).
+_REFERENCE_SLACK = 1 << 16
 
 # Fields read together on the fast paths (slot, struct code or R(eference)/P(resence), default).
 _INSTRUCTION_FIELDS = Fields(1, ((_INSTRUCTION.INSTR_ARGS_TYPE, "B", 0), (_INSTRUCTION.INSTR_ARGS, "R", -1)))
@@ -375,6 +377,7 @@ class _Reader:
                 frames.extend(self._stacktrace(chain, c, len(instructions) - first))
         if any(frames):
             frames.extend(() for _ in range(len(instructions) - len(frames)))
+        self._check_references(plan, instructions, values)
         sizes = plan.scalars(_EXECUTION_PLAN.NON_CONST_BUFFER_SIZES, "q", 8, "non_const_buffer_sizes")
         return Method(
             name=name,
@@ -412,6 +415,29 @@ class _Reader:
             out.append(tuple(items))
         out.extend(() for _ in range(count - len(out)))
         return out
+
+    def _check_references(self, plan: Table, instructions: list[Instruction], values: tuple[Value, ...]) -> None:
+        """Refuse instructions that share argument vectors to multiply the dataflow graph.
+
+        Each argument of an instruction (a tensor list counts its items) is an edge of the
+        method's graph. Written honestly, every argument is an int32 in the instruction's own
+        vector, so a file of S bytes holds fewer than S/4; instructions that alias one long
+        vector (or one long tensor list) would make a graph many times the file's size.
+        """
+        extra = {i: len(v.data) for i, v in enumerate(values) if v.kind in ("tensor_list", "optional_tensor_list") and v.data}
+        limit = self.source.size // 4 + _REFERENCE_SLACK
+        total = 0
+        for ins in instructions:
+            total += len(ins.args)
+            if extra:
+                total += sum(extra.get(a, 0) for a in ins.args)
+            if total > limit:
+                raise self.buf.error(
+                    plan.pos,
+                    f"instructions[{ins.index}].args",
+                    f"the instructions name {total:,}+ arguments, more than a {self.source.size:,}-byte file holds "
+                    "without sharing argument vectors (a hostile file multiplying the graph)",
+                )
 
     def _delegate(self, index: int, t: Table, segments: list[tuple[int, int]], inline_data: list[tuple[int, int]]) -> Delegate:
         backend = t.string(_BACKEND_DELEGATE.ID, "id") or ""

@@ -24,6 +24,8 @@ from edgeinspect.model.tosa import TosaBlock, TosaGraph, TosaOperator, TosaRegio
 __all__ = ["FILE_IDENTIFIER", "OP_NAMES", "parse_tosa", "read_tosa"]
 
 FILE_IDENTIFIER = b"TOSA"
+#: Tensor names the operators may name beyond one per 4 bytes of file (see ``parse_tosa``).
+_REFERENCE_SLACK = 1 << 16
 
 _DTYPES = [
     "UNKNOWN",
@@ -331,7 +333,7 @@ def read_tosa(source: Source) -> TosaGraph:
     FormatError
         When the file is truncated, corrupt or not a TOSA flatbuffer.
     """
-    graph = parse_tosa(source.data, path=source.path)
+    graph = parse_tosa(source.data, path=source.path, reader=source.read)  # constant data through the checked reader
     object.__setattr__(graph, "_source", source)
     return graph
 
@@ -383,10 +385,14 @@ def parse_tosa(data: Any, *, path: str | None = None, base: int = 0, reader: Any
         modifier = sw.string(_VERSION.MODIFIER, "software_version._modifier")
         software = ".".join(str(p) for p in parts) + (modifier or "")
     regions = []
+    # Tensor names the operators may name in all (each is an edge of the graph): an honest
+    # file spends at least 4 bytes on each, in the operator's own vector; operators that alias
+    # one long vector would make a graph thousands of times the file's size.
+    refs = [len(data) // 4 + _REFERENCE_SLACK]
     for ri, rt in enumerate(root.tables(_GRAPH.REGIONS, "regions")):
         field = f"regions[{ri}]"
         try:
-            regions.append(_region(buf, rt))
+            regions.append(_region(buf, rt, refs))
         except FormatError as err:
             raise err.within(field) from None
     return TosaGraph(
@@ -400,20 +406,20 @@ def parse_tosa(data: Any, *, path: str | None = None, base: int = 0, reader: Any
     )
 
 
-def _region(buf: Buffer, rt: Table) -> TosaRegion:
+def _region(buf: Buffer, rt: Table, refs: list[int]) -> TosaRegion:
     name = rt.string(_REGION.NAME, "name") or ""
     blocks = []
     for bi, bt in enumerate(rt.tables(_REGION.BLOCKS, "blocks")):
         try:
-            blocks.append(_block(buf, bt))
+            blocks.append(_block(buf, bt, refs))
         except FormatError as err:
             raise err.within(f"blocks[{bi}]") from None
     return TosaRegion(name, tuple(blocks), offset=rt.offset)
 
 
-def _block(buf: Buffer, bt: Table) -> TosaBlock:
+def _block(buf: Buffer, bt: Table, refs: list[int]) -> TosaBlock:
     name = bt.string(_BLOCK.NAME, "name") or ""
-    operators = tuple(_operator(buf, t, i) for i, t in enumerate(bt.tables(_BLOCK.OPERATORS, "operators")))
+    operators = tuple(_operator(buf, t, i, refs) for i, t in enumerate(bt.tables(_BLOCK.OPERATORS, "operators")))
     tensors = tuple(_tensor(buf, t, f"tensors[{i}]") for i, t in enumerate(bt.tables(_BLOCK.TENSORS, "tensors")))
     inputs = tuple(bt.strings(_BLOCK.INPUTS, "inputs"))
     outputs = tuple(bt.strings(_BLOCK.OUTPUTS, "outputs"))
@@ -433,8 +439,18 @@ def _block(buf: Buffer, bt: Table) -> TosaBlock:
     return TosaBlock(name, operators, tensors, inputs, outputs, tuple(shapes), offset=bt.offset)
 
 
-def _operator(buf: Buffer, t: Table, index: int) -> TosaOperator:
+def _operator(buf: Buffer, t: Table, index: int, refs: list[int]) -> TosaOperator:
     f = f"operators[{index}]"
+    inputs = tuple(t.strings(_OPERATOR.INPUTS, f + ".inputs"))
+    outputs = tuple(t.strings(_OPERATOR.OUTPUTS, f + ".outputs"))
+    refs[0] -= len(inputs) + len(outputs)
+    if refs[0] < 0:
+        raise buf.error(
+            t.pos,
+            f + ".inputs",
+            f"the operators name more tensors than a {buf.size:,}-byte file holds without sharing name vectors "
+            "(a hostile file multiplying the graph)",
+        )
     op_value = t.scalar(_OPERATOR.OP, U32, 0, f + ".op")
     attr_type = t.scalar(_OPERATOR.ATTRIBUTE_TYPE, U8, 0, f + ".attribute_type")
     attribute = None
@@ -452,8 +468,8 @@ def _operator(buf: Buffer, t: Table, index: int) -> TosaOperator:
     loc = t.table(_OPERATOR.LOCATION, f + ".location")
     return TosaOperator(
         op=enum_name(OP_NAMES, op_value),
-        inputs=tuple(t.strings(_OPERATOR.INPUTS, f + ".inputs")),
-        outputs=tuple(t.strings(_OPERATOR.OUTPUTS, f + ".outputs")),
+        inputs=inputs,
+        outputs=outputs,
         attribute=attribute,
         attributes=attributes,
         location=(loc.string(_LOCATION.TEXT, f + ".location.text") or None) if loc is not None else None,

@@ -97,7 +97,8 @@ class LintResult:
 
 def expand_paths(paths: list[str], config: Config, errors: list[ToolError]) -> list[str]:
     """Files to lint: explicit files as given, directories walked (sorted) for ``include`` globs
-    minus ``exclude`` globs. A path that does not exist is a tool error; the rest go on."""
+    minus ``exclude`` globs. A path that does not exist, and a directory that cannot be read,
+    are tool errors naming them; the rest go on."""
     settings = config.settings_for(None)
     out: list[str] = []
     seen: set[str] = set()
@@ -112,9 +113,13 @@ def expand_paths(paths: list[str], config: Config, errors: list[ToolError]) -> l
             seen.add(key)
             out.append(p)
 
+    def unreadable(err: OSError) -> None:  # os.walk skips what it cannot list unless told
+        where = err.filename if err.filename is not None else "?"
+        errors.append(ToolError(f"{where}: cannot read this directory ({err.strerror or err}): its files were not linted", str(where)))
+
     for p in paths:
         if os.path.isdir(p):
-            for folder, dirs, files in os.walk(p):
+            for folder, dirs, files in os.walk(p, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not excluded(os.path.join(folder, d)))
                 for name in sorted(files):
                     full = os.path.normpath(os.path.join(folder, name))
@@ -179,6 +184,9 @@ def lint_paths(
         if configured:
             baseline = str(config.root / configured)
     if write_baseline is not None:
+        from edgeinspect.outputs import check_not_input
+
+        check_not_input(write_baseline, [*files, *([config.source] if config.source else [])], what="baseline")
         base = Baseline(write_baseline)  # filled file by file, then written
         baseline = write_baseline
     else:
@@ -216,7 +224,7 @@ def lint_paths(
             _add(findings, settings, f)
         results.append(FileResult(p, "ok", model.format, model.method_names if isinstance(model, Program) else ()))
     if write_baseline is not None:
-        base.write()
+        base.write(inputs=files)
     return LintResult(tuple(results), tuple(findings), tuple(errors), baseline)
 
 
@@ -253,6 +261,7 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record:
     from edgeinspect.errors import UsageError
     from edgeinspect.lint.baseline import entry_problem, method_entry, regressions
     from edgeinspect.lint.rules import check_method, check_program
+    from edgeinspect.textsafe import TEXT_LIMIT, abbreviate
 
     if not isinstance(model, Program):
         return []  # a standalone .tosa: reading it cleanly is the whole check
@@ -269,10 +278,10 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record:
         problem = entry_problem(old)
         if problem:
             raise UsageError(
-                f"baseline {base.path}: the record of {path} method {method.name!r} is malformed ({problem}); "
+                f"baseline {base.path}: the record of {path} method {abbreviate(method.name)!r} is malformed ({problem}); "
                 "rewrite it with --write-baseline"
             )
         for change in regressions(old, method_entry(figures[method.name])):
-            message = f"{method.name!r}: {change} (against baseline)"
+            message = f"{abbreviate(method.name)!r}: {abbreviate(change, TEXT_LIMIT)} (against baseline)"
             out.append(Finding("EI201", path, message, RULES["EI201"].severity, method.offset, method.name))
     return sorted(out, key=lambda f: (f.offset is None, f.offset or 0, f.code))

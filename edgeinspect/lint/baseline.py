@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from edgeinspect.errors import UsageError
+from edgeinspect.textsafe import abbreviate
 
 __all__ = ["Baseline", "baseline_key", "method_entry", "regressions"]
 
@@ -28,7 +30,9 @@ SCHEMA_VERSION = 1
 
 
 def _island_key(isl: dict[str, Any]) -> str:
-    return ", ".join(isl["causes"]) if isl["causes"] else "glue: " + ", ".join(isl["ops"])
+    # Built from abbreviated names: a new string per island, so it must not copy long names whole.
+    names = isl["causes"] if isl["causes"] else isl["ops"]
+    return ("" if isl["causes"] else "glue: ") + ", ".join(abbreviate(n) for n in names)
 
 
 def method_entry(figures: dict[str, Any]) -> dict[str, Any]:
@@ -112,22 +116,17 @@ class Baseline:
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Baseline:
-        """Read a baseline; raises UsageError when it is missing or not a baseline."""
-        if os.path.exists(path) and not os.path.isfile(path):
-            raise UsageError(f"baseline {os.fspath(path)} is not a regular file")
-        try:
-            with open(path, encoding="utf-8") as f:
-                doc = json.load(f)
-        except FileNotFoundError:
-            raise UsageError(f"baseline {os.fspath(path)} does not exist (create it with --write-baseline)") from None
-        except OSError as err:
-            raise UsageError(f"cannot read baseline {os.fspath(path)}: {err.strerror or err}") from err
-        except ValueError as err:
-            raise UsageError(f"baseline {os.fspath(path)} is not JSON: {err}") from err
+        """Read a baseline; raises UsageError when it is missing, too large, nested too deep, not
+        a baseline, or has a field of the wrong type (the message names the file and the field)."""
+        from edgeinspect.lint.schema import BASELINE_SCHEMA, check, load_json
+
+        name = os.fspath(path)
+        if not os.path.lexists(name):
+            raise UsageError(f"baseline {name} does not exist (create it with --write-baseline)")
+        doc = load_json(name, "baseline")
         if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION or not isinstance(doc.get("files"), dict):
-            raise UsageError(
-                f"{os.fspath(path)} is not an edgeinspect baseline (schema_version {SCHEMA_VERSION}); rewrite it with --write-baseline"
-            )
+            raise UsageError(f"{name} is not an edgeinspect baseline (schema_version {SCHEMA_VERSION}); rewrite it with --write-baseline")
+        check(doc, BASELINE_SCHEMA, name, "baseline", "rewrite it with --write-baseline")
         return cls(path, doc["files"])
 
     def record(self, path: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -147,12 +146,9 @@ class Baseline:
         }
         return json.dumps(doc, indent=2) + "\n"
 
-    def write(self) -> None:
-        """Write the baseline file (atomically: a half-written baseline never exists)."""
-        tmp = self.path + ".tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(self.to_json())
-            os.replace(tmp, self.path)
-        except OSError as err:
-            raise UsageError(f"cannot write baseline {self.path}: {err.strerror or err}") from err
+    def write(self, inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+        """Write the baseline file atomically (a half-written baseline never exists), refusing
+        to write it over one of ``inputs`` (the linted files)."""
+        from edgeinspect.outputs import write_output
+
+        write_output(self.path, self.to_json(), inputs=inputs, what="baseline")

@@ -23,8 +23,6 @@ Keys (kebab-case; snake_case is accepted too)::
 from __future__ import annotations
 
 import os
-import re
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -163,12 +161,90 @@ def _relative(path: str | os.PathLike[str], root: Path) -> str:
         return Path(path).as_posix()
 
 
-_GLOB_CACHE: dict[str, re.Pattern[str]] = {}
+_GLOB_CACHE: dict[str, tuple[tuple[str, str], ...]] = {}
+
+# Glob tokens: ("lit", char), ("one", "") for ?, ("star", "") for *, ("deep", "") for **/
+# (nothing, or any path ending in /), ("any", "") for ** (anything).
+
+
+def _tokens(pattern: str) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append(("deep", ""))
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(("any", ""))
+            i += 2
+        elif pattern[i] == "*":
+            out.append(("star", ""))
+            i += 1
+        elif pattern[i] == "?":
+            out.append(("one", ""))
+            i += 1
+        else:
+            out.append(("lit", pattern[i]))
+            i += 1
+    return tuple(out)
+
+
+def _glob_states(tokens: tuple[tuple[str, str], ...], path: str) -> tuple[bool, int]:
+    """Run the glob as a set of states over ``path`` (no backtracking): whether it matches, and
+    the work done, at most (len(path) + 1) x (2 * len(tokens) + 1) state visits.
+
+    A state is ``2 * k`` (about to match token k) or ``2 * k + 1`` (inside a ``**/`` at token
+    k, which must still reach a ``/``); ``2 * len(tokens)`` is the end.
+    """
+    end = 2 * len(tokens)
+    work = 0
+
+    def closure(states: set[int]) -> set[int]:
+        nonlocal work
+        stack = list(states)
+        while stack:
+            st = stack.pop()
+            work += 1
+            if st % 2 == 0 and st < end and tokens[st // 2][0] in ("star", "deep", "any") and st + 2 not in states:
+                states.add(st + 2)  # the wildcard may match nothing
+                stack.append(st + 2)
+        return states
+
+    states = closure({0})
+    for c in path:
+        nxt: set[int] = set()
+        for st in states:
+            work += 1
+            if st == end:
+                continue
+            kind, lit = tokens[st // 2]
+            if st % 2 == 1 or kind == "deep":  # inside **/: any character, a / may end it
+                nxt.add(st | 1)
+                if c == "/":
+                    nxt.add(st - st % 2 + 2)
+            elif kind == "lit":
+                if c == lit:
+                    nxt.add(st + 2)
+            elif kind == "one":
+                if c != "/":
+                    nxt.add(st + 2)
+            elif kind == "star":
+                if c != "/":
+                    nxt.add(st)
+            else:  # any
+                nxt.add(st)
+        states = closure(nxt)
+        if not states:
+            return False, work
+    return end in states, work
 
 
 def glob_match(path: str, pattern: str) -> bool:
     """Match a POSIX relative path against a glob: ``*`` and ``?`` stay inside one folder,
     ``**`` crosses folders, and a pattern without ``/`` matches the base name anywhere.
+
+    Matching walks the path once, keeping the set of places the pattern could be at: its time
+    grows with len(path) x len(pattern) whatever the pattern (many ``**/`` included).
 
     Examples
     --------
@@ -183,50 +259,27 @@ def glob_match(path: str, pattern: str) -> bool:
     """
     if "/" not in pattern:
         path = path.rsplit("/", 1)[-1]
-    rx = _GLOB_CACHE.get(pattern)
-    if rx is None:
-        parts, i = [], 0
-        while i < len(pattern):
-            if pattern.startswith("**/", i):
-                parts.append("(?:.*/)?")
-                i += 3
-            elif pattern.startswith("**", i):
-                parts.append(".*")
-                i += 2
-            elif pattern[i] == "*":
-                parts.append("[^/]*")
-                i += 1
-            elif pattern[i] == "?":
-                parts.append("[^/]")
-                i += 1
-            else:
-                parts.append(re.escape(pattern[i]))
-                i += 1
-        rx = _GLOB_CACHE[pattern] = re.compile("".join(parts) + r"\Z")
-    return rx.match(path) is not None
+    tokens = _GLOB_CACHE.get(pattern)
+    if tokens is None:
+        tokens = _GLOB_CACHE[pattern] = _tokens(pattern)
+    return _glob_states(tokens, path)[0]
 
 
 # -- reading files ---------------------------------------------------------------
 def _toml_load(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError as err:
-            raise UsageError(f"{path}: reading TOML on Python 3.10 needs the 'tomli' package (pip install tomli)") from err
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read the configuration: {err.strerror or err}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise UsageError(f"{path}: invalid TOML: {err}") from err
+    """Parse a configuration file: size and nesting bounded before parsing (see :mod:`edgeinspect.lint.schema`)."""
+    from edgeinspect.lint.schema import load_toml
+
+    return load_toml(path, "configuration")
 
 
 def _lint_table(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:
     pyproject = path.name == "pyproject.toml" or "tool" in doc
-    table = doc.get("tool", {}).get("edgeinspect", {}).get("lint") if pyproject else doc.get("lint")
+    table: Any = doc
+    for key in ("tool", "edgeinspect", "lint") if pyproject else ("lint",):
+        if not isinstance(table, dict):
+            return None  # e.g. tool = 1: not our table (and not a crash)
+        table = table.get(key)
     if table is not None and not isinstance(table, dict):
         raise UsageError(f"{path}: the lint configuration must be a table")
     return table
@@ -241,11 +294,9 @@ def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
             return standalone
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            try:
-                text = pyproject.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if "edgeinspect" in text and _lint_table(_toml_load(pyproject), pyproject) is not None:
+            from edgeinspect.lint.schema import read_limited
+
+            if b"edgeinspect" in read_limited(pyproject, "configuration") and _lint_table(_toml_load(pyproject), pyproject) is not None:
                 return pyproject
     return None
 

@@ -12,6 +12,7 @@ from pathlib import PurePath
 from typing import Any
 
 from edgeinspect.lint.rules import RULES
+from edgeinspect.textsafe import TEXT_LIMIT, bounded, github_data, github_property, safe, xml_text
 
 __all__ = ["FORMATS", "render"]
 
@@ -35,12 +36,18 @@ def _where(f: Any) -> str:
     return f"{f.path}:{f.offset:#x}" if f.offset is not None else f.path
 
 
+def _said(text: str) -> str:
+    """A path or message as a human-readable format shows it: bounded, control characters escaped
+    (file names and the names inside messages come from untrusted files)."""
+    return safe(text, TEXT_LIMIT)
+
+
 def _text(result: Any) -> str:
     """One line per finding (``path:offset: CODE name message``), then a summary line.
 
     Tool errors are not part of it: the CLI prints them on stderr, one line each.
     """
-    lines = [f"{_where(f)}: {f.code} {f.name} {f.message}" for f in result.findings]
+    lines = [f"{_said(_where(f))}: {f.code} {f.name} {_said(f.message)}" for f in result.findings]
     s = result.summary()
     if not result.files and result.errors:
         return ""
@@ -75,7 +82,7 @@ def _json(result: Any, *, exit_zero: bool = False) -> str:
         "summary": result.summary(),
         "exit_code": result.exit_code(exit_zero=exit_zero),
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return json.dumps(bounded(doc, TEXT_LIMIT), indent=2) + "\n"
 
 
 def _artifact(path: str) -> dict[str, str]:
@@ -150,15 +157,17 @@ def _sarif(result: Any) -> str:
             }
         ],
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return json.dumps(bounded(doc, TEXT_LIMIT), indent=2) + "\n"
 
 
 def _escape_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: control characters made visible (a name from a file cannot
+    start a line, so it cannot start a command), then GitHub's own escaping."""
+    return github_data(_said(s))
 
 
 def _escape_property(s: str) -> str:
-    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+    return github_property(_said(s))
 
 
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "note": "notice"}
@@ -180,8 +189,19 @@ def _github(result: Any) -> str:
 
 
 def _junit(result: Any) -> str:
-    """JUnit XML: one test case per file, a <failure> per finding, an <error> per tool error."""
-    from xml.sax.saxutils import escape, quoteattr
+    """JUnit XML: one test case per file, a <failure> per finding, an <error> per tool error.
+
+    Well-formed whatever a name holds: control characters (which XML 1.0 cannot carry even as
+    character references) are shown as escapes before the markup is escaped.
+    """
+    from xml.sax.saxutils import escape as xml_escape
+    from xml.sax.saxutils import quoteattr as xml_quoteattr
+
+    def escape(text: str) -> str:
+        return xml_escape(xml_text(_said(text)))
+
+    def quoteattr(text: str) -> str:
+        return xml_quoteattr(xml_text(_said(text)), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
     by_file: dict[str, list[Any]] = {f.path: [] for f in result.files}
     for f in result.findings:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from edgeinspect.textsafe import NAME_LIMIT, abbreviate
+
 __all__ = ["RULES", "SEVERITIES", "Finding", "Rule", "absolute_paths", "check_method", "check_program", "rule"]
 
 #: Severities, most severe first. ``note`` findings are reported but never fail the run.
@@ -198,6 +200,12 @@ def absolute_paths(text: str) -> list[str]:
     return [m.group(1) for m in _ABSOLUTE_PATH.finditer(text)]
 
 
+def _names(names: list[str], shown: int) -> str:
+    """The first ``shown`` names, abbreviated, and how many more there are."""
+    text = ", ".join(abbreviate(n, NAME_LIMIT) for n in names[:shown])
+    return text + (f", +{len(names) - shown} more" if len(names) > shown else "")
+
+
 def check_program(program: Any, path: str) -> list[Finding]:
     """Program-wide hygiene findings (EI301), in file order, with default severities."""
     out = []
@@ -210,8 +218,8 @@ def check_program(program: Any, path: str) -> list[Finding]:
                         Finding(
                             "EI301",
                             path,
-                            f"delegate {d.index} ({d.backend_id}) of {method.name!r} stores the absolute path {found[0]!r} "
-                            f"in compile spec {cs.key!r}",
+                            f"delegate {d.index} ({abbreviate(d.backend_id)}) of {abbreviate(method.name)!r} stores the absolute "
+                            f"path {abbreviate(found[0])!r} in compile spec {abbreviate(cs.key)!r}",
                             RULES["EI301"].severity,
                             d.offset,
                             method.name,
@@ -227,7 +235,7 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str)
     the effective :class:`~edgeinspect.lint.config.Settings` for the file.
     """
     out: list[Finding] = []
-    name = method.name
+    name = abbreviate(method.name)  # names from the file are shown abbreviated (their length said)
     calls = {i.index: i for i in method.instructions}
     delegates = figures["delegated_subgraphs"]
 
@@ -248,11 +256,11 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str)
                         offset = ins.offset
                         break
             causes = list(dict.fromkeys(c for isl in figures["islands"] if backend in isl["backends"] for c in isl["causes"]))
-            why = f"; split by {', '.join(causes[:5])}" if causes else ""
-            add("EI101", f"{name!r}: {backend} runs as {count} delegated subgraphs (max {limit}){why}", offset)
+            why = f"; split by {_names(causes, 5)}" if causes else ""
+            add("EI101", f"{name!r}: {abbreviate(backend)} runs as {count} delegated subgraphs (max {limit}){why}", offset)
     for isl in figures["islands"]:
         first = calls.get(isl["instructions"][0])
-        cause_text = ", ".join(isl["causes"]) if isl["causes"] else "only quantize/dequantize glue"
+        cause_text = _names(isl["causes"], 10) if isl["causes"] else "only quantize/dequantize glue"
         add(
             "EI102",
             f"{name!r}: CPU island of {len(isl['instructions'])} kernel call(s) between delegate calls "
@@ -268,7 +276,11 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str)
     for backend, nbytes in figures["boundary_bytes_by_backend"].items():
         limit = settings.limit("max_boundary_bytes", backend, fallback=False)
         if limit is not None and nbytes > limit:
-            add("EI104", f"{name!r}: {nbytes:,} bytes cross the boundaries of {backend} delegates (max {limit:,})", method.offset)
+            add(
+                "EI104",
+                f"{name!r}: {nbytes:,} bytes cross the boundaries of {abbreviate(backend)} delegates (max {limit:,})",
+                method.offset,
+            )
     minimum = settings.limit("min_coverage")
     if minimum is not None:
         coverage = figures["coverage"]

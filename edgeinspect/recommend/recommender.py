@@ -179,9 +179,15 @@ def recommend_method(method: Method, reasons: Mapping[str, Sequence[str]] | None
             splits[b] = splits.get(b, 0) + 1
             together.setdefault(b, {}).update({o: None for o in bases if o != b})
     kernels: dict[str, dict[str, None]] = {}
+    instances: dict[str, int] = {}
+    last: dict[str, int] = {}
     for ins in method.calls:
-        if ins.kind == "kernel" and not is_glue(ins.name):
-            kernels.setdefault(base_operator(ins.name), {})[ins.name] = None
+        if ins.kind == "kernel":
+            base = base_operator(ins.name)
+            instances[base] = instances.get(base, 0) + 1
+            last[base] = ins.index
+            if not is_glue(ins.name):
+                kernels.setdefault(base, {})[ins.name] = None
     out: list[Recommendation] = []
     for op, backends in causes.items():
         best: Counterfactual | None = None
@@ -219,7 +225,7 @@ def recommend_method(method: Method, reasons: Mapping[str, Sequence[str]] | None
                 method=method.name,
                 backend=best.backend,
                 target=target,
-                instances=sum(1 for i in method.calls if i.kind == "kernel" and base_operator(i.name) == op),
+                instances=instances[op],
                 splits=splits[op],
                 requires=requires,
                 cf=best,
@@ -228,7 +234,7 @@ def recommend_method(method: Method, reasons: Mapping[str, Sequence[str]] | None
                 reasons=all_reasons,
                 reason_source=source,
                 fixes=fixes,
-                last_instruction=max(i.index for i in method.calls if i.kind == "kernel" and base_operator(i.name) == op),
+                last_instruction=last[op],
             )
         )
     return _one_per_operator_set(out)

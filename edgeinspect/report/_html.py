@@ -12,6 +12,8 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from edgeinspect.textsafe import NAME_LIMIT, TEXT_LIMIT, abbreviate, safe
+
 __all__ = ["DEVICE_COLORS", "device_color"]
 
 #: Background colour per device; other backends get a colour from :data:`_PALETTE` by name.
@@ -43,7 +45,25 @@ def device_color(device: str | None) -> str:
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Text for HTML: control characters shown as escapes (a safety-net bound on length)."""
+    return html.escape(safe(str(text), TEXT_LIMIT), quote=True)
+
+
+def _name(name: object) -> str:
+    """A name from the file (operator, backend, tensor, method) for HTML: abbreviated, so a long
+    name repeated on every node cannot blow the report up."""
+    return html.escape(safe(str(name)), quote=True)
+
+
+def _names(names: tuple[str, ...], shown: int = 10) -> str:
+    """The first ``shown`` names, abbreviated, and how many more there are."""
+    text = ", ".join(abbreviate(n, NAME_LIMIT) for n in names[:shown])
+    return text + (f", +{len(names) - shown} more" if len(names) > shown else "")
+
+
+def _shape(shape: object, limit: int = 16) -> str:
+    dims = list(shape or ())  # type: ignore[call-overload]
+    return str(dims) if len(dims) <= limit else f"[{', '.join(map(str, dims[:limit]))}, ... ({len(dims)} dims)]"
 
 
 def _n(value: int | None) -> str:
@@ -52,7 +72,7 @@ def _n(value: int | None) -> str:
 
 
 def _chip(device: str | None) -> str:
-    return f'<span class="chip" style="background:{device_color(device)}">{_e(device or "-")}</span>'
+    return f'<span class="chip" style="background:{device_color(device)}">{_name(device or "-")}</span>'
 
 
 def _b(n: int | None) -> str:
@@ -61,6 +81,7 @@ def _b(n: int | None) -> str:
 
 def _short(name: str, limit: int = 24) -> str:
     """Operator label without ``aten::`` / ``quantized_decomposed::`` and the ``.out`` overload."""
+    name = name[: 4 * limit + 64]  # only the start can show: a long name is never copied whole
     if "::" in name:
         name = name.split("::", 1)[1]
         if "." in name:

@@ -24,7 +24,7 @@ from edgeinspect.analysis.fragmentation import boundary_bytes, cpu_islands, dele
 from edgeinspect.formats.payloads import PayloadDecoder, unknown_ops_reason
 from edgeinspect.graph import block_graph, fold_constants
 from edgeinspect.model import Program, TosaGraph
-from edgeinspect.report._html import _b, _chip, _e, _field, _num, _short
+from edgeinspect.report._html import _b, _chip, _e, _field, _name, _names, _num, _shape, _short
 from edgeinspect.report.overlays import device_color, explorer_graph, load_recommendations, partitions
 
 if TYPE_CHECKING:
@@ -118,7 +118,9 @@ def timeline_svg(method: Method, parts: list[Partition] | None = None, boundarie
     for k, lane in enumerate(lanes):
         y = top + k * lane_h
         out.append(f'<rect x="0" y="{y}" width="{width}" height="{lane_h}" fill="{"#f6f8fa" if k % 2 else "#ffffff"}"/>')
-        out.append(f'<text x="8" y="{y + lane_h / 2 + 5}" font-size="13" font-weight="600" fill="{device_color(lane)}">{_e(lane)}</text>')
+        out.append(
+            f'<text x="8" y="{y + lane_h / 2 + 5}" font-size="13" font-weight="600" fill="{device_color(lane)}">{_name(lane)}</text>'
+        )
     out.append(f'<text x="{left}" y="16" font-size="11" fill="#656d76">instruction order \u2192</text>')
     x = left
     bounds = iter(boundaries)
@@ -141,11 +143,11 @@ def timeline_svg(method: Method, parts: list[Partition] | None = None, boundarie
         prev_center = (x + box_w, cy)
         glue = ins.kind == "kernel" and is_glue(ins.name)
         out.append(
-            f'<g class="call" data-instruction="{ins.index}" data-device="{_e(part.device)}" data-partition="{_e(part.namespace)}">'
+            f'<g class="call" data-instruction="{ins.index}" data-device="{_name(part.device)}" data-partition="{_name(part.namespace)}">'
             f'<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" rx="5" fill="{color}" fill-opacity="{0.45 if glue else 0.9}" '
             f'stroke="{color}"/><text x="{x + 6}" y="{y + 13}" font-size="10" fill="#1f2328">#{ins.index}</text>'
-            f'<text x="{x + 6}" y="{y + 26}" font-size="12" fill="#1f2328">{_e(label)}</text><title>#{ins.index} {_e(ins.name)} on '
-            f"{_e(part.device)} ({_e(part.namespace)})</title></g>"
+            f'<text x="{x + 6}" y="{y + 26}" font-size="12" fill="#1f2328">{_e(label)}</text><title>#{ins.index} {_name(ins.name)} on '
+            f"{_name(part.device)} ({_name(part.namespace)})</title></g>"
         )
         x += box_w + gap
         prev_part = part
@@ -160,7 +162,7 @@ def _boundary_mark(b: Boundary, x: float, top: float, height: float) -> str:
     return (
         f'<g class="boundary" data-bytes="{b.bytes}"><line x1="{x + 33}" y1="{top}" x2="{x + 33}" y2="{height - 10}" '
         f'stroke="{color}" stroke-dasharray="4 3"/><text x="{x + 33}" y="{height - 2}" font-size="11" text-anchor="middle" '
-        f'fill="{color}">{_e(_b(b.bytes))}</text><title>{_e(b.before)} \u2192 {_e(b.after)}: {_e(_b(b.bytes))} cross</title></g>'
+        f'fill="{color}">{_e(_b(b.bytes))}</text><title>{_name(b.before)} \u2192 {_name(b.after)}: {_e(_b(b.bytes))} cross</title></g>'
     )
 
 
@@ -221,7 +223,7 @@ def graph_svg(graph: nx.MultiDiGraph, *, lane_of: Mapping[object, str] | None = 
     for lane in lanes:
         h = depth[lane] * row_h + 16
         out.append(f'<rect x="0" y="{lane_y[lane] - 4}" width="{width}" height="{h}" fill="{device_color(lane)}" fill-opacity="0.07"/>')
-        out.append(f'<text x="8" y="{lane_y[lane] + 24}" font-size="13" font-weight="600" fill="{device_color(lane)}">{_e(lane)}</text>')
+        out.append(f'<text x="8" y="{lane_y[lane] + 24}" font-size="13" font-weight="600" fill="{device_color(lane)}">{_name(lane)}</text>')
     drawn: set[tuple[object, object, object]] = set()
     for src, dst, key, data in graph.edges(keys=True, data=True):
         if (src, dst, data.get("value", key)) in drawn:
@@ -234,7 +236,7 @@ def graph_svg(graph: nx.MultiDiGraph, *, lane_of: Mapping[object, str] | None = 
         color = "#d62728" if cross else "#6e7781"
         out.append(
             f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" fill="none" stroke="{color}" stroke-width="{1.8 if cross else 1}" '
-            f'marker-end="url(#{"arrow-red" if cross else "arrow"})"><title>{_e(data.get("dtype", ""))}{list(data.get("shape") or ())} '
+            f'marker-end="url(#{"arrow-red" if cross else "arrow"})"><title>{_name(data.get("dtype", ""))}{_shape(data.get("shape"))} '
             f"{_e(_b(data.get('bytes')))}</title></path>"
         )
         if cross:
@@ -247,10 +249,11 @@ def graph_svg(graph: nx.MultiDiGraph, *, lane_of: Mapping[object, str] | None = 
         color = device_color(lane_of[n])
         io = data.get("kind") in ("input", "output")
         out.append(
-            f'<g class="node" data-node="{_e(n)}"><rect x="{x}" y="{yy}" width="{box_w}" height="{box_h}" rx="{14 if io else 5}" '
+            f'<g class="node" data-node="{_name(n)}"><rect x="{x}" y="{yy}" width="{box_w}" height="{box_h}" rx="{14 if io else 5}" '
             f'fill="{color}" fill-opacity="{0.25 if io else 0.85}" stroke="{color}"/>'
             f'<text x="{x + box_w / 2}" y="{yy + 18}" font-size="11" '
-            f'text-anchor="middle" fill="#1f2328">{_e(label_of[n])}</text><title>{_e(data.get("name", n))} ({_e(lane_of[n])})</title></g>'
+            f'text-anchor="middle" fill="#1f2328">{_name(label_of[n])}</text>'
+            f'<title>{_name(data.get("name", n))} ({_name(lane_of[n])})</title></g>'
         )
     out.append("</svg>")
     return "".join(out)
@@ -286,7 +289,7 @@ def _islands_table(method: Method) -> str:
     rows = []
     for k, isl in enumerate(islands):
         rows.append(
-            f"<tr><td>{k}</td><td>{isl.before} \u2192 {isl.after}</td><td>{_e(', '.join(isl.causes) or 'glue only')}</td>"
+            f"<tr><td>{k}</td><td>{isl.before} \u2192 {isl.after}</td><td>{_e(_names(isl.causes) or 'glue only')}</td>"
             f"<td>{len(isl.instructions)}</td><td class=num>{isl.bytes_in:,}</td><td class=num>{isl.bytes_out:,}</td></tr>"
         )
     return (
@@ -302,7 +305,7 @@ def _recommendations_table(recs: list[Any]) -> str:
     for k, r in enumerate(recs, start=1):
         g = functools.partial(_field, r)
         rows.append(
-            f"<tr><td>{k}</td><td><code>{_e(g('operator'))}</code></td><td class=num>{_e(g('instances'))}</td>"
+            f"<tr><td>{k}</td><td><code>{_name(g('operator'))}</code></td><td class=num>{_e(g('instances'))}</td>"
             f"<td class=num>{_e(g('splits'))}</td><td class=num>{_e(g('transitions_saved'))}</td>"
             f"<td class=num>{_e(_num(g('bytes_saved')))}</td><td>{_e(g('reason') or '')}</td>"
             f"<td>{_e(g('fix') or '')}</td></tr>"
@@ -329,7 +332,7 @@ def _method_section(program: Program, method: Method, recommendations: Iterable[
         if any(data.get("kind") == "delegate" and data.get("delegate") == d.index for _, data in graph.nodes(data=True))
     )
     return (
-        f'<section class="method" data-method="{_e(method.name)}"><h2>method <code>{_e(method.name)}</code></h2>'
+        f'<section class="method" data-method="{_name(method.name)}"><h2>method <code>{_name(method.name)}</code></h2>'
         f"{_metrics_table(method)}<h3>Partition timeline</h3><p>{seq}</p>"
         f'<p class="muted">Each box is a call, in instruction order, in the lane of the device that runs it; dashed lines mark a change '
         f"of partition, labelled with the bytes that cross into the next one.</p>"
@@ -351,10 +354,11 @@ def _tosa_body(tosa: Any) -> str:
                 hist[op.op] = hist.get(op.op, 0) + 1
         consts = sum(1 for op in block.operators if op.is_const)
         rows = "".join(
-            f"<tr><td><code>{_e(k)}</code></td><td class=num>{v}</td></tr>" for k, v in sorted(hist.items(), key=lambda kv: (-kv[1], kv[0]))
+            f"<tr><td><code>{_name(k)}</code></td><td class=num>{v}</td></tr>"
+            for k, v in sorted(hist.items(), key=lambda kv: (-kv[1], kv[0]))
         )
         parts.append(
-            f'<section class="block"><h2>region <code>{_e(region.name)}</code>, block <code>{_e(block.name)}</code></h2>'
+            f'<section class="block"><h2>region <code>{_name(region.name)}</code>, block <code>{_name(block.name)}</code></h2>'
             f"<p>{sum(hist.values())} operators ({consts} CONST operators folded into their consumers).</p>"
             f'<table class="histogram"><tr><th>operator</th><th>count</th></tr>{rows}</table>'
             f'<h3>Graph</h3><div class="scroll">{graph_svg(g, lane_of=lanes)}</div></section>'
@@ -386,13 +390,17 @@ def report_html(model: Program | TosaGraph, *, recommendations: Mapping[str, Ite
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>edgeinspect report: {_e(name)}</title><style>{_CSS}</style></head><body>"
-        f'<h1>edgeinspect report: <code>{_e(name)}</code></h1><p class="muted">{_e(kind)}. Generated by edgeinspect {_e(__version__)}.</p>'
+        f"<title>edgeinspect report: {_name(name)}</title><style>{_CSS}</style></head><body>"
+        f'<h1>edgeinspect report: <code>{_name(name)}</code></h1>'
+        f'<p class="muted">{_e(kind)}. Generated by edgeinspect {_e(__version__)}.</p>'
         f"{body}</body></html>\n"
     )
 
 
-def write_report(model: Any, path: str | os.PathLike[str], **kwargs: Any) -> None:
-    """Write :func:`report_html` to ``path`` (UTF-8)."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(report_html(model, **kwargs))
+def write_report(model: Any, path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = (), **kwargs: Any) -> None:
+    """Write :func:`report_html` to ``path`` (UTF-8), atomically, never over the model or one of
+    ``inputs`` (see :func:`edgeinspect.outputs.write_output`)."""
+    from edgeinspect.outputs import write_output
+
+    own = [model.path] if getattr(model, "path", None) else []
+    write_output(path, report_html(model, **kwargs), inputs=[*own, *inputs], what="report")

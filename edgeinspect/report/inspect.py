@@ -12,6 +12,7 @@ from edgeinspect.model.source import MethodSources, ProgramSources
 
 if TYPE_CHECKING:
     from edgeinspect.analysis.profile import MethodProfile
+from edgeinspect.textsafe import TEXT_LIMIT, safe
 
 __all__ = ["SCHEMA_VERSION", "delegate_dict", "inspect_dict", "inspect_text", "method_dict"]
 
@@ -147,7 +148,7 @@ def _value_shape(method: Method, v: int) -> dict[str, Any]:
 def has_dynamic_shapes(method: Method) -> bool:
     """Whether any tensor of the method has a dynamic shape: its sizes (and so every byte
     figure) are upper bounds, not exact."""
-    return any(v.kind == "tensor" and v.data.shape_dynamism != 0 for v in method.values)
+    return any(v.kind == "tensor" and v.data is not None and v.data.shape_dynamism != 0 for v in method.values)
 
 
 def inspect_dict(
@@ -198,8 +199,14 @@ def _histogram(counts: dict[str, int] | None, limit: int = 6) -> str:
     if not counts:
         return ""
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    shown = ", ".join(f"{k} {v}" for k, v in items[:limit])
+    shown = ", ".join(f"{safe(k)} {v}" for k, v in items[:limit])
     return shown + (f", +{len(items) - limit} more" if len(items) > limit else "")
+
+
+def _names(names: list[str], shown: int = 10) -> str:
+    """Names from the file, safe to print: the first ``shown``, and how many more there are."""
+    text = ", ".join(safe(n) for n in names[:shown])
+    return text + (f", +{len(names) - shown} more" if len(names) > shown else "")
 
 
 def inspect_text(
@@ -215,7 +222,7 @@ def inspect_text(
     ``profiles``, a time column and the measured-time summary of each profiled method."""
     from edgeinspect.recommend import recommend_method
 
-    name = os.path.basename(program.path) if program.path else "<bytes>"
+    name = safe(os.path.basename(program.path)) if program.path else "<bytes>"
     lines = [f"{name}: ExecuTorch program, {program.file_size:,} bytes, {len(program.methods)} method(s)"]
     for m in program.methods:
         if methods and m.name not in methods:
@@ -225,7 +232,7 @@ def inspect_text(
         )
         metrics = doc["metrics"]
         lines.append("")
-        lines.append(f"method {m.name}: {len(m.instructions)} instructions, {len(m.delegates)} delegates, {len(m.values)} values")
+        lines.append(f"method {safe(m.name)}: {len(m.instructions)} instructions, {len(m.delegates)} delegates, {len(m.values)} values")
         profile = (profiles or {}).get(m.name)
         if profile is not None:
             from edgeinspect.report.profile import TIME_HEADER, profile_lines, time_cell
@@ -233,25 +240,24 @@ def inspect_text(
         lines.append(f"  {'#':>4}  {'kind':<8}  {'device':<16}{time_header}  name")
         for ins in m.instructions:
             kind = ins.kind if ins.kind != "jump_false" else "jump"
-            device = ins.device or "-"
-            shown = ins.name + (f"  [delegate {ins.target}]" if ins.kind == "delegate" else "")
+            device = safe(ins.device or "-")
+            shown = safe(ins.name) + (f"  [delegate {ins.target}]" if ins.kind == "delegate" else "")
             time = f"  {time_cell(profile, ins.index):>14}" if profile is not None else ""
             lines.append(f"  {ins.index:>4}  {kind:<8}  {device:<16}{time}  {shown}")
         if doc["delegates"]:
             lines.append("  delegates:")
         for d in doc["delegates"]:
-            lines.append(
-                f"    [{d['index']}] {d['backend']}  target={d['target'] or '-'}  payload={d['payload_bytes']:,} B ({d['location']})"
-            )
+            target = safe(d["target"] or "-")
+            lines.append(f"    [{d['index']}] {safe(d['backend'])}  target={target}  payload={d['payload_bytes']:,} B ({d['location']})")
             if d.get("payload_error"):
-                lines.append(f"        payload not decoded: {d['payload_error']}")
+                lines.append(f"        payload not decoded: {safe(d['payload_error'], TEXT_LIMIT)}")
             if d["ops"]:
-                source = f" (from {d['tosa_file']})" if d["tosa_file"] else " (from the ETRecord)" if d.get("ops_source") else ""
+                source = f" (from {safe(d['tosa_file'])})" if d["tosa_file"] else " (from the ETRecord)" if d.get("ops_source") else ""
                 lines.append(f"        runs{source}: {_histogram(d['ops'])}")
             if d["npu_ops"]:
                 lines.append(f"        NPU command stream: {_histogram(d['npu_ops'])}")
             if d["tosa_join"] in ("ambiguous", "missing"):
-                candidates = ", ".join(d["tosa_candidates"]) or "none"
+                candidates = ", ".join(safe(c) for c in d["tosa_candidates"]) or "none"
                 lines.append(f"        .tosa join: {d['tosa_join']} (candidates: {candidates})")
             if d.get("memory"):
                 from edgeinspect.report.estimate import memory_line
@@ -261,7 +267,7 @@ def inspect_text(
                 from edgeinspect.report.estimate import estimate_lines
 
                 lines.extend(f"        {line}" for line in estimate_lines(d))
-        subgraphs = ", ".join(f"{k}={v}" for k, v in metrics["delegated_subgraphs"].items()) or "none"
+        subgraphs = ", ".join(f"{safe(k)}={v}" for k, v in metrics["delegated_subgraphs"].items()) or "none"
         ratio = metrics["coverage"]["ratio"]
         shown_cov = ratio if isinstance(ratio, str) else f"{ratio:.0%}"
         lines.append(
@@ -272,7 +278,7 @@ def inspect_text(
         if metrics["dynamic_shapes"]:
             lines.append("  dynamic shapes: sizes are upper bounds, so byte figures are maxima")
         for isl in metrics["cpu_islands"]:
-            causes = ", ".join(isl["causes"]) or "glue only"
+            causes = _names(isl["causes"]) or "glue only"
             if isl["control_flow"]:
                 causes = f"control flow at instruction(s) {', '.join(map(str, isl['control_flow']))}; kernels: {causes}"
             before, after = isl["between"]
@@ -286,7 +292,7 @@ def inspect_text(
         for r in recs:
             d = r.to_dict()
             lines.append(
-                f"    {d['operator']}: {d['instances']} instance(s); if delegated {d['delegates_before']} -> "
+                f"    {safe(d['operator'])}: {d['instances']} instance(s); if delegated {d['delegates_before']} -> "
                 f"{d['delegates_if_supported']} delegates, {d['transitions_saved']} transitions and {d['bytes_saved']:,} B saved"
             )
         if profile is not None:

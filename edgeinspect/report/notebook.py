@@ -40,7 +40,7 @@ from edgeinspect.analysis.fragmentation import (
     transitions,
 )
 from edgeinspect.model.counts import CONST_OPS
-from edgeinspect.report._html import _chip, _e, _field, _n, device_color
+from edgeinspect.report._html import _chip, _e, _field, _n, _name, device_color
 
 if TYPE_CHECKING:
     from edgeinspect.model import Delegate, Method, Program
@@ -152,7 +152,9 @@ def _strip(method: Method) -> str:
     cells = []
     for ins in method.calls:
         opacity = "0.4" if ins.kind == "kernel" and is_glue(ins.name) else "1"
-        cells.append(f'<span title="#{ins.index} {_e(ins.name)}" style="background:{device_color(ins.device)};opacity:{opacity}"></span>')
+        cells.append(
+            f'<span title="#{ins.index} {_name(ins.name)}" style="background:{device_color(ins.device)};opacity:{opacity}"></span>'
+        )
     return f'<div class="strip">{"".join(cells)}</div>' if cells else ""
 
 
@@ -161,7 +163,7 @@ def _instruction_rows(method: Method) -> list[list[str]]:
     for ins in method.instructions:
         nbytes = tensor_bytes(method, method.tensor_args(ins)) if ins.is_call else None
         target = "" if ins.target is None else str(ins.target)
-        rows.append([_e(ins.index), _e(ins.kind), _e(ins.name), _chip(ins.device) if ins.device else "", _e(target), _n(nbytes)])
+        rows.append([_e(ins.index), _e(ins.kind), _name(ins.name), _chip(ins.device) if ins.device else "", _e(target), _n(nbytes)])
     return rows
 
 
@@ -187,7 +189,7 @@ def _delegate_rows(method: Method) -> list[list[str]]:
 def _method_body(method: Method, *, level: int = 3) -> str:
     calls = sum(1 for _ in method.calls)
     parts = [
-        f"<h{level}>method <code>{_e(method.name)}</code></h{level}>",
+        f"<h{level}>method <code>{_name(method.name)}</code></h{level}>",
         f'<div class="muted">{len(method.instructions):,} instructions ({calls:,} calls), '
         f"{len(method.delegates):,} delegate(s), {len(method.inputs):,} input(s), {len(method.outputs):,} output(s)</div>",
         _strip(method),
@@ -249,7 +251,7 @@ def tosa_html(graph: TosaGraph) -> str:
     """
 
     def shapes(tensors: Iterable[Any]) -> str:
-        return "<br>".join(f"{_e(t.name)}: {_e(list(t.shape))} {_e(t.dtype)}" for t in tensors) or "-"
+        return "<br>".join(f"{_name(t.name)}: {_e(list(t.shape))} {_e(t.dtype)}" for t in tensors) or "-"
 
     hist = graph.histogram(include_const=True)
     const = sum(n for op, n in hist.items() if op in CONST_OPS)

@@ -30,6 +30,7 @@ from edgeinspect.analysis.partitions import Partition, partitions
 from edgeinspect.graph import fold_constants, method_graph
 from edgeinspect.join import load_for_view, tosa_beside
 from edgeinspect.report._html import DEVICE_COLORS, _field, device_color
+from edgeinspect.textsafe import abbreviate, short_key
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -135,7 +136,7 @@ def device_overlay(graph: nx.MultiDiGraph, graph_id: str) -> dict[str, Any]:
         device = data.get("device")
         if device is None:
             continue
-        results[node_id(key)] = {"value": device, "bgColor": device_color(device)}
+        results[node_id(key)] = {"value": abbreviate(device), "bgColor": device_color(device)}
     return _doc(graph_id, "device", results)
 
 
@@ -187,24 +188,40 @@ def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendation
         (the fix itself is in ``edgeinspect explain`` and the HTML report).
     """
     recs = list(recommendations)
+    # The first recommendation a kernel matches (its full name listed in ``kernels``, or it is
+    # the operator or an overload of it: ``aten::upsample_bilinear2d.vec_out`` of
+    # ``aten::upsample_bilinear2d``), found by lookups rather than a scan of every
+    # recommendation per node (a file can hold thousands of each): operators are tried only
+    # at the lengths they have.
+    first_by_kernel: dict[str, int] = {}
+    first_by_operator: dict[str, int] = {}
+    for rank, rec in enumerate(recs, start=1):
+        for kernel in _field(rec, "kernels") or ():
+            first_by_kernel.setdefault(str(kernel), rank)
+        operator = str(_field(rec, "operator", ""))
+        if operator:
+            first_by_operator.setdefault(operator, rank)
+    lengths = sorted({len(op) for op in first_by_operator})
     results: dict[str, dict[str, Any]] = {}
     for key, data in graph.nodes(data=True):
         if data.get("kind") != "kernel" or data.get("partition") is not None:
             continue
         name = str(data.get("name", ""))
-        for rank, rec in enumerate(recs, start=1):
+        found = [first_by_kernel.get(name), first_by_operator.get(name)]
+        found += [first_by_operator.get(name[:n]) for n in lengths if n < len(name) and name[n] == "."]
+        ranks = [r for r in found if r is not None]
+        if ranks:
+            rank = min(ranks)
+            rec = recs[rank - 1]
             operator = str(_field(rec, "operator", ""))
-            kernels = _field(rec, "kernels") or ()
-            if name in kernels or operator and _matches(name, operator):
-                saved = [
-                    f"{v:,} {unit}"
-                    for v, unit in ((_field(rec, "transitions_saved"), "transitions"), (_field(rec, "bytes_saved"), "B"))
-                    if isinstance(v, int)
-                ]
-                value = f"#{rank} {operator}" + (": saves " + ", ".join(saved) if saved else "")
-                color = RECOMMENDATION_COLORS[min(rank, len(RECOMMENDATION_COLORS)) - 1]
-                results[node_id(key)] = {"value": value, "bgColor": color}
-                break
+            saved = [
+                f"{v:,} {unit}"
+                for v, unit in ((_field(rec, "transitions_saved"), "transitions"), (_field(rec, "bytes_saved"), "B"))
+                if isinstance(v, int)
+            ]
+            value = f"#{rank} {abbreviate(operator)}" + (": saves " + ", ".join(saved) if saved else "")
+            color = RECOMMENDATION_COLORS[min(rank, len(RECOMMENDATION_COLORS)) - 1]
+            results[node_id(key)] = {"value": value, "bgColor": color}
     return _doc(graph_id, "recommendation", results)
 
 
@@ -245,24 +262,27 @@ def overlays(program: Program, *, recommendations: Mapping[str, Iterable[Any]] |
     -------
     dict
         ``{"device": {graph_id: ...}, "island": {...}, "recommendation": {...}}``; graph ids are
-        method names, as the adapter uses them.
+        method names (shortened past 200 characters), as the adapter uses them.
     """
     out: dict[str, dict[str, Any]] = {}
     for m in program.methods:
         recs = None if recommendations is None else recommendations.get(m.name, [])
-        for name, doc in method_overlays(program, m, m.name, recommendations=recs).items():
+        # Graph ids are the adapter's (edgeinspect_explorer.graphs.graph_id): the method name, shortened when long.
+        for name, doc in method_overlays(program, m, short_key(m.name), recommendations=recs).items():
             out.setdefault(name, {}).update(doc)
     return {name: out[name] for name in OVERLAY_NAMES if name in out}
 
 
 def write_overlays(program: Program, directory: str | os.PathLike[str], **kwargs: Any) -> list[Path]:
     """Write :func:`overlays` as ``<stem>.<overlay>.json`` files in ``directory``; returns their paths."""
+    from edgeinspect.outputs import write_output
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     stem = Path(program.path).stem if program.path else "model"
     paths = []
     for name, doc in overlays(program, **kwargs).items():
         path = directory / f"{stem}.{name}.json"
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+        write_output(path, json.dumps(doc, indent=1) + "\n", inputs=[program.path] if program.path else [], what="overlay")
         paths.append(path)
     return paths

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from edgeinspect.model.tosa import TosaGraph, TosaTensor
+from edgeinspect.textsafe import safe
 
 __all__ = ["tosa_dict", "tosa_text"]
 
@@ -56,11 +57,18 @@ def tosa_dict(graph: TosaGraph) -> dict[str, Any]:
     }
 
 
+def _shape(shape: tuple[int, ...], limit: int = 16) -> str:
+    """A shape for text: a tensor of rank 100,000 (possible in a hostile file) shows its first dims."""
+    if len(shape) <= limit:
+        return str(list(shape))
+    return f"[{', '.join(map(str, shape[:limit]))}, ... ({len(shape)} dims)]"
+
+
 def tosa_text(graph: TosaGraph) -> str:
     """A readable summary: version, regions, operator histogram, inputs and outputs."""
-    name = os.path.basename(graph.path) if graph.path else "<bytes>"
+    name = safe(os.path.basename(graph.path)) if graph.path else "<bytes>"
     draft = " (draft)" if graph.draft else ""
-    writer = f", written by {graph.software_version}" if graph.software_version else ""
+    writer = f", written by {safe(graph.software_version)}" if graph.software_version else ""
     lines = [f"{name}: TOSA {graph.version_string}{draft} flatbuffer, {graph.file_size:,} bytes{writer}"]
     compute = graph.histogram(include_const=False)
     lines.append(
@@ -69,11 +77,11 @@ def tosa_text(graph: TosaGraph) -> str:
     )
     for r in graph.regions:
         for b in r.blocks:
-            lines.append(f"  region {r.name} / block {b.name}: {len(b.operators)} operators, {len(b.tensors)} tensors")
+            lines.append(f"  region {safe(r.name)} / block {safe(b.name)}: {len(b.operators)} operators, {len(b.tensors)} tensors")
     for label, tensors in (("input", graph.inputs), ("output", graph.outputs)):
         for k, t in enumerate(tensors):
-            lines.append(f"  {label} {k}: {t.name} {list(t.shape)} {t.dtype}")
+            lines.append(f"  {label} {k}: {safe(t.name)} {_shape(t.shape)} {t.dtype}")
     lines.append("  operators:")
     for op, n in graph.histogram().items():
-        lines.append(f"    {n:>5}  {op}")
+        lines.append(f"    {n:>5}  {safe(op)}")
     return "\n".join(lines)

@@ -33,7 +33,7 @@ def text_of(page: Path) -> str:
 
 
 def test_every_page_is_built(site):
-    for page in ("index", "quickstart", "concepts", "notebooks", "lint", "cli", "api"):
+    for page in ("index", "quickstart", "concepts", "notebooks", "lint", "cli", "api", "security"):
         assert (site / f"{page}.html").is_file(), page
     if (DOCS / "model-explorer.md").exists():
         assert (site / "model-explorer.html").is_file()
@@ -92,3 +92,10 @@ def test_provenance_page_says_what_loading_an_etrecord_trusts(site):
     page = text_of(site / "provenance.html")
     for term in ("only when you name it with --etrecord", "sympy.sympify", "weights_only=True", "never implicitly", "emit_stacktrace=True"):
         assert term in page, term
+
+
+def test_security_page_states_the_threat_model(site):
+    text = text_of(site / "security.html")
+    for needle in ("Untrusted input", "ETRecords", "torch serialization", "DNS rebinding", "deleteAfterConversion", "changed since load"):
+        assert needle in text, needle
+    assert 'href="security.html"' in (site / "index.html").read_text(encoding="utf-8")

@@ -142,3 +142,37 @@ def test_overlay_files_round_trip(name, tmp_path):
         assert set(doc) == set(program.method_names)
         for graph_doc in doc.values():
             assert graph_doc["name"] == overlay and isinstance(graph_doc["results"], dict)
+
+
+def _first_match_by_scan(name, recs):
+    """The recommendation overlay's rule as first written: the first recommendation that lists
+    the kernel, or whose operator it is (or an overload of)."""
+    for rank, rec in enumerate(recs, start=1):
+        op = rec["operator"]
+        if name in rec["kernels"] or op and (name == op or name.startswith(op + ".")):
+            return rank
+    return None
+
+
+def test_recommendation_overlay_matches_by_lookup_as_the_scan_did():
+    """The overlay finds each kernel's recommendation by lookups (a hostile file has thousands of
+    kernels and recommendations); on generated names it agrees with the plain scan."""
+    import networkx as nx
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    names = st.sampled_from(["a", "a.b", "a.b.c", "ab", "a.", "", "x::y.out", "x::y", "x"])
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None)
+    @given(st.lists(names, min_size=1, max_size=6), st.lists(st.tuples(names, st.lists(names, max_size=2)), max_size=5))
+    def check(nodes, recs):
+        recs = [{"operator": op, "kernels": kernels, "transitions_saved": 2, "bytes_saved": 8} for op, kernels in recs]
+        g = nx.MultiDiGraph()
+        for k, name in enumerate(nodes):
+            g.add_node(k, kind="kernel", name=name)
+        doc = recommendation_overlay(g, "forward", recs)["forward"]["results"]
+        for k, name in enumerate(nodes):
+            rank = _first_match_by_scan(name, recs)
+            assert (doc[str(k)]["value"].split(" ")[0] if str(k) in doc else None) == (f"#{rank}" if rank else None), (name, recs)
+
+    check()

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import edgeinspect
 from edgeinspect.errors import FormatError
@@ -179,3 +180,140 @@ def check(target: Target, data: bytes) -> None:
         target.run(data)
     except FormatError as err:
         assert err.offset is None or err.offset >= 0, f"negative offset in {err}"
+
+
+# -- the layers above the readers ------------------------------------------------------------
+#: What a name in a generated program can be: real names, glue, and hostile ones.
+NAMES = (
+    "aten::cumsum",
+    "aten::where",
+    "aten::view_copy",
+    "quantized_decomposed::quantize_per_tensor",
+    "quantized_decomposed::dequantize_per_tensor",
+    "x" * 300,
+    "evil\n::error::pwned\x1b[2J\x07\x00",
+    "\u202eop\u2028",
+    "",
+)
+BACKENDS = ("XnnpackBackend", "EthosUBackend", "TOSABackend", "Weird\nBackend\x1b", "b" * 300)
+#: Largest output / input ratio the layers may produce (plus a constant for tiny inputs).
+OUTPUT_RATIO, OUTPUT_SLACK = 40, 200_000
+_RAW = ("\x1b", "\x07", "\x00", "\r", "\u202e", "\u2028")
+
+
+def random_program(rng: Any) -> bytes:
+    """A valid .pte of random structure (``rng`` is a ``random.Random``): random dataflow over
+    kernels, delegates of several backends, moves, frees and jumps, with hostile names."""
+    from crafted import build_pte, tensor
+
+    values: list[tuple] = []
+    for _ in range(rng.randint(2, 12)):
+        kind = rng.random()
+        if kind < 0.8:
+            sizes = tuple(rng.choice((0, 1, 2, 3, 16, 1 << 20)) for _ in range(rng.randint(0, 3)))
+            values.append(tensor(*sizes, scalar_type=rng.choice((1, 6, 6, 99)), constant=rng.random() < 0.2))
+        elif kind < 0.9:
+            values.append(("int", rng.randint(-3, 3)))
+        else:
+            values.append(("tensor_list", tuple(rng.randrange(len(values) + 1) for _ in range(rng.randint(0, 3)))))
+    n = len(values)
+    operators = [(rng.choice(NAMES), rng.choice(("out", "Tensor_out", ""))) for _ in range(rng.randint(1, 4))]
+    delegates = [(rng.choice(BACKENDS), bytes(rng.randrange(256) for _ in range(rng.randint(0, 24))), []) for _ in range(rng.randint(1, 4))]
+    instructions: list[tuple] = []
+    for _ in range(rng.randint(1, 24)):
+        kind = rng.choice(("kernel", "kernel", "delegate", "delegate", "move", "free", "jump_false"))
+        args = tuple(rng.randrange(n) for _ in range(rng.randint(0, 4)))
+        if kind == "kernel":
+            out = rng.randrange(n)
+            instructions.append(("kernel", rng.randrange(len(operators)), (*args, out, out)))
+        elif kind == "delegate":
+            instructions.append(("delegate", rng.randrange(len(delegates)), args))
+        elif kind == "move":
+            instructions.append(("move", rng.randrange(n), rng.randrange(n)))
+        elif kind == "jump_false":
+            instructions.append(("jump_false", rng.randrange(n), rng.randrange(len(instructions) + 2)))
+        else:
+            instructions.append(("free", rng.randrange(n)))
+    inputs = tuple(rng.sample(range(n), rng.randint(0, min(2, n))))
+    outputs = tuple(rng.sample(range(n), rng.randint(0, min(2, n))))
+    return build_pte(
+        values=values,
+        instructions=instructions,
+        operators=operators,
+        delegates=delegates,
+        inputs=inputs,
+        outputs=outputs,
+        method=rng.choice(("forward", "evil\n::warning::m", "m" * 300)),
+    )
+
+
+def exercise_layers(data: bytes) -> None:
+    """Everything above the readers on one program: the recommender and explain, inspect text and
+    JSON, the HTML report, the Model Explorer overlays, diff, and the lint in every format.
+    Besides raising nothing but FormatError, every output must parse, carry no raw control
+    character and stay within ``OUTPUT_RATIO`` times the input (plus ``OUTPUT_SLACK``)."""
+    import json
+    import tempfile
+    import xml.etree.ElementTree as ET
+
+    from edgeinspect.commands.explain import _text as explain_text
+    from edgeinspect.diff import diff_programs
+    from edgeinspect.lint import lint_paths
+    from edgeinspect.lint.config import Config
+    from edgeinspect.lint.output import FORMATS, render
+    from edgeinspect.recommend import explain_dict, recommend
+    from edgeinspect.report.html import report_html
+    from edgeinspect.report.inspect import inspect_dict, inspect_text
+    from edgeinspect.report.overlays import overlays
+    from edgeinspect.textsafe import bounded
+
+    limit = OUTPUT_RATIO * len(data) + OUTPUT_SLACK
+    program = edgeinspect.load(data, name="fuzz.pte")
+    texts: dict[str, str] = {}
+    try:
+        if getattr(program, "format", None) != "pte":
+            return
+        recs = recommend(program)
+        texts["explain"] = explain_text("fuzz.pte", recs)
+        json.dumps(bounded(explain_dict(recs)))
+        texts["inspect"] = inspect_text(program)
+        doc = json.dumps(bounded(inspect_dict(program)))
+        assert len(doc) <= limit, ("inspect json", len(doc), len(data))
+        html = report_html(program)
+        assert len(html) <= limit, ("report", len(html), len(data))
+        for c in _RAW:
+            assert c not in html, ("report", repr(c))
+        assert len(json.dumps(overlays(program))) <= limit
+        texts["diff"] = diff_programs(program, program).to_text()
+    finally:
+        program.close()
+    with tempfile.TemporaryDirectory() as d:
+        path = f"{d}/fuzz.pte"
+        with open(path, "wb") as f:
+            f.write(data)
+        result = lint_paths([path], Config(cli={"max_transitions": 0, "min_coverage": 1.0}))
+        for fmt in FORMATS:
+            out = render(result, fmt)
+            assert len(out) <= limit, (fmt, len(out), len(data))
+            if fmt in ("json", "sarif"):
+                json.loads(out)
+            elif fmt == "junit":
+                ET.fromstring(out)
+            else:
+                texts[f"lint {fmt}"] = out
+    for what, text in texts.items():
+        assert len(text) <= limit, (what, len(text), len(data))
+        for c in _RAW:
+            assert c not in text, (what, repr(c))
+        if what != "lint github":
+            assert not any(line.lstrip().startswith("::") for line in text.splitlines()), what
+
+
+def layer_targets(count: int = 6) -> list[Target]:
+    """Targets over the layers above the readers, seeded with generated programs and small
+    fixtures (not in :func:`targets`: each input costs a report and a lint run)."""
+    import random
+
+    rng = random.Random(12)
+    seeds = tuple(random_program(rng) for _ in range(count)) + tuple(p.read_bytes() for p in _files("*.pte", 2))
+    return [Target("layers", seeds, exercise_layers)]
