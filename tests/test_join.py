@@ -104,7 +104,7 @@ def test_usage_errors(tmp_path):
         edgeinspect.load(DATA / "u55_cnn.pte", tosa=tmp_path / "bad.tosa")
 
 
-def test_inspect_json_has_tosa_file_and_ops():
+def test_inspect_json_has_tosa_file_and_ops(tmp_path):
     out = subprocess.run(
         [
             sys.executable,
@@ -126,15 +126,21 @@ def test_inspect_json_has_tosa_file_and_ops():
     assert [d["tosa_join"] for d in delegates] == ["matched", "matched"]
     assert all(d["tosa_file"].endswith(".tosa") and "/" not in d["tosa_file"] for d in delegates)
     assert all(d["ops"] and "CONST" not in d["ops"] and d["const_ops"] > 0 for d in delegates)
-    plain = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "edgeinspect.cli", "inspect", str(DATA / "u55_where.pte"), "--format", "json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    # Without --tosa, FILE's <stem>.tosa.d is joined (the rule of every command); a copy of the
+    # program with no dumps beside it has none.
+    beside = _inspect_json(DATA / "u55_where.pte")
+    assert [d["tosa_file"] for d in beside["methods"][0]["delegates"]] == [d["tosa_file"] for d in delegates]
+    alone = tmp_path / "u55_where.pte"
+    alone.write_bytes((DATA / "u55_where.pte").read_bytes())
+    plain = _inspect_json(alone)
     assert all(d["ops"] is None and d["tosa_file"] is None for d in plain["methods"][0]["delegates"])
+
+
+def _inspect_json(path):
+    out = subprocess.run(
+        [sys.executable, "-m", "edgeinspect.cli", "inspect", str(path), "--format", "json"], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
 
 
 def test_velas_working_copy_beside_the_dumps_is_not_named(tmp_path):

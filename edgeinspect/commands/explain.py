@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from edgeinspect.commands import add_file_and_tosa
+from edgeinspect.commands import add_evidence_options, add_file_and_tosa, evidence_from_args, tosa_arg
 from edgeinspect.textsafe import TEXT_LIMIT, safe
 
 __all__ = ["add_parser", "run"]
@@ -26,10 +26,9 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="rank the operators that split the delegated graph, with reasons and fixes")
     add_file_and_tosa(p, file_help=".pte file")
-    p.add_argument(
-        "--etrecord",
-        metavar="F",
-        help="ETRecord of the export: executorch's own reasons, the real partitioner's what-if, and the module and "
+    add_evidence_options(
+        p,
+        etrecord_help="ETRecord of the export: executorch's own reasons, the real partitioner's what-if, and the module and "
         "line each operator came from (needs executorch; loading it runs torch deserialization: only pass files you trust)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -40,39 +39,28 @@ def run(args: argparse.Namespace) -> int:
     import edgeinspect
     from edgeinspect.errors import UsageError
     from edgeinspect.model import Program
-    from edgeinspect.model.source import frame_sources
     from edgeinspect.recommend import explain_dict, recommend
     from edgeinspect.recommend.sources import with_sources
 
-    program = edgeinspect.load(args.file, tosa=args.tosa or None)
+    program = edgeinspect.load(args.file, tosa=tosa_arg(args))
     if not isinstance(program, Program):
         raise UsageError(f"{args.file}: explain needs a .pte program (a .tosa file has no CPU/delegate split to explain)")
+    # The ETRecord's provenance is read first: it also checks the ETRecord belongs to this program.
+    evidence = evidence_from_args(args, program)
+    sources = evidence.sources
     reasons = None
     partitioner_info: dict[str, Any] | None = None
-    sources = None
     recs = recommend(program)
-    if args.etrecord:
-        try:
-            from edgeinspect.export.partitioner import etrecord_analysis
-            from edgeinspect.export.provenance import etrecord_sources
-        except ImportError as err:
-            raise UsageError(
-                f"--etrecord needs executorch and torch ({err}); install them with: pip install 'edgeinspect[export]'"
-            ) from err
+    if evidence.etrecord:
+        from edgeinspect.export.partitioner import etrecord_analysis  # importable: gather() imported its room
 
-        if not os.path.isfile(args.etrecord):
-            raise UsageError(f"{args.etrecord}: no such ETRecord file (write one with executorch.devtools.generate_etrecord)")
         try:
-            # First: it also checks that the ETRecord was written for this program.
-            sources = etrecord_sources(program, args.etrecord)
-            reasons, partitioner_info = etrecord_analysis(program, args.etrecord, recs)
+            reasons, partitioner_info = etrecord_analysis(program, evidence.etrecord, recs)
         except (RuntimeError, ValueError, KeyError, OSError) as err:
-            raise UsageError(f"{args.etrecord}: cannot use this ETRecord with {os.path.basename(args.file)}: {err}") from err
+            raise UsageError(f"{evidence.etrecord}: cannot use this ETRecord with {os.path.basename(args.file)}: {err}") from err
         recs = recommend(program, reasons)
         whatif = partitioner_info.get("whatif", {}) if partitioner_info else {}
         recs = [_with_whatif(r, whatif) for r in recs]
-    else:
-        sources = frame_sources(program)
     if sources is not None:
         recs = with_sources(program, recs, sources)
     name = os.path.basename(args.file)

@@ -12,7 +12,7 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write a self-contained HTML report (timeline, islands, recommendations, graph)")
-    add_file_and_tosa(p, beside=True)
+    add_file_and_tosa(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
     p.set_defaults(run=run)
 

@@ -29,7 +29,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("view", help="open a .pte or .tosa in Google Model Explorer (local server, needs edgeinspect[explorer])")
-    add_file_and_tosa(p, beside=True)
+    add_file_and_tosa(p)
     p.add_argument("--port", type=int, default=None, metavar="N", help="port to serve on (default: a free port)")
     p.add_argument("--host", default="127.0.0.1", metavar="H", help="bind address (default: 127.0.0.1; others need --allow-remote)")
     p.add_argument(
