@@ -4,7 +4,7 @@ Read ExecuTorch programs (.pte) and TOSA flatbuffers (.tosa) without torch, turn
 into networkx graphs, and measure how fragmented the delegated graph is.
 
 >>> import edgeinspect
->>> program = edgeinspect.load("tests/data/u55_upsample.pte")   # its .tosa.d dumps join
+>>> program = edgeinspect.load("tests/data/u55_upsample.pte", tosa="auto")  # + u55_upsample.tosa.d
 >>> [ins.device for ins in program.method("forward").calls][:3]
 ['CPU', 'EthosUBackend', 'CPU']
 >>> g = program.to_networkx("forward")
@@ -59,7 +59,7 @@ AUTO = "auto"
 def load(
     path: str | os.PathLike[str] | bytes,
     *,
-    tosa: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None = AUTO,
+    tosa: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None = None,
     name: str | None = None,
 ) -> Program | TosaGraph:
     """Read a .pte (ExecuTorch program) or .tosa (TOSA flatbuffer) file.
@@ -70,9 +70,9 @@ def load(
         The file, or its bytes. The kind is told by the file identifier, not the name.
     tosa : str, os.PathLike, list of them, "auto" or None
         Dumped .tosa files (or directories of them) to join to the Arm delegates of a .pte.
-        ``"auto"`` (the default, the rule every command follows): the ``<stem>.tosa.d``
+        ``"auto"`` (the rule every command and :func:`gather` follow): the ``<stem>.tosa.d``
         directory beside the file when there is one and it joins (a directory of another
-        export's dumps is ignored); None: no dumps.
+        export's dumps is ignored). None (the default): the file alone, as it is.
     name : str, optional
         Name to use in error messages when ``path`` is bytes.
 

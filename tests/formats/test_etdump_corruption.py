@@ -14,6 +14,7 @@ from etdump_util import etdump_fixtures, expected
 
 import edgeinspect
 from edgeinspect.analysis import profile_method
+from edgeinspect.analysis.evidence import Evidence
 from edgeinspect.report.render import render_inspect
 
 FIXTURES = etdump_fixtures()
@@ -35,9 +36,9 @@ def _exercise(data: bytes, name: str, program: edgeinspect.Program) -> float:
         except edgeinspect.UsageError as err:
             assert "does not belong" in str(err) or "chains" in str(err), str(err)
         else:
-            profiles = {program.methods[0].name: profile}
-            render_inspect(program, "json", profiles=profiles)
-            render_inspect(program, "text", profiles=profiles)
+            evidence = Evidence(program, profiles={program.methods[0].name: profile})
+            render_inspect(evidence, "json")
+            render_inspect(evidence, "text")
     except edgeinspect.FormatError as err:
         assert err.path == name and err.offset is not None and err.offset >= 0, str(err)
     return time.perf_counter() - start

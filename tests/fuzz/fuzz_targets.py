@@ -85,6 +85,7 @@ def _exercise_etdump(data: bytes) -> None:
     """Read every event of every kind, then join the file to each program an ETDump fixture
     profiles and render the result: the join may say the file does not belong (UsageError)."""
     from edgeinspect.analysis import profile_method
+    from edgeinspect.analysis.evidence import Evidence
     from edgeinspect.report.render import render_inspect
 
     dump = edgeinspect.load_etdump(data, name="fuzz.etdp")
@@ -100,7 +101,7 @@ def _exercise_etdump(data: bytes) -> None:
             if "does not belong" not in str(err):
                 raise
             continue
-        render_inspect(program, "text", profiles={program.methods[0].name: profile})
+        render_inspect(Evidence(program, profiles={program.methods[0].name: profile}), "text")
 
 
 _PROGRAMS: list[object] = []
