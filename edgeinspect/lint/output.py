@@ -151,7 +151,9 @@ def _python_location(line: Any, message: str | None = None) -> dict[str, Any]:
     region: dict[str, Any] = {"startLine": line.line}
     if line.end_line:
         region["endLine"] = line.end_line
-    out: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": quote(line.path, safe="/"), "uriBaseId": "%SRCROOT%"}, "region": region}}
+    out: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": {"uri": quote(line.path, safe="/"), "uriBaseId": "%SRCROOT%"}, "region": region}
+    }
     if message:
         out["message"] = {"text": message}
     return out

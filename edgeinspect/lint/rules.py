@@ -517,7 +517,12 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str,
             past.offset if past is not None else method.offset,
             instruction=past.index if past is not None else None,
             source=lines.instruction(split_at) if split_at is not None else None,
-            figures={"backend": abbreviate(backend), "delegate_calls": count, "max_delegates": limit, "causes": [abbreviate(c) for c in causes]},
+            figures={
+                "backend": abbreviate(backend),
+                "delegate_calls": count,
+                "max_delegates": limit,
+                "causes": [abbreviate(c) for c in causes],
+            },
         )
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for isl in figures["islands"]:
@@ -645,7 +650,11 @@ def check_budgets(
                 method.offset,
             )
         elif delegated is None:
-            add("EI402", f"{name!r}: the ETDump holds no execute time for this method, cannot check --max-cpu-share {limit:.1%}", method.offset)
+            add(
+                "EI402",
+                f"{name!r}: the ETDump holds no execute time for this method, cannot check --max-cpu-share {limit:.1%}",
+                method.offset,
+            )
         else:
             share = round(1.0 - delegated, 4)
             if share > limit:
@@ -666,8 +675,7 @@ def _cpu_share(method: Any, profile: Any, share: float, limit: float, path: str,
     source = abbreviate(profile.source) if profile.source else "the ETDump"
     message = (
         f"{name!r}: {share:.1%} of execute time runs outside delegates (max {limit:.1%}): {outside:,} of "
-        f"{outside + ticks.get('delegates', 0):,} {unit} over {_plural(steady, 'run')}{warm} ({source})"
-        + (f"; {parts}" if parts else "")
+        f"{outside + ticks.get('delegates', 0):,} {unit} over {_plural(steady, 'run')}{warm} ({source})" + (f"; {parts}" if parts else "")
     )
     by_cause: dict[tuple[str, ...], list[Any]] = {}
     for ip in profile.islands:
