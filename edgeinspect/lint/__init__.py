@@ -1,10 +1,13 @@
 """The pre-merge lint: fail a change when a model's delegated graph fragments.
 
-:func:`lint_paths` reads every file (directories are walked), runs the rules of
-:mod:`edgeinspect.lint.rules` with the effective settings of each file, compares against
-a baseline when one is given, and returns a :class:`LintResult`. It never stops at a
-bad file: a file that cannot be parsed is an ``EI001 invalid-model`` finding, and a
-path that cannot be read at all is a tool error (exit code 2); the others are still
+:func:`lint_paths` reads every file (directories are walked) with its side files
+(:mod:`edgeinspect.lint.sides`: ``<stem>.tosa.d``, an ETDump, an ETRecord, Vela estimates, read
+through :func:`edgeinspect.gather`, which the command passes in), runs the rules of
+:mod:`edgeinspect.lint.rules` with the effective settings of each file, compares against a
+baseline when one is given, places the model lines findings come from in the repository, and
+returns a :class:`LintResult` in execution order. It never stops at a bad file: a file that
+cannot be parsed is an ``EI001 invalid-model`` finding, and a path that cannot be read at all
+(or a side file that does not belong) is a tool error (exit code 2); the others are still
 linted.
 
 Examples

@@ -665,7 +665,8 @@ def check_budgets(
 
 
 def _cpu_share(method: Any, profile: Any, share: float, limit: float, path: str, name: str, lines: _Sources) -> Finding:
-    """EI401: the share outside delegates, its parts, and the costliest CPU work (islands of one cause)."""
+    """EI401: the share outside delegates, its parts, and the costliest CPU islands (those of one
+    cause that take the most time, with the source of their first cause kernel)."""
     unit = profile.unit
     ticks = profile.category_ticks
     outside = sum(v for k, v in ticks.items() if k != "delegates")
@@ -681,20 +682,21 @@ def _cpu_share(method: Any, profile: Any, share: float, limit: float, path: str,
     for ip in profile.islands:
         by_cause.setdefault(ip.island.causes, []).append(ip)
     costliest = max(by_cause.values(), key=lambda group: sum(ip.share or 0 for ip in group), default=None)
-    instruction = source_line_ = None
+    instruction: int | None = None
+    where: SourceLine | None = None
     if costliest:
         first = costliest[0].island
         what = _names(list(first.causes), 5) if first.causes else "glue"
         spent = sum(ip.share or 0 for ip in costliest)
         median = sum(ip.timing.median_ticks or 0 for ip in costliest)
         message += (
-            f"; the costliest CPU work is {_plural(len(costliest), 'island')} of {what} at instruction"
-            f"{'s' if len(costliest) != 1 else ''} {numbers(ip.island.instructions[0] for ip in costliest)}: "
+            f"; the costliest CPU islands: {len(costliest)} of {what} at instruction"
+            f"{'s' if len(costliest) != 1 else ''} {numbers(ip.island.instructions[0] for ip in costliest)}, "
             f"{spent:.1%} of execute time, {median:,} {unit} per run (sum of medians)"
         )
         instruction = first.instructions[0]
         cause = next((i for i, op in zip(first.instructions, first.ops, strict=False) if op in first.causes), instruction)
-        source_line_ = lines.instruction(cause)
+        where = lines.instruction(cause)
     head = method.instructions[instruction] if instruction is not None and instruction < len(method.instructions) else None
     return Finding(
         "EI401",
@@ -704,7 +706,7 @@ def _cpu_share(method: Any, profile: Any, share: float, limit: float, path: str,
         head.offset if head is not None else method.offset,
         name,
         instruction=instruction,
-        source=source_line_,
+        source=where,
         figures={
             "cpu_share": share,
             "max_cpu_share": limit,

@@ -134,7 +134,7 @@ def test_cpu_share_above_the_limit_with_measured_figures(capsys):
     assert (
         f"{finding['figures']['outside_ticks']:,} of " in msg and " ticks over 2 runs after 1 warm-up run (xnn_many_delegates.etdp)" in msg
     )
-    assert "the costliest CPU work is 11 islands of aten::cumsum.out" in msg  # named, with the instructions
+    assert "; the costliest CPU islands: 11 of aten::cumsum.out at instructions 1, 3, 5," in msg
     assert doc["files"][0]["side_files"]["etdump"] == "xnn_many_delegates.etdp"
     # under a looser limit: nothing
     code, out, _ = run_cli(

