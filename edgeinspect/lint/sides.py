@@ -107,8 +107,10 @@ class SideFiles:
     etrecord: str | None = None
 
     def to_dict(self, program: Any = None) -> dict[str, Any]:
-        """JSON-ready form: base names of what was read (the dumps the program joined)."""
-        tosa = list(getattr(program, "tosa_files", ()) or ()) if program is not None else []
+        """JSON-ready form: base names of the dumps joined to the program's delegates, the ETDump
+        and the ETRecord."""
+        joined = (d.tosa_file for m in program.methods for d in m.delegates if d.tosa_file) if program is not None else ()
+        tosa = list(dict.fromkeys(joined))
         return {
             "tosa": tosa,
             "etdump": os.path.basename(self.etdump) if self.etdump else None,

@@ -68,6 +68,21 @@ def test_one_file_options_refuse_several_files_or_a_directory(capsys, tmp_path, 
         assert f"{flag} goes with one FILE" in err and "<stem>.tosa.d" in err and len(err.strip().splitlines()) == 1
 
 
+def test_given_dumps_that_are_corrupt_or_of_another_model(capsys, tmp_path):
+    bad = tmp_path / "bad.tosa"
+    bad.write_bytes(b"\0\0\0\0TOSA" + b"\xff" * 20)
+    code, out, err = run_cli(capsys, "lint", str(DATA / "u55_multi.pte"), "--tosa", str(bad))
+    assert code == 2 and "bad.tosa" in err and "internal error" not in err  # the dump's fault, not the model's: no EI001
+    # Dumps of another model: one of u85_lrn's dumps has the signature of one of u55_multi's
+    # three delegates (why one set of dumps is never joined to several models), the others join
+    # nothing, so coverage stays unknown, never guessed.
+    other = str(DATA / "u85_lrn.tosa.d")
+    code, out, _ = run_cli(capsys, "lint", str(DATA / "u55_multi.pte"), "--tosa", other, "--min-coverage", "0.5", "--format", "json")
+    doc = _doc(out)
+    assert [f["code"] for f in doc["findings"] if f["code"] in ("EI105", "EI106")] == ["EI106"]
+    assert len(doc["files"][0]["side_files"]["tosa"]) < 3
+
+
 def test_a_tosa_file_does_not_take_program_side_files(capsys):
     dump = next((DATA / "u55_multi.tosa.d").glob("*.tosa"))
     code, _, err = run_cli(capsys, "lint", str(dump), "--etdump", str(ETDUMPS / "xnn_many_delegates.etdp"))
