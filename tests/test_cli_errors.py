@@ -84,8 +84,8 @@ def _check_lint(kind: str, code: int, out: str, err: str, bad: Path) -> None:
     else:  # a file that exists but is not a valid model: finding EI001, exit 1
         lines = out.strip().splitlines()
         assert code == 1 and err == ""
-        assert len(lines) == 2 and " EI001 invalid-model not a valid model: " in lines[0] and lines[0].startswith(str(bad))
-        assert lines[1].startswith("Found 1 finding in 1 file: EI001 x1")
+        assert len(lines) == 2 and " EI001 invalid-model not a valid model: " in lines[1] and lines[1].startswith(str(bad))
+        assert lines[0].startswith("Found 1 finding in 1 file: EI001 x1")  # the summary first
 
 
 def test_lint_json_on_every_bad_input_is_one_document(bad_inputs, capsys):

@@ -7,23 +7,32 @@ the diff all compare, so the three can never disagree about a number.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from edgeinspect.analysis.fragmentation import boundary_bytes, coverage, cpu_islands, delegated_subgraphs, fragmentation_score, transitions
-from edgeinspect.model import Method
+from edgeinspect.model import Delegate, Method
+
+#: ``delegate -> {operator: count}`` or None when unknown (see :func:`~edgeinspect.analysis.coverage`).
+DelegateOps = Callable[[Delegate], Mapping[str, int] | None]
 
 __all__ = ["method_coverage", "method_figures"]
 
 
-def method_coverage(method: Method) -> float | None:
+def method_coverage(method: Method, delegate_ops: DelegateOps | None = None) -> float | None:
     """Delegated operators / all operators (:func:`~edgeinspect.analysis.coverage`), or None
-    when unknown (never guessed)."""
-    ratio = coverage(method).ratio
+    when unknown (never guessed). ``delegate_ops``: the lookup of the operators inside each
+    delegate (default: payloads and joined dumps; :meth:`Evidence.delegate_ops
+    <edgeinspect.analysis.evidence.Evidence.delegate_ops>` adds an ETRecord's)."""
+    ratio = coverage(method, delegate_ops).ratio
     return None if isinstance(ratio, str) else float(ratio)
 
 
-def method_figures(method: Method) -> dict[str, Any]:
+def method_figures(method: Method, delegate_ops: DelegateOps | None = None) -> dict[str, Any]:
     """The figures of one method that the lint checks, the baseline records and the diff compares.
+
+    ``delegate_ops`` is the coverage's lookup of the operators inside each delegate
+    (:func:`method_coverage`).
 
     Returns
     -------
@@ -62,5 +71,5 @@ def method_figures(method: Method) -> dict[str, Any]:
         "kernel_calls": sum(ops.values()),
         "operators": dict(sorted(ops.items())),
         "payload_bytes": payload,
-        "coverage": method_coverage(method),
+        "coverage": method_coverage(method, delegate_ops),
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from edgeinspect.commands import add_evidence_options, add_tosa_option
 from edgeinspect.outputs import same_file
 from edgeinspect.textsafe import TEXT_LIMIT, safe
 
@@ -46,11 +47,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-boundary-bytes", action="append", metavar="[BACKEND=]N", help="bytes allowed across delegate boundaries per method"
     )
+    p.add_argument(
+        "--max-cpu-share",
+        metavar="X",
+        help="share of the profiled method's execute time allowed outside delegates (0.2 or 20%%; needs an ETDump: "
+        "--etdump F, or <stem>.etdp beside each .pte)",
+    )
+    p.add_argument(
+        "--max-scratch-bytes",
+        action="append",
+        metavar="[TARGET=]N",
+        help="scratch (arena) bytes an Ethos-U delegate may ask for, from its payload (per target, e.g. ethos-u55-128=262144; repeatable)",
+    )
+    p.add_argument(
+        "--max-sram-bytes",
+        action="append",
+        metavar="[TARGET=]N",
+        help="SRAM bytes Vela may estimate for an Ethos-U delegate (needs --estimate; per target; repeatable)",
+    )
     p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files under directories that match (repeatable)")
     p.add_argument("--baseline", metavar="F", help="fail only on regressions against this baseline")
     p.add_argument("--write-baseline", metavar="F", help="record today's figures into F, then lint against it")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings (never hides exit code 2)")
     p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    add_tosa_option(p)
+    add_evidence_options(
+        p,
+        method=True,
+        etrecord_help="with one FILE: its ETRecord, so findings point at the module and line of your model (SARIF, GitHub "
+        "annotations, text file:line); needs edgeinspect[export]; loading it runs torch deserialization: only pass files you trust",
+    )
+    p.add_argument(
+        "--etrecords",
+        action="store_true",
+        help="load each .pte's paired ETRecord (the configuration's etrecords table, else <stem>.etrecord beside it): "
+        "torch deserialization, so only ever on this explicit request, never from a configuration",
+    )
     p.set_defaults(run=run)
 
 
@@ -69,8 +101,9 @@ def _list_rules(fmt: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import edgeinspect
     from edgeinspect.errors import EdgeInspectError
-    from edgeinspect.lint import LintResult, ToolError, lint_paths
+    from edgeinspect.lint import LintResult, SideOptions, ToolError, lint_paths
     from edgeinspect.lint.config import Config, load_config, parse_options
     from edgeinspect.lint.output import render
 
@@ -93,10 +126,30 @@ def run(args: argparse.Namespace) -> int:
             max_transitions=max_transitions,
             min_coverage=args.min_coverage,
             max_boundary_bytes=args.max_boundary_bytes,
+            max_cpu_share=args.max_cpu_share,
+            max_scratch_bytes=args.max_scratch_bytes,
+            max_sram_bytes=args.max_sram_bytes,
             exclude=args.exclude,
         )
+        sides = SideOptions(
+            tosa=tuple(args.tosa),
+            etdump=args.etdump,
+            etrecord=args.etrecord,
+            etrecords=args.etrecords,
+            estimate=args.estimate,
+            cache=not args.no_cache,
+            method=args.method or "forward",
+            warmup_runs=args.warmup_runs,
+        )
         config = Config() if args.isolated else load_config(args.config)
-        result = lint_paths(args.paths, config.with_cli(options), baseline=args.baseline, write_baseline=args.write_baseline)
+        result = lint_paths(
+            args.paths,
+            config.with_cli(options),
+            baseline=args.baseline,
+            write_baseline=args.write_baseline,
+            sides=sides,
+            gather=edgeinspect.gather,
+        )
     except (EdgeInspectError, _Usage) as err:
         result = LintResult((), (), (ToolError(str(err)),))
     except Exception as err:  # internal error: still one message, in the chosen format
@@ -109,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
     stderr_lines = (
         [f"edgeinspect: error: {safe(e.message, TEXT_LIMIT)}" for e in result.errors] if args.format == "text" or args.output_file else ()
     )
-    inputs = [f.path for f in result.files] + [p for p in (result.baseline, args.config) if p and p != args.write_baseline]
+    sides_read = [p for p in (args.etdump, args.etrecord) if p] + list(args.tosa)
+    inputs = [f.path for f in result.files] + [p for p in (result.baseline, args.config) if p and p != args.write_baseline] + sides_read
     return _emit(render(result, args.format, exit_zero=args.exit_zero), args, stderr_lines, code, inputs)
 
 

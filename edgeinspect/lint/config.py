@@ -15,9 +15,18 @@ Keys (kebab-case; snake_case is accepted too)::
     max-transitions = 4
     min-coverage = 0.9
     max-boundary-bytes = 65536       # or {EthosUBackend = 65536}
+    max-cpu-share = 0.2              # measured (an ETDump): share of execute time outside delegates
+    max-scratch-bytes = 262144       # Ethos-U scratch (arena) per delegate; or {"ethos-u55-128" = N}
+    max-sram-bytes = 393216          # Vela's SRAM estimate per delegate (--estimate); same forms
     include = ["*.pte", "*.tosa"]    # which files a directory argument expands to
     exclude = ["build/**"]
     baseline = "edgeinspect-baseline.json"
+    etdumps = {"models/net.pte" = "profiles/net.etdp"}        # default: <stem>.etdp beside
+    etrecords = {"models/net.pte" = "export/net.etrecord"}    # used with --etrecords only
+
+    [targets."ethos-u55-128"]        # per-target memory limits (the delegate's compile target)
+    max-scratch-bytes = 131072
+    max-sram-bytes = 262144
 """
 
 from __future__ import annotations
@@ -32,7 +41,13 @@ from edgeinspect.lint.rules import RULES, SEVERITIES
 
 __all__ = ["Config", "Settings", "find_config", "glob_match", "load_config", "parse_options"]
 
-_PER_BACKEND = ("max_delegates", "max_boundary_bytes")
+#: Limits given per backend (``max_delegates``, ``max_boundary_bytes``) or per target (the memory
+#: limits, keyed by the compile target a delegate names, e.g. ``ethos-u55-128``); ``"*"`` is the
+#: default for the others.
+_PER_BACKEND = ("max_delegates", "max_boundary_bytes", "max_scratch_bytes", "max_sram_bytes")
+_PER_TARGET = ("max_scratch_bytes", "max_sram_bytes")
+#: Side-file mappings: a .pte (relative to the configuration's folder) -> its side file.
+_MAPPINGS = ("etdumps", "etrecords")
 _KEYS = (
     "select",
     "ignore",
@@ -41,18 +56,28 @@ _KEYS = (
     "max_transitions",
     "min_coverage",
     "max_boundary_bytes",
+    "max_cpu_share",
+    "max_scratch_bytes",
+    "max_sram_bytes",
+    "targets",
     "include",
     "exclude",
     "baseline",
+    "etdumps",
+    "etrecords",
 )
+#: Keys that only the top of the table may set (not an override).
+_TOP_ONLY = ("include", "exclude", "baseline", "etdumps", "etrecords")
+#: Longest path a side-file mapping may hold.
+_PATH_LIMIT = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The effective lint settings for one file.
 
-    Per-backend limits are ``((backend, limit), ...)`` where backend ``"*"`` is the
-    default for backends not named.
+    Per-backend limits are ``((backend, limit), ...)`` and per-target limits ``((target,
+    limit), ...)``, where ``"*"`` is the default for backends (targets) not named.
     """
 
     select: tuple[str, ...] = ()
@@ -62,12 +87,15 @@ class Settings:
     max_transitions: int | None = None
     min_coverage: float | None = None
     max_boundary_bytes: tuple[tuple[str, int], ...] = ()
+    max_cpu_share: float | None = None
+    max_scratch_bytes: tuple[tuple[str, int], ...] = ()
+    max_sram_bytes: tuple[tuple[str, int], ...] = ()
     include: tuple[str, ...] = ("*.pte", "*.tosa")
     exclude: tuple[str, ...] = ()
     baseline: str | None = None
 
     def limit(self, key: str, backend: str | None = None, *, fallback: bool = True) -> Any:
-        """The limit ``key`` for ``backend`` (per-backend keys) or overall; None when unset.
+        """The limit ``key`` for ``backend`` (per-backend and per-target keys) or overall; None when unset.
 
         For a per-backend key, ``backend=None`` asks for the overall (``"*"``) limit, and
         ``fallback=False`` returns None unless the backend is named explicitly.
@@ -124,6 +152,16 @@ class Config:
         """This configuration with command-line options on top."""
         return replace(self, cli=options)
 
+    def mapped(self, kind: str, path: str | os.PathLike[str]) -> str | None:
+        """The side file the configuration maps ``path`` to (``kind``: ``etdumps`` or
+        ``etrecords``), as a path relative to the working directory or absolute; None when the
+        configuration does not name one."""
+        table = self.base.get(kind)
+        if not table:
+            return None
+        found = table.get(_relative(path, self.root))
+        return None if found is None else os.path.normpath(os.path.join(self.root, found))
+
     def settings_for(self, path: str | os.PathLike[str] | None = None) -> Settings:
         """The effective settings for one file (overrides matched against its path)."""
         layers = [self.base]
@@ -134,6 +172,8 @@ class Config:
         merged: dict[str, Any] = {}
         for raw in layers:
             for key, value in raw.items():
+                if key in _MAPPINGS:
+                    continue  # not a setting: read by mapped()
                 if key in _PER_BACKEND or key == "severity":
                     merged[key] = {**merged.get(key, {}), **value}
                 elif key == "ignore":
@@ -334,7 +374,7 @@ def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = Tr
         if not patterns or not all(isinstance(p, str) for p in patterns):
             raise UsageError(f"{where}: overrides[{i}] needs 'paths', a list of globs")
         raw = _validate(item, f"{where} overrides[{i}]")
-        for key in ("include", "exclude", "baseline"):
+        for key in _TOP_ONLY:
             if key in raw:
                 raise UsageError(f"{where} overrides[{i}]: {key!r} cannot be set per path; set it at the top")
         overrides.append((tuple(patterns), raw))
@@ -343,12 +383,60 @@ def load_config(path: str | os.PathLike[str] | None = None, *, search: bool = Tr
 
 def _validate(table: dict[str, Any], where: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    targets = None
     for key, value in table.items():
         norm = key.replace("-", "_")
         if norm not in _KEYS:
             known = ", ".join(k.replace("_", "-") for k in _KEYS)
             raise UsageError(f"{where}: unknown key {key!r} (known keys: {known}, overrides)")
+        if norm == "targets":
+            targets = _targets(value, f"{where}: {key}")
+            continue
         out[norm] = _value(norm, value, f"{where}: {key}")
+    for norm, limits in (targets or {}).items():  # [targets."ethos-u55-128"] adds to max-scratch-bytes etc.
+        table_form = out.setdefault(norm, {})
+        for target, limit in limits.items():
+            if target in table_form and table_form[target] != limit:
+                raise UsageError(f"{where}: {norm.replace('_', '-')} of target {target!r} is set twice, with different values")
+            table_form[target] = limit
+    return out
+
+
+def _targets(value: Any, what: str) -> dict[str, dict[str, int]]:
+    """``targets = {"ethos-u55-128" = {max-scratch-bytes = N, max-sram-bytes = N}}`` -> per-key tables."""
+    if not isinstance(value, dict):
+        raise UsageError(f'{what} must be a table of targets, e.g. [targets."ethos-u55-128"] with max-scratch-bytes = N')
+    out: dict[str, dict[str, int]] = {}
+    for target, limits in value.items():
+        where = f"{what}.{target!r}"
+        if not target or target == "*":
+            raise UsageError(f"{where}: name a compile target such as 'ethos-u55-128' (set the default at the top of the table)")
+        if not isinstance(limits, dict):
+            raise UsageError(f"{where} must be a table of limits (max-scratch-bytes, max-sram-bytes)")
+        for key, limit in limits.items():
+            norm = key.replace("-", "_")
+            if norm not in _PER_TARGET:
+                known = ", ".join(k.replace("_", "-") for k in _PER_TARGET)
+                raise UsageError(f"{where}: unknown key {key!r} (per-target keys: {known})")
+            out.setdefault(norm, {})[target] = _number(limit, f"{where}.{key}", integer=True)
+    return out
+
+
+def _mapping(value: Any, what: str) -> dict[str, str]:
+    """``etdumps`` / ``etrecords``: .pte path -> side file, both relative to the configuration's
+    folder (POSIX separators), checked as untrusted text."""
+    if not isinstance(value, dict):
+        raise UsageError(f'{what} must be a table such as {{"models/net.pte" = "profiles/net.etdp"}}')
+    out: dict[str, str] = {}
+    for model, side in value.items():
+        for text, role in ((model, "model path"), (side, "file")):
+            if not isinstance(text, str) or not text:
+                raise UsageError(f"{what}: each {role} must be a non-empty string")
+            if len(text) > _PATH_LIMIT or any(ord(c) < 32 or ord(c) == 127 for c in text):
+                raise UsageError(f"{what}: a {role} holds control characters or is over {_PATH_LIMIT} characters")
+            if os.path.isabs(text) or text.startswith(("/", "\\")) or (len(text) > 1 and text[1] == ":"):
+                raise UsageError(f"{what}: {text[:200]!r} must be relative to the configuration file's folder")
+        out[Path(model).as_posix().removeprefix("./")] = side
     return out
 
 
@@ -369,6 +457,8 @@ def _codes(value: Any, what: str) -> list[str]:
 def _number(value: Any, what: str, *, integer: bool) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
         raise UsageError(f"{what} must be {'a whole number' if integer else 'a number'}, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise UsageError(f"{what} must be a finite number, got {value!r}")
     if value < 0:
         raise UsageError(f"{what} must not be negative, got {value!r}")
     return value
@@ -401,11 +491,13 @@ def _value(key: str, value: Any, what: str) -> Any:
         return {"*": _number(value, what, integer=True)}
     if key == "max_transitions":
         return _number(value, what, integer=True)
-    if key == "min_coverage":
+    if key in ("min_coverage", "max_cpu_share"):
         value = _number(value, what, integer=False)
         if value > 1:
             raise UsageError(f"{what} is a fraction between 0 and 1 (0.9 for 90%), got {value!r}")
         return float(value)
+    if key in _MAPPINGS:
+        return _mapping(value, what)
     raise AssertionError(key)  # pragma: no cover - _KEYS and this function list the same keys
 
 
@@ -418,6 +510,9 @@ def parse_options(
     max_transitions: int | None = None,
     min_coverage: str | None = None,
     max_boundary_bytes: list[str] | None = None,
+    max_cpu_share: str | None = None,
+    max_scratch_bytes: list[str] | None = None,
+    max_sram_bytes: list[str] | None = None,
     exclude: list[str] | None = None,
 ) -> dict[str, Any]:
     """Turn command-line option strings into a raw settings layer (validated like the file).
@@ -444,10 +539,16 @@ def parse_options(
                 raise UsageError(f"--severity takes CODE=LEVEL (e.g. EI102=warning), got {item!r}")
             table[code.strip()] = level.strip()
         out["severity"] = _value("severity", table, "--severity")
-    for key, items in (("max_delegates", max_delegates), ("max_boundary_bytes", max_boundary_bytes)):
+    for key, items in (
+        ("max_delegates", max_delegates),
+        ("max_boundary_bytes", max_boundary_bytes),
+        ("max_scratch_bytes", max_scratch_bytes),
+        ("max_sram_bytes", max_sram_bytes),
+    ):
         if not items:
             continue
         flag = "--" + key.replace("_", "-")
+        example = "N or TARGET=N (e.g. ethos-u55-128=262144)" if key in _PER_TARGET else "N or BACKEND=N (e.g. EthosUBackend=1)"
         table = {}
         for item in items:
             backend, sep, number = item.rpartition("=")
@@ -456,7 +557,7 @@ def parse_options(
             try:
                 table[backend.strip() or "*"] = int(number)
             except ValueError:
-                raise UsageError(f"{flag} takes N or BACKEND=N (e.g. EthosUBackend=1), got {item!r}") from None
+                raise UsageError(f"{flag} takes {example}, got {item!r}") from None
         out[key] = _value(key, table, flag)
     if max_transitions is not None:
         out["max_transitions"] = _value("max_transitions", max_transitions, "--max-transitions")
@@ -467,6 +568,13 @@ def parse_options(
         except ValueError:
             raise UsageError(f"--min-coverage takes a fraction (0.9) or a percentage (90%), got {min_coverage!r}") from None
         out["min_coverage"] = _value("min_coverage", number, "--min-coverage")
+    if max_cpu_share is not None:
+        text = max_cpu_share.strip()
+        try:
+            number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise UsageError(f"--max-cpu-share takes a fraction (0.2) or a percentage (20%), got {max_cpu_share!r}") from None
+        out["max_cpu_share"] = _value("max_cpu_share", number, "--max-cpu-share")
     if exclude:
         out["exclude"] = list(exclude)
     return out

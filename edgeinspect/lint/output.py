@@ -42,30 +42,52 @@ def _said(text: str) -> str:
     return safe(text, TEXT_LIMIT)
 
 
-def _text(result: Any) -> str:
-    """One line per finding (``path:offset: CODE name message``), then a summary line.
+def _from(f: Any) -> str:
+    """`` (source: models.py:147 in nn.Upsample at up)``: the user's line, when known."""
+    if f.source is None:
+        return ""
+    module = f"; {f.source.module}" if f.source.module else ""
+    more = f"; +{len(f.related)} more line{'s' if len(f.related) != 1 else ''}" if f.related else ""
+    return f" (source: {f.source.location}{module}{more})"
 
-    Tool errors are not part of it: the CLI prints them on stderr, one line each.
-    """
-    lines = [f"{_said(_where(f))}: {f.code} {f.name} {_said(f.message)}" for f in result.findings]
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def summary_line(result: Any) -> str | None:
+    """The one-line summary every human-readable format starts with (None when nothing was linted)."""
     s = result.summary()
     if not result.files and result.errors:
-        return ""
+        return None
     n, files = s["findings"], s["files"]
     extra = []
     if s["invalid_files"]:
-        extra.append(f"{s['invalid_files']} invalid file{'s' if s['invalid_files'] != 1 else ''}")
+        extra.append(_plural(s["invalid_files"], "invalid file"))
     if s["tool_errors"]:
-        extra.append(f"{s['tool_errors']} tool error{'s' if s['tool_errors'] != 1 else ''}")
+        extra.append(_plural(s["tool_errors"], "tool error"))
     if result.baseline:
-        extra.append(f"against baseline {PurePath(result.baseline).name}")
+        extra.append(f"against baseline {_said(PurePath(result.baseline).name)}")
     tail = f" ({'; '.join(extra)})" if extra else ""
-    where = f"{files} file{'s' if files != 1 else ''}"
-    if n:
-        codes = ", ".join(f"{c} x{k}" for c, k in s["by_code"].items())
-        lines.append(f"Found {n} finding{'s' if n != 1 else ''} in {where}: {codes}{tail}")
-    else:
-        lines.append(f"All checks passed: {where}{tail}")
+    where = _plural(files, "file")
+    if not n:
+        return f"All checks passed: {where}{tail}"
+    grouped = f" ({s['instances']} instances)" if s["instances"] != n else ""
+    codes = ", ".join(f"{c} x{k}" for c, k in s["by_code"].items())
+    return f"Found {_plural(n, 'finding')}{grouped} in {where}: {codes}{tail}"
+
+
+def _text(result: Any) -> str:
+    """The summary line, then one line per finding in execution order
+    (``path:offset: CODE name message (source: file:line)``).
+
+    Tool errors are not part of it: the CLI prints them on stderr, one line each.
+    """
+    head = summary_line(result)
+    if head is None:
+        return ""
+    lines = [head]
+    lines += [f"{_said(_where(f))}: {f.code} {f.name} {_said(f.message + _from(f))}" for f in result.findings]
     return "\n".join(lines) + "\n"
 
 
@@ -75,34 +97,112 @@ def _json(result: Any, *, exit_zero: bool = False) -> str:
     doc = {
         "schema_version": 1,
         "tool": {"name": "edgeinspect", "version": __version__},
+        "summary": result.summary(),
         "files": [f.to_dict() for f in result.files],
         "findings": [f.to_dict() for f in result.findings],
         "errors": [e.to_dict() for e in result.errors],
         "baseline": result.baseline,
-        "summary": result.summary(),
         "exit_code": result.exit_code(exit_zero=exit_zero),
     }
     return json.dumps(bounded(doc, TEXT_LIMIT), indent=2) + "\n"
 
 
-def _artifact(path: str) -> dict[str, str]:
-    """SARIF artifactLocation: a relative URI against %SRCROOT% (the folder the lint ran in), or a
-    file URI for an absolute path."""
+def _relative(path: str, root: str | None) -> str | None:
+    """``path`` relative to the repository root (POSIX), or None when it is not under it."""
+    import os
+
+    if root is None:
+        return None
+    try:
+        rel = os.path.relpath(os.path.abspath(path), root)
+    except ValueError:  # another drive
+        return None
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        return None
+    return PurePath(rel).as_posix()
+
+
+def _artifact(path: str, root: str | None = None) -> dict[str, str]:
+    """SARIF artifactLocation: a URI relative to %SRCROOT% (the repository root) when the file is
+    under it, else the path as given (relative) or a file URI (absolute)."""
     from pathlib import Path
     from urllib.parse import quote
 
-    if Path(path).is_absolute():
-        return {"uri": Path(path).as_uri()}
-    p = PurePath(path).as_posix()
-    while p.startswith("./"):
-        p = p[2:]
-    return {"uri": quote(p, safe="/"), "uriBaseId": "%SRCROOT%"}
+    rel = _relative(path, root)
+    if rel is None:
+        if Path(path).is_absolute():
+            return {"uri": Path(path).as_uri()}
+        rel = PurePath(path).as_posix()
+        while rel.startswith("./"):
+            rel = rel[2:]
+    return {"uri": quote(rel, safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _fingerprint(f: Any) -> str:
     import hashlib
 
     return hashlib.sha256(f"{f.code}\0{f.path}\0{f.method}\0{f.offset}".encode()).hexdigest()[:32]
+
+
+def _python_location(line: Any, message: str | None = None) -> dict[str, Any]:
+    """A SARIF location on a line of the user's Python file (its repository path)."""
+    from urllib.parse import quote
+
+    region: dict[str, Any] = {"startLine": line.line}
+    if line.end_line:
+        region["endLine"] = line.end_line
+    out: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": {"uri": quote(line.path, safe="/"), "uriBaseId": "%SRCROOT%"}, "region": region}
+    }
+    if message:
+        out["message"] = {"text": message}
+    return out
+
+
+#: Related locations one SARIF result lists at most (every instance stays in its properties).
+SARIF_RELATED = 100
+
+
+def _sarif_result(f: Any, codes: list[str], root: str | None) -> dict[str, Any]:
+    model: dict[str, Any] = {"physicalLocation": {"artifactLocation": _artifact(f.path, root)}}
+    if f.offset is not None:
+        model["physicalLocation"]["region"] = {"byteOffset": f.offset, "byteLength": 1}
+    # The user's line first (GitHub code scanning shows a result at its first location), then
+    # the bytes of the model; lines that cannot be placed in the repository stay in the message.
+    locations = []
+    if f.source is not None and f.source.path is not None:
+        locations.append(_python_location(f.source))
+    locations.append(model)
+    related = [
+        {**_python_location(r, f"also from {r.location}" + (f" ({r.module})" if r.module else "")), "id": k}
+        for k, r in enumerate((r for r in f.related if r.path is not None), 1)
+        if k <= SARIF_RELATED
+    ]
+    entry: dict[str, Any] = {
+        "ruleId": f.code,
+        "ruleIndex": codes.index(f.code),
+        "level": f.severity,
+        "message": {"text": f"{f.name}: {f.message}{_from(f)}"},
+        "locations": locations,
+        "partialFingerprints": {"edgeinspectFinding/v1": _fingerprint(f)},
+    }
+    if related:
+        entry["relatedLocations"] = related
+    props: dict[str, Any] = {}
+    if f.method is not None:
+        props["method"] = f.method
+    if f.instruction is not None:
+        props["instruction"] = f.instruction
+    if f.instructions:
+        props["count"] = f.count
+        props["instructions"] = list(f.instructions)
+    if f.source is not None:
+        props["source"] = f.source.to_dict()
+    if f.figures:
+        props["figures"] = dict(f.figures)
+    if props:
+        entry["properties"] = props
+    return entry
 
 
 def _sarif(result: Any) -> str:
@@ -120,27 +220,13 @@ def _sarif(result: Any) -> str:
         }
         for r in RULES.values()
     ]
-    results = []
-    for f in result.findings:
-        physical: dict[str, Any] = {"artifactLocation": _artifact(f.path)}
-        if f.offset is not None:
-            physical["region"] = {"byteOffset": f.offset, "byteLength": 1}
-        entry: dict[str, Any] = {
-            "ruleId": f.code,
-            "ruleIndex": codes.index(f.code),
-            "level": f.severity,
-            "message": {"text": f"{f.name}: {f.message}"},
-            "locations": [{"physicalLocation": physical}],
-            "partialFingerprints": {"edgeinspectFinding/v1": _fingerprint(f)},
-        }
-        if f.method is not None:
-            entry["properties"] = {"method": f.method}
-        results.append(entry)
+    root = getattr(result, "root", None)
+    results = [_sarif_result(f, codes, root) for f in result.findings]
     notifications = []
     for e in result.errors:
         note: dict[str, Any] = {"level": "error", "message": {"text": e.message}}
         if e.path is not None:
-            note["locations"] = [{"physicalLocation": {"artifactLocation": _artifact(e.path)}}]
+            note["locations"] = [{"physicalLocation": {"artifactLocation": _artifact(e.path, root)}}]
         notifications.append(note)
     invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
     if notifications:
@@ -172,19 +258,73 @@ def _escape_property(s: str) -> str:
 
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "note": "notice"}
 
+#: Annotations GitHub shows per step and level (10 errors, 10 warnings, 10 notices; 50 per job).
+#: The github format writes at most this many per level, the last one saying how many more
+#: findings there are; those are still printed, as plain log lines.
+GITHUB_ANNOTATIONS_PER_LEVEL = 10
+
+
+def _annotation(f: Any, root: str | None) -> str:
+    """One workflow command: on the user's line when it is known and in the repository, else on
+    the model file (its offset in the message)."""
+    model = _relative(f.path, root) or PurePath(f.path).as_posix()
+    title = f"title={_escape_property(f'{f.code} {f.name}')}"
+    where = f"offset {f.offset:#x}" if f.offset is not None else ""
+    if f.source is not None and f.source.path is not None:
+        props = f"file={_escape_property(f.source.path)},line={f.source.line}"
+        if f.source.end_line:
+            props += f",endLine={f.source.end_line}"
+        at = f"{model}" + (f" {where}" if where else "")
+        module = f"; {f.source.module}" if f.source.module else ""
+        more = f"; also from {', '.join(r.location for r in f.related[:5])}" if f.related else ""
+        more += f" and {len(f.related) - 5} more" if len(f.related) > 5 else ""
+        message = f"{f.message} (in {at}{module}{more})"
+    else:
+        props = f"file={_escape_property(model)}"
+        message = f.message + (f" ({where})" if where else "") + _from(f)
+    return f"::{_GITHUB_LEVEL[f.severity]} {props},{title}::{_escape_data(message)}"
+
 
 def _github(result: Any) -> str:
-    """GitHub Actions workflow commands: one annotation per finding, then a plain summary line."""
-    lines = []
-    for f in result.findings:
-        props = f"file={_escape_property(PurePath(f.path).as_posix())},title={_escape_property(f'{f.code} {f.name}')}"
-        where = f" (offset {f.offset:#x})" if f.offset is not None else ""
-        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {props}::{_escape_data(f.message + where)}")
-    for e in result.errors:
-        props = f"file={_escape_property(PurePath(e.path).as_posix())}," if e.path else ""
-        lines.append(f"::error {props}title=edgeinspect tool error::{_escape_data(e.message)}")
+    """GitHub Actions workflow commands: the summary first (a plain line), then one annotation per
+    finding in execution order, at most :data:`GITHUB_ANNOTATIONS_PER_LEVEL` per level (the last
+    of them counting what is left, which follows as plain log lines)."""
+    root = getattr(result, "root", None)
     s = result.summary()
-    lines.append(f"edgeinspect lint: {s['findings']} finding(s) in {s['files']} file(s), {s['tool_errors']} tool error(s)")
+    head = summary_line(result) or "Nothing linted"
+    lines = [f"edgeinspect lint: {_said(head)}; {_plural(s['tool_errors'], 'tool error')}"]
+    entries: list[tuple[str, str, Any]] = [(_GITHUB_LEVEL[f.severity], _annotation(f, root), f) for f in result.findings]
+    for e in result.errors:
+        rel = _relative(e.path, root) if e.path else None
+        props = f"file={_escape_property(rel or PurePath(e.path).as_posix())}," if e.path else ""
+        entries.append(("error", f"::error {props}title=edgeinspect tool error::{_escape_data(e.message)}", e))
+    shown: dict[str, int] = {}
+    total = {level: sum(1 for lv, _, _ in entries if lv == level) for level in ("error", "warning", "notice")}
+    rest: list[Any] = []
+    for level, command, item in entries:
+        k = shown.get(level, 0)
+        if total[level] <= GITHUB_ANNOTATIONS_PER_LEVEL or k < GITHUB_ANNOTATIONS_PER_LEVEL - 1:
+            lines.append(command)
+            shown[level] = k + 1
+        else:
+            rest.append((level, item))
+    for level in ("error", "warning", "notice"):
+        left = [item for lv, item in rest if lv == level]
+        if left:
+            codes: dict[str, int] = {}
+            for item in left:
+                code = getattr(item, "code", "tool error")
+                codes[code] = codes.get(code, 0) + 1
+            listed = ", ".join(f"{c} x{k}" for c, k in codes.items())
+            lines.append(
+                f"::{level} title=edgeinspect lint::{len(left)} more {level} finding(s) not annotated "
+                f"(GitHub shows {GITHUB_ANNOTATIONS_PER_LEVEL} per step): {listed}; listed in the log below"
+            )
+    for _, item in rest:
+        if hasattr(item, "code"):
+            lines.append(f"- {_said(_where(item))}: {item.code} {item.name} {_said(item.message + _from(item))}")
+        else:
+            lines.append(f"- tool error: {_said(item.message)}")
     return "\n".join(lines) + "\n"
 
 
@@ -217,8 +357,8 @@ def _junit(result: Any) -> str:
         for f in findings:
             n_fail += 1
             body.append(
-                f"      <failure type={quoteattr(f.code)} message={quoteattr(f'{f.code} {f.name}: {f.message}')}>"
-                f"{escape(f'{_where(f)}: {f.code} {f.name} {f.message}')}</failure>"
+                f"      <failure type={quoteattr(f.code)} message={quoteattr(f'{f.code} {f.name}: {f.message}{_from(f)}')}>"
+                f"{escape(f'{_where(f)}: {f.code} {f.name} {f.message}{_from(f)}')}</failure>"
             )
         for e in errors_by_file.get(path, []):
             n_err += 1

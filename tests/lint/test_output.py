@@ -35,10 +35,10 @@ def test_text_format(capsys):
     lines = out.strip().splitlines()
     assert code == 1 and err == ""
     pattern = re.compile(r"^(?P<path>.+\.pte):(?P<off>0x[0-9a-f]+): (?P<code>EI\d{3}) (?P<name>[a-z-]+) (?P<msg>.+)$")
-    findings = [pattern.match(line) for line in lines[:-1]]
+    assert lines[0] == "Found 3 findings in 2 files: EI101 x1, EI102 x2"  # the summary first
+    findings = [pattern.match(line) for line in lines[1:]]
     assert all(findings), lines
-    assert {m["code"] for m in findings} == {"EI101", "EI102"}
-    assert lines[-1] == "Found 3 findings in 2 files: EI101 x1, EI102 x2"
+    assert [m["code"] for m in findings] == ["EI102", "EI101", "EI102"]  # execution order: instructions 2, 5, 6
     code, out, _ = run_cli(capsys, "lint", CLEAN)
     assert code == 0 and out == "All checks passed: 1 file\n"
 
@@ -51,7 +51,23 @@ def test_json_format(capsys):
     assert [f["status"] for f in doc["files"]] == ["ok", "ok"]
     assert doc["summary"]["by_code"] == {"EI101": 1, "EI102": 2}
     f = doc["findings"][0]
-    assert set(f) == {"code", "name", "severity", "path", "offset", "method", "message", "fix"}
+    assert set(f) == {
+        "code",
+        "name",
+        "severity",
+        "path",
+        "offset",
+        "method",
+        "instruction",
+        "instructions",
+        "count",
+        "message",
+        "source",
+        "related_sources",
+        "figures",
+        "fix",
+    }
+    assert list(doc)[:3] == ["schema_version", "tool", "summary"]  # the summary first
 
 
 def test_sarif_is_valid_and_uses_byte_offsets(capsys, sarif_validator, tmp_path):
@@ -97,7 +113,7 @@ def test_github_annotations(capsys, tmp_path):
         m = re.match(r"^::error file=([^,]+),title=(EI\d{3} [a-z-]+)::(.+)$", line)
         assert m, line
         assert m[1].endswith("a%2Cb%3Ac.pte")  # property values escaped per the workflow-command rules
-    assert not lines[-1].startswith("::")
+    assert lines[0] == "edgeinspect lint: Found 3 findings in 1 file: EI101 x1, EI102 x2; 0 tool errors"  # summary first
 
 
 def test_junit(capsys, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from lint_helpers import DATA, with_absolute_debug_path
+from lint_helpers import DATA, copy_fixture, with_absolute_debug_path
 
 import edgeinspect
 from edgeinspect.analysis.figures import method_figures
@@ -30,6 +30,11 @@ def test_codes_and_names_are_stable():
         "EI107": "no-delegation",
         "EI201": "baseline-growth",
         "EI301": "absolute-path-in-compile-specs",
+        "EI401": "cpu-share-exceeded",
+        "EI402": "cpu-share-unknown",
+        "EI501": "scratch-bytes-exceeded",
+        "EI502": "sram-bytes-exceeded",
+        "EI503": "memory-unknown",
     }
     for r in RULES.values():
         assert r.name == r.name.lower() and " " not in r.name and r.fix
@@ -78,14 +83,18 @@ def test_threshold_rules():
     assert any(f.code == "EI104" and "EthosUBackend" in f.message for f in by_backend)
 
 
-def test_coverage_rules():
+def test_coverage_rules(tmp_path):
     # XNNPACK payloads list their operators: coverage is measured.
     assert not [f for f in _lint("xnn_mlp", min_coverage="0.9") if f.code in ("EI105", "EI106")]
     low = _lint("xnn_cumsum", min_coverage="100%")
     assert any(f.code == "EI105" for f in low), low
-    # Ethos-U payloads are compiled command streams: coverage unknown, never guessed.
-    unknown = _lint("u55_cnn", min_coverage="0.5")
+    # Ethos-U payloads are compiled command streams: without the dumps, coverage is unknown,
+    # never guessed (with <stem>.tosa.d beside it, see test_evidence.py, it is measured).
+    alone = copy_fixture("u55_cnn", tmp_path / "u55_cnn.pte")
+    config = Config().with_cli(parse_options(min_coverage="0.5"))
+    unknown = list(lint_paths([str(alone)], config).findings)
     assert [f.code for f in unknown] == ["EI106"] and unknown[0].severity == "warning"
+    assert "--tosa" in unknown[0].message and "<stem>.tosa.d" in unknown[0].message
 
 
 def test_select_ignore_and_severity():
@@ -135,5 +144,8 @@ def test_fragmented_delegation_points_at_the_first_extra_delegate():
     m = _method(["A", "CPU", "A", "CPU", "A"])
     findings = check_method(m, method_figures(m), Config().settings_for(None), "x.pte")
     frag = [f for f in findings if f.code == "EI101"]
-    assert len(frag) == 1 and frag[0].offset == 102
-    assert [f.offset for f in findings if f.code == "EI102"] == [101, 103]
+    assert len(frag) == 1 and frag[0].offset == 102 and frag[0].instruction == 2
+    # Two islands of one cause are one finding that lists both (offset: the first island's).
+    (islands,) = [f for f in findings if f.code == "EI102"]
+    assert islands.offset == 101 and islands.instructions == (1, 3) and islands.count == 2
+    assert "2 CPU islands of aten::cumsum.out, at instructions 1, 3" in islands.message

@@ -160,3 +160,66 @@ def test_schema_check_agrees_with_jsonschema(changes, drop):
     for key in drop:
         record.pop(key, None)
     assert (problem(doc, BASELINE_SCHEMA) is None) == validator.is_valid(doc), (doc, problem(doc, BASELINE_SCHEMA))
+
+
+# -- the new keys (issue 9 item 5, issue 10 item 6, issue 11 item 3): the same strictness -------
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("max-cpu-share = 20\n", "max-cpu-share is a fraction between 0 and 1"),
+        ("max-cpu-share = nan\n", "must be a finite number"),
+        ("max-cpu-share = inf\n", "must be a finite number"),
+        ("max-cpu-share = true\n", "must be a number"),
+        ("max-scratch-bytes = -1\n", "must not be negative"),
+        ("max-scratch-bytes = 1.5\n", "must be a whole number"),
+        ("max-sram-bytes = {ethos-u55-128 = 'big'}\n", "max-sram-bytes.ethos-u55-128 must be a whole number"),
+        ("targets = 3\n", "must be a table of targets"),
+        ('[tool.edgeinspect.lint.targets."ethos-u55-128"]\nmax-delegates = 1\n', "unknown key 'max-delegates' (per-target keys: "),
+        ('[tool.edgeinspect.lint.targets."ethos-u55-128"]\nmax-scratch-bytes = "1k"\n', "must be a whole number"),
+        ('[tool.edgeinspect.lint.targets."*"]\nmax-scratch-bytes = 1\n', "name a compile target"),
+        ("[tool.edgeinspect.lint.targets]\nethos-u55-128 = 5\n", "must be a table of limits"),
+        ('max-scratch-bytes = {ethos-u55-128 = 1}\n[tool.edgeinspect.lint.targets."ethos-u55-128"]\nmax-scratch-bytes = 2\n', "set twice"),
+        ("etdumps = ['a.etdp']\n", "etdumps must be a table"),
+        ('etdumps = {"m.pte" = 3}\n', "must be a non-empty string"),
+        ('etrecords = {"m.pte" = "/srv/net.etrecord"}\n', "must be relative to the configuration file's folder"),
+        ('etrecords = {"m.pte" = "C:/net.etrecord"}\n', "must be relative to the configuration file's folder"),
+        ('etrecords = {"m.pte" = "a\\u001b[2J.etrecord"}\n', "control characters"),
+        ('etdumps = {"m.pte" = "' + "x" * 5000 + '"}\n', "over 4096 characters"),
+        ("[[tool.edgeinspect.lint.overrides]]\npaths = ['*.pte']\netrecords = {}\n", "'etrecords' cannot be set per path"),
+    ],
+)
+def test_new_configuration_keys_are_checked(model, capsys, tmp_path, text, needle):
+    (tmp_path / "pyproject.toml").write_text("[tool.edgeinspect.lint]\n" + text)
+    for fmt in ("text", "json"):
+        code, out, err = run_cli(capsys, "lint", "m.pte", "--config", str(tmp_path / "pyproject.toml"), "--format", fmt)
+        assert code == 2 and "pyproject.toml" in (err if fmt == "text" else out), (text, out, err)
+        assert needle in (err if fmt == "text" else out) and "internal error" not in err + out, (needle, err, out)
+        if fmt == "text":
+            assert len(err.strip().splitlines()) == 1 and "\x1b" not in err
+
+
+def test_targets_and_thresholds_are_accepted_in_overrides(model, capsys, tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.edgeinspect.lint]\nselect = ['EI5']\n\n[[tool.edgeinspect.lint.overrides]]\npaths = ['m.pte']\n"
+        'max-cpu-share = 0.5\ntargets = {"ethos-u55-128" = {max-scratch-bytes = 1}}\n'
+    )
+    code, out, err = run_cli(capsys, "lint", "m.pte", "--format", "json")
+    assert code == 1 and {f["code"] for f in json.loads(out)["findings"]} == {"EI501"}, err
+
+
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        (["--max-cpu-share", "lots"], "--max-cpu-share takes a fraction (0.2) or a percentage (20%)"),
+        (["--max-cpu-share", "120%"], "fraction between 0 and 1"),
+        (["--max-scratch-bytes", "ethos-u55-128=big"], "--max-scratch-bytes takes N or TARGET=N"),
+        (["--max-sram-bytes", "-5"], "must not be negative"),
+        (["--etrecord", "x.etrecord", "--etrecords"], "exclude each other"),
+        (["--no-cache"], "--no-cache goes with --estimate"),
+        (["--etdump", "nope.etdp"], "ETDump nope.etdp does not exist"),
+        (["--warmup-runs", "-1"], "--warmup-runs must be 0 or more"),
+    ],
+)
+def test_new_command_line_values_are_checked(model, capsys, options, needle):
+    code, out, err = run_cli(capsys, "lint", "m.pte", *options)
+    assert code == 2 and needle in err and "internal error" not in err, err
