@@ -52,8 +52,8 @@ def method_figures(method: Method) -> dict[str, Any]:
         "islands": [
             {
                 "instructions": list(isl.instructions),
-                "between": [isl.before, isl.after],
-                "backends": [isl.before_backend, isl.after_backend],
+                "between": list(isl.between),
+                "backends": list(isl.backends),
                 "ops": list(isl.ops),
                 "causes": list(isl.causes),
             }

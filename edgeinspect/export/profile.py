@@ -429,7 +429,7 @@ def _synthetic_etdump(program: Program, fixture: EtdumpFixture) -> bytes:
                 clock += body + 300
             elif ins.kind == "delegate":
                 inner = slow * 50_000 + rng.randrange(2000)
-                events.append(profile(None, start + 400, inner, instruction=ins.index, dd_int=ins.target, meta=b""))
+                events.append(profile(None, start + 400, inner, instruction=ins.index, dd_int=ins.delegate, meta=b""))
                 events.append(profile("DELEGATE_CALL", start, inner + 900, instruction=ins.index))
                 clock += inner + 900
         output = s.Value(

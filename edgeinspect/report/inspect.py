@@ -103,7 +103,7 @@ def method_dict(
             "device": ins.device,
         }
         if ins.kind == "delegate":
-            entry["delegate"] = ins.target
+            entry["delegate"] = ins.delegate
         entry["args"] = list(ins.args)
         if sources is not None:
             src = sources.instruction(ins.index)
@@ -241,7 +241,7 @@ def inspect_text(
         for ins in m.instructions:
             kind = ins.kind if ins.kind != "jump_false" else "jump"
             device = safe(ins.device or "-")
-            shown = safe(ins.name) + (f"  [delegate {ins.target}]" if ins.kind == "delegate" else "")
+            shown = safe(ins.name) + (f"  [delegate {ins.delegate}]" if ins.kind == "delegate" else "")
             time = f"  {time_cell(profile, ins.index):>14}" if profile is not None else ""
             lines.append(f"  {ins.index:>4}  {kind:<8}  {device:<16}{time}  {shown}")
         if doc["delegates"]:

@@ -162,7 +162,7 @@ def _instruction_rows(method: Method) -> list[list[str]]:
     rows = []
     for ins in method.instructions:
         nbytes = tensor_bytes(method, method.tensor_args(ins)) if ins.is_call else None
-        target = "" if ins.target is None else str(ins.target)
+        target = "" if ins.ref is None else str(ins.ref)
         rows.append([_e(ins.index), _e(ins.kind), _name(ins.name), _chip(ins.device) if ins.device else "", _e(target), _n(nbytes)])
     return rows
 
@@ -274,7 +274,7 @@ def tosa_html(graph: TosaGraph) -> str:
 def _islands_table(islands: Sequence[CpuIsland]) -> str:
     rows = [
         [
-            _e(f"#{isl.before} {isl.before_backend} \u2192 #{isl.after} {isl.after_backend}"),
+            _e(f"#{isl.between[0]} {isl.backends[0]} \u2192 #{isl.between[1]} {isl.backends[1]}"),
             _e(", ".join(str(i) for i in isl.instructions)),
             _e(", ".join(isl.causes) or "(glue only)"),
             _n(len(isl.glue)),
@@ -380,7 +380,8 @@ def show_islands(method_or_islands: Method | Sequence[CpuIsland]) -> Rendered:
     """The CPU islands of a method (or a list of islands) as a table."""
     islands = list(method_or_islands) if isinstance(method_or_islands, Sequence) else cpu_islands(method_or_islands)
     text = "\n".join(
-        f"#{i.before}->#{i.after}: {', '.join(i.causes) or '(glue only)'} ({i.bytes_in} B in, {i.bytes_out} B out)" for i in islands
+        f"#{i.between[0]}->#{i.between[1]}: {', '.join(i.causes) or '(glue only)'} ({i.bytes_in} B in, {i.bytes_out} B out)"
+        for i in islands
     )
     return Rendered(_wrap(_islands_table(islands) if islands else "no CPU islands"), text or "no CPU islands")
 
