@@ -14,6 +14,8 @@ caller passes), prints, caches or imports torch.
 
 from __future__ import annotations
 
+from edgeinspect.analysis.budget import BudgetLine, Figure, LatencyBudget, latency_budget
+from edgeinspect.analysis.delegates import DelegateCall, per_delegate
 from edgeinspect.analysis.figures import method_coverage, method_figures
 from edgeinspect.analysis.fragmentation import (
     GLUE_OPERATORS,
@@ -52,13 +54,17 @@ from edgeinspect.analysis.profile import (
 __all__ = [
     "GLUE_OPERATORS",
     "TRIVIAL_OPERATORS",
+    "BudgetLine",
     "Coverage",
     "CpuIsland",
     "Crossing",
     "Dataflow",
+    "DelegateCall",
+    "Figure",
     "GlueChain",
     "InstructionProfile",
     "IslandProfile",
+    "LatencyBudget",
     "MethodProfile",
     "RoundTrip",
     "Timing",
@@ -75,9 +81,11 @@ __all__ = [
     "is_glue",
     "is_trivial",
     "known_delegate_ops",
+    "latency_budget",
     "method_coverage",
     "method_figures",
     "method_metrics",
+    "per_delegate",
     "profile_method",
     "round_trips",
     "transitions",

@@ -382,6 +382,16 @@ ETDUMP_FIXTURES: tuple[EtdumpFixture, ...] = (
         synthetic=True,
         allocations=True,
     ),
+    # issue 9 item 5 (diff of two profiles) and issue 13 (delegates back to back)
+    EtdumpFixture(
+        "xnn_cumsum_fixed", "xnn_cumsum_fixed.pte", "xnn_cumsum with the cumsum as F.linear: one XNNPACK delegate call", runs=5
+    ),
+    EtdumpFixture(
+        "xnn_dynamic_quant",
+        "xnn_dynamic_quant.pte",
+        "3 XNNPACK delegate calls back to back (dynamically quantized linears), handing tensors straight to each other",
+        runs=5,
+    ),
 )
 
 
