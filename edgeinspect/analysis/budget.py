@@ -265,7 +265,7 @@ def latency_budget(
         runs = max(1, profile.runs - profile.warmup_runs)
         mean = f"{profile.source or 'the ETDump'}: mean per run of {steady}"
         if other:
-            ticks = profile.category_ticks["cpu_other"] / runs
+            ticks = round(profile.category_ticks["cpu_other"] / runs, 1)
             lines.append(
                 BudgetLine(
                     "cpu_other",
@@ -281,7 +281,7 @@ def latency_budget(
                     "control",
                     "jumps, moves and frees",
                     control,
-                    (Figure("measured", profile.category_ticks["control"] / runs, "ticks", mean),),
+                    (Figure("measured", round(profile.category_ticks["control"] / runs, 1), "ticks", mean),),
                 )
             )
         lines.append(
@@ -289,7 +289,7 @@ def latency_budget(
                 "runtime",
                 "the runtime between instructions (execute time no instruction accounts for)",
                 (),
-                (Figure("measured", profile.category_ticks["runtime"] / runs, "ticks", mean),),
+                (Figure("measured", round(profile.category_ticks["runtime"] / runs, 1), "ticks", mean),),
             )
         )
     elif other:
