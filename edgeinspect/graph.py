@@ -281,8 +281,11 @@ def tosa_graph(graph: TosaGraph) -> nx.MultiDiGraph:
     Examples
     --------
     >>> import edgeinspect
-    >>> g = edgeinspect.load("model.tosa").to_networkx()     # doctest: +SKIP
-    >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]  # doctest: +SKIP
+    >>> g = edgeinspect.load("tests/data/tosa_cnn.tosa.d/output_tag0_TOSA-1.0+INT.tosa").to_networkx()
+    >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]
+    ['TRANSPOSE', 'CONV2D', 'RESCALE', 'CONV2D', 'RESCALE', 'TRANSPOSE']
+    >>> sorted(g.nodes)[:3]      # every node key is a string
+    ['input:0', 'main/main/0', 'main/main/1']
     """
     import networkx as nx
 

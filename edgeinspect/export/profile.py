@@ -383,9 +383,7 @@ ETDUMP_FIXTURES: tuple[EtdumpFixture, ...] = (
         allocations=True,
     ),
     # issue 9 item 5 (diff of two profiles) and issue 13 (delegates back to back)
-    EtdumpFixture(
-        "xnn_cumsum_fixed", "xnn_cumsum_fixed.pte", "xnn_cumsum with the cumsum as F.linear: one XNNPACK delegate call", runs=5
-    ),
+    EtdumpFixture("xnn_cumsum_fixed", "xnn_cumsum_fixed.pte", "xnn_cumsum with the cumsum as F.linear: one XNNPACK delegate call", runs=5),
     EtdumpFixture(
         "xnn_dynamic_quant",
         "xnn_dynamic_quant.pte",
