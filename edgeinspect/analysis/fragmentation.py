@@ -467,7 +467,7 @@ class CpuIsland:
         Jumps, moves and frees between the two delegate calls: the island holds the branches of
         a ``torch.cond`` or the body of a loop, which a partitioner does not merge across.
 
-    ``before``, ``after``, ``before_backend`` and ``after_backend`` (the names before 0.3) are
+    ``before``, ``after``, ``before_backend`` and ``after_backend`` (the former names) are
     deprecated aliases of ``between[0]``, ``between[1]``, ``backends[0]``, ``backends[1]``:
     "before" and "after" name the two sides of a change (a diff, a merge estimate).
     """

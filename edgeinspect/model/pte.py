@@ -296,7 +296,7 @@ class Instruction:
     delegate call; ``device`` is ``"CPU"`` for kernel calls and the backend id for
     delegate calls (None for the others).
 
-    ``ref`` was called ``target`` before 0.3; ``target`` now means one thing in
+    ``ref`` was called ``target``; ``target`` now means one thing in
     edgeinspect, the chip or spec a delegate was compiled for (:attr:`Delegate.target`),
     and ``Instruction.target`` is a deprecated alias of ``ref``.
     """

@@ -32,7 +32,7 @@ SCHEMA_VERSION = 1
 class Recommendation:
     """One splitting operator and what taking it off the CPU would do.
 
-    The design.md fields (``operator``, ``instances``, ``splits``, ``delegates_if_supported``,
+    The fields of the CLI contract (``operator``, ``instances``, ``splits``, ``delegates_if_supported``,
     ``transitions_saved``, ``bytes_saved``, ``reason``, ``fix``) come first in
     :meth:`to_dict`; the rest add context.
 
