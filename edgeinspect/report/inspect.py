@@ -228,6 +228,7 @@ def inspect_text(
     the metrics, the CPU islands and the operators that split the delegated graph; with
     ``profiles``, a time column and the measured-time summary of each profiled method."""
     from edgeinspect.analysis import crossings, format_score, latency_budget, round_trips
+    from edgeinspect.graph import producers_and_consumers
     from edgeinspect.recommend import recommend_method
     from edgeinspect.report.budget import budget_lines, crossing_lines
 
@@ -247,7 +248,8 @@ def inspect_text(
             from edgeinspect.report.profile import TIME_HEADER, profile_lines, time_cell
         time_header = f"  {TIME_HEADER:>14}" if profile is not None else ""
         lines.append(f"  {'#':>4}  {'kind':<8}  {'device':<16}{time_header}  name")
-        hops = crossings(m)
+        flow = producers_and_consumers(m)  # once for the crossings, the round trips and the budget
+        hops = crossings(m, dataflow=flow)
         per_call: dict[int, list[int]] = {}
         for c in hops:
             per_call.setdefault(c.instruction, [0, 0])[c.direction == "out"] += c.bytes
@@ -291,7 +293,7 @@ def inspect_text(
             f"boundary bytes: {metrics['boundary_bytes']:,}; coverage: {shown_cov}; "
             f"fragmentation score: {format_score(metrics['fragmentation_score'])}"
         )
-        lines.extend(crossing_lines(hops, round_trips(m)))
+        lines.extend(crossing_lines(hops, round_trips(m, dataflow=flow)))
         if metrics["dynamic_shapes"]:
             lines.append("  dynamic shapes: sizes are upper bounds, so byte figures are maxima")
         for isl in metrics["cpu_islands"]:
@@ -316,5 +318,5 @@ def inspect_text(
             lines.extend(profile_lines(profile, m))
         method_estimates = None if estimates is None else estimates.get(m.name, {})
         if profile is not None or method_estimates is not None:
-            lines.extend(budget_lines(latency_budget(m, profile=profile, estimates=method_estimates)))
+            lines.extend(budget_lines(latency_budget(m, profile=profile, estimates=method_estimates, dataflow=flow)))
     return "\n".join(lines)
