@@ -340,59 +340,64 @@ def crossings(method: Method, *, dataflow: Dataflow | None = None) -> list[Cross
     if not calls:
         return []
     producer, consumers = dataflow or producers_and_consumers(method)
-    kind_of = {ins.index: ins for ins in method.instructions}
+    # Per-instruction and per-tensor facts looked up once: a program can hold 10,000 calls.
+    delegate_device = {ins.index: ins.device or ins.name for ins in calls}
+    keys = {ins.index: instruction_key(ins.index) for ins in calls}
     values = method.values
-
-    def device(endpoint: object) -> str:
-        ins = kind_of.get(endpoint) if isinstance(endpoint, int) else None
-        return (ins.device or ins.name) if ins is not None and ins.kind == "delegate" else "CPU"
-
-    def is_delegate(endpoint: object) -> bool:
-        ins = kind_of.get(endpoint) if isinstance(endpoint, int) else None
-        return ins is not None and ins.kind == "delegate"
-
+    facts: dict[int, tuple[int, tuple[int, ...], str]] = {}
     out: list[Crossing] = []
     for call in calls:
-        me = instruction_key(call.index)
-        backend = call.device or call.name
+        index = call.index
+        me = keys[index]
+        backend = delegate_device[index]
         entering: list[Crossing] = []
         leaving: list[Crossing] = []
         for v in method.tensor_args(call):
-            t = values[v].data
-            common = {
-                "instruction": call.index,
-                "delegate": call.delegate,
-                "backend": call.name,
-                "value": v,
-                "bytes": t.nbytes or 0,
-                "shape": tuple(t.sizes),
-                "dtype": t.dtype,
-            }
+            fact = facts.get(v)
+            if fact is None:
+                t = values[v].data
+                fact = facts[v] = (t.nbytes or 0, tuple(t.sizes), t.dtype)
+            nbytes, shape, dtype = fact
             src = producer.get(v)
-            if src == call.index:
-                readers = [c for c in consumers.get(v, ()) if c != call.index]
-                direct = bool(readers) and all(is_delegate(c) for c in readers)
+            if src == index:
+                readers = [c for c in consumers.get(v, ()) if c != index]
+                devices = tuple(delegate_device.get(c, "CPU") if isinstance(c, int) else "CPU" for c in readers)
+                direct = bool(readers) and all(isinstance(c, int) and c in delegate_device for c in readers)
+                sinks = tuple(keys[c] if c in keys else str(c) for c in readers)
                 leaving.append(
                     Crossing(
-                        direction="out",
-                        source=me,
-                        source_device=backend,
-                        sinks=tuple(str(c) for c in readers),
-                        sink_devices=tuple(device(c) for c in readers),
-                        kind="direct" if direct else "cpu",
-                        **common,
+                        index,
+                        call.ref,
+                        call.name,
+                        "out",
+                        v,
+                        nbytes,
+                        shape,
+                        dtype,
+                        me,
+                        backend,
+                        sinks,
+                        devices,
+                        "direct" if direct else "cpu",
                     )
                 )
             else:
+                from_delegate = isinstance(src, int) and src in delegate_device
                 entering.append(
                     Crossing(
-                        direction="in",
-                        source=None if src is None else str(src),
-                        source_device=device(src),
-                        sinks=(me,),
-                        sink_devices=(backend,),
-                        kind="direct" if is_delegate(src) else "cpu",
-                        **common,
+                        index,
+                        call.ref,
+                        call.name,
+                        "in",
+                        v,
+                        nbytes,
+                        shape,
+                        dtype,
+                        None if src is None else keys[src] if from_delegate else str(src),
+                        delegate_device[src] if from_delegate else "CPU",
+                        (me,),
+                        (backend,),
+                        "direct" if from_delegate else "cpu",
                     )
                 )
         out.extend(entering)
