@@ -213,7 +213,7 @@ def _from_etrecord(program: Program, path: str) -> tuple[dict[str, dict[int, dic
         raise UsageError(f"{path}: cannot use this ETRecord with {name}: {err}") from err
     ops: dict[str, dict[int, dict[str, int]]] = {}
     for m in program.methods:
-        calls = [i.target for i in m.instructions if i.kind == "delegate"]
+        calls = [i.delegate for i in m.instructions if i.kind == "delegate"]
         lowered = per_method.get(m.name, [])
         if len(lowered) != len(calls):
             raise UsageError(

@@ -7,8 +7,10 @@ see :mod:`edgeinspect.stitch`), :func:`tosa_graph` (the operators of a .tosa) an
 ``TosaGraph.to_networkx()`` and ``XnnGraph.to_networkx()`` return them.
 
 Nodes
-    Instruction nodes are keyed by the instruction index (``int``); operator nodes by
-    ``"<region>/<block>/<index>"`` (TOSA) or ``"<index>"`` (XNNPACK), prefixed by
+    Every node key is a string, so ``sorted(g.nodes)`` works and a key is the same text in
+    networkx, JSON and Model Explorer. Instruction nodes are keyed by the instruction index as
+    text (``"3"``, :func:`instruction_key`; the ``index`` attribute holds the number); operator
+    nodes by ``"<region>/<block>/<index>"`` (TOSA) or ``"<index>"`` (XNNPACK), prefixed by
     ``"d<instruction>:"`` when stitched into a method; inputs and outputs by ``"input:<k>"``
     and ``"output:<k>"`` (``k`` = position). Every node has:
 
@@ -48,6 +50,10 @@ Edges
     can join the same pair). Attributes: ``value`` (that key), ``shape`` (tuple), ``dtype``
     and ``bytes`` (None when unknown); TOSA edges also ``name`` (the tensor name).
 
+:func:`producers_and_consumers` is the dataflow under the graph, without networkx: its
+endpoints are instruction indices (``int``) and the ``"input:<k>"``/``"output:<k>"`` keys;
+:func:`instruction_key` turns an index into its node key.
+
 A value's producer is the kernel that writes it as an out-argument (ExecuTorch appends a
 kernel's return values, its out-arguments, to its arguments), the delegate call that first
 names it (a delegate's inputs are already produced), or the ``move`` whose destination it is.
@@ -76,6 +82,7 @@ __all__ = [
     "add_xnn_nodes",
     "block_graph",
     "fold_constants",
+    "instruction_key",
     "method_graph",
     "producers_and_consumers",
     "tosa_graph",
@@ -86,9 +93,25 @@ __all__ = [
 NodeKind = Literal["kernel", "delegate", "other", "operator", "input", "output"]
 
 
+def instruction_key(index: int) -> str:
+    """The node key of instruction ``index`` in a method's graph: the index as text.
+
+    Examples
+    --------
+    >>> instruction_key(3)
+    '3'
+    """
+    return str(index)
+
+
+def _key(endpoint: object) -> str:
+    """The node key of a :func:`producers_and_consumers` endpoint (an index or an io key)."""
+    return str(endpoint)
+
+
 def _node(
     g: nx.MultiDiGraph,
-    key: object,
+    key: str,
     kind: NodeKind,
     name: str,
     index: int,
@@ -115,9 +138,10 @@ def producers_and_consumers(method: Method) -> tuple[dict[int, object], dict[int
     Returns
     -------
     producer : dict
-        value index -> node key (instruction index or ``"input:<k>"``).
+        value index -> what produces it: an instruction index (``int``) or ``"input:<k>"``.
     consumers : dict
-        value index -> list of node keys, in execution order, without repeats.
+        value index -> what reads it (instruction indices and ``"output:<k>"``), in execution
+        order, without repeats. (:func:`instruction_key` gives an index's graph node key.)
     """
     producer: dict[int, object] = {}
     consumers: dict[int, list[object]] = {}
@@ -227,12 +251,13 @@ def method_graph(method: Method, *, stitched: bool = False, decode: Callable[[De
     for k, v in enumerate(method.inputs):
         _node(g, f"input:{k}", "input", f"input {k}", k, device="CPU", value=v)
     for ins in method.instructions:
+        key = instruction_key(ins.index)
         if ins.kind == "kernel":
-            _node(g, ins.index, "kernel", ins.name, ins.index, op=ins.name, device=ins.device, instruction_kind=ins.kind)
+            _node(g, key, "kernel", ins.name, ins.index, op=ins.name, device=ins.device, instruction_kind=ins.kind)
         elif ins.kind == "delegate":
-            _node(g, ins.index, "delegate", ins.name, ins.index, device=ins.device, delegate=ins.target, instruction_kind=ins.kind)
+            _node(g, key, "delegate", ins.name, ins.index, device=ins.device, delegate=ins.ref, instruction_kind=ins.kind)
         else:
-            _node(g, ins.index, "other", ins.name, ins.index, device=ins.device, instruction_kind=ins.kind)
+            _node(g, key, "other", ins.name, ins.index, device=ins.device, instruction_kind=ins.kind)
     for k, v in enumerate(method.outputs):
         _node(g, f"output:{k}", "output", f"output {k}", k, device="CPU", value=v)
     producer, consumers = producers_and_consumers(method)
@@ -243,7 +268,7 @@ def method_graph(method: Method, *, stitched: bool = False, decode: Callable[[De
             continue
         t = values[value].data
         for dst in users:
-            _edge(g, src, dst, value, t.sizes, t.dtype, t.nbytes)
+            _edge(g, _key(src), _key(dst), value, t.sizes, t.dtype, t.nbytes)
     if stitched:
         stitch(method, g, decode=decode)
     return g
@@ -256,8 +281,11 @@ def tosa_graph(graph: TosaGraph) -> nx.MultiDiGraph:
     Examples
     --------
     >>> import edgeinspect
-    >>> g = edgeinspect.load("model.tosa").to_networkx()     # doctest: +SKIP
-    >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]  # doctest: +SKIP
+    >>> g = edgeinspect.load("tests/data/tosa_cnn.tosa.d/output_tag0_TOSA-1.0+INT.tosa").to_networkx()
+    >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]
+    ['TRANSPOSE', 'CONV2D', 'RESCALE', 'CONV2D', 'RESCALE', 'TRANSPOSE']
+    >>> sorted(g.nodes)[:3]      # every node key is a string
+    ['input:0', 'main/main/0', 'main/main/1']
     """
     import networkx as nx
 
@@ -409,7 +437,11 @@ def stitch(method: Method, g: nx.MultiDiGraph, *, decode: Callable[[Delegate], D
     decode = decode or PayloadDecoder()
     producer, _ = producers_and_consumers(method)
     for ins in method.instructions:
-        if ins.kind != "delegate" or ins.index not in g or not (ins.target is not None and 0 <= ins.target < len(method.delegates)):
+        if (
+            ins.kind != "delegate"
+            or instruction_key(ins.index) not in g
+            or not (ins.ref is not None and 0 <= ins.ref < len(method.delegates))
+        ):
             continue
         inner = _inner_graph(method, ins, decode)
         if inner is None:
@@ -428,7 +460,7 @@ def _inner_graph(
     from edgeinspect.model.tosa import TosaPayload
     from edgeinspect.model.xnnpack import XnnpackPayload
 
-    d = method.delegates[ins.target]
+    d = method.delegates[ins.ref]
     try:
         decoded = decode(d)
     except FormatError:
@@ -478,10 +510,10 @@ def _pair(shapes: list[tuple[int, ...]], values: list[int], method: Method) -> d
 
 def _splice(method: Method, g: nx.MultiDiGraph, ins: Instruction, inner: tuple[Any, list, list], producer: dict[int, object]) -> None:
     h, in_shapes, out_shapes = inner
-    node = ins.index
+    node = instruction_key(ins.index)
     prefix = f"d{ins.index}:"
     args = list(dict.fromkeys(method.tensor_args(ins)))
-    outs = [v for v in args if producer.get(v) == node]
+    outs = [v for v in args if producer.get(v) == ins.index]
     ins_values = [v for v in args if v not in outs]
     in_map = _pair(in_shapes, ins_values, method)
     out_map = _pair(out_shapes, outs, method)

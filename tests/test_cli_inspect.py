@@ -1,4 +1,4 @@
-"""``edgeinspect inspect``: the JSON contract of design.md and the text table."""
+"""``edgeinspect inspect``: the JSON contract (docs/cli.md) and the text table."""
 
 from __future__ import annotations
 
@@ -87,3 +87,30 @@ def test_errors_are_one_line_and_exit_2(tmp_path):
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("edgeinspect: error:"), out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_text_shows_each_calls_bytes_the_crossings_and_direct_round_trips(capsys):
+    code, out, _ = _run(capsys, "inspect", str(DATA / "u85_lrn.pte"))
+    assert code == 0
+    assert "[delegate 0]  768 B in, 4,608 B out" in out and "[delegate 1]  4,096 B in, 2,048 B out" in out
+    assert "boundary bytes 11,520 = 6 crossing(s)" in out and "4,096 B handed straight from one delegate call to another" in out
+    assert "round trips: 1 direct (delegate -> delegate), 0 through the CPU" in out
+    assert "value 7 leaves delegate call 1 and re-enters delegate call 5 directly: 4,096 B" in out
+    # back-to-back delegates: no transition, no island, a clean score; the round trips say it
+    code, out, _ = _run(capsys, "inspect", str(DATA / "xnn_dynamic_quant.pte"))
+    assert "transitions: 2;" in out and "fragmentation score: 0.00" in out
+    assert "round trips: 2 direct (delegate -> delegate)" in out
+
+
+def test_the_score_never_prints_one(capsys, tmp_path):
+    # 400 delegate calls with a kernel between each two: 1 - 2/800 = 0.9975, which two places round to 1.00
+    from crafted import alternating_pte
+
+    pte = tmp_path / "many.pte"
+    pte.write_bytes(alternating_pte(399))
+    code, out, _ = _run(capsys, "inspect", str(pte))
+    assert code == 0 and "fragmentation score: 0.9975" in out and "score: 1.00" not in out
+    code, out, _ = _run(capsys, "inspect", str(pte), "--format", "json")
+    assert json.loads(out)["methods"][0]["metrics"]["fragmentation_score"] == 0.9975
+    code, out, _ = _run(capsys, "diff", str(DATA / "xnn_mlp.pte"), str(pte))
+    assert "fragmentation score: 0.00 -> 0.9975" in out

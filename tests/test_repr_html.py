@@ -84,7 +84,10 @@ def test_program_html_shows_delegates_metrics_and_islands(u55_upsample):
     assert text.count("ethos-u55-128") == len(m.delegates) == 2
     # the island between the delegates names upsample as its cause, not the glue
     (isl,) = cpu_islands(m)
-    assert f"#{isl.before} EthosUBackend \u2192 #{isl.after} EthosUBackend|2, 3, 4|aten::upsample_bilinear2d.vec_out|2|2,048|8,192" in text
+    assert (
+        f"#{isl.between[0]} EthosUBackend \u2192 #{isl.between[1]} EthosUBackend|2, 3, 4|aten::upsample_bilinear2d.vec_out|2|2,048|8,192"
+        in text
+    )
 
 
 def test_method_html_is_deterministic_and_self_contained(u55_upsample):

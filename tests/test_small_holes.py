@@ -49,15 +49,67 @@ def test_an_unreadable_directory_in_a_walk_is_a_tool_error(tmp_path, monkeypatch
     assert f"{locked}: cannot read this directory" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any directory")
-def test_a_directory_without_permission(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0)
+def _walk_as_a_user(root: str) -> tuple[int, list[list[str]]]:
+    """(effective uid, the walk's tool errors as [path, message]) of ``lint_paths([root])`` run by
+    a user the kernel holds to file permissions.
+
+    Root reads any directory, and CI runs as root: then the walk runs in a forked child that
+    drops to ``nobody`` (setgroups, setgid, setuid: irreversible) before it starts, and sends its
+    errors back through a pipe. A fork, not a subprocess: the interpreter and the code live in
+    directories ``nobody`` may not read (a root-owned home), so every module the walk needs is
+    imported by a first walk as root, and the child only runs it.
+    """
+    if os.geteuid() != 0:
+        return os.geteuid(), [[e.path, e.message] for e in lint_paths([root]).errors]
+    import json
+    import pwd
+
+    lint_paths([root])  # as root: imports everything the walk needs before privileges drop
+    nobody = pwd.getpwnam("nobody")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            out = [os.geteuid(), [[e.path, e.message] for e in lint_paths([root]).errors]]
+        except BaseException as err:  # reported to the parent, which fails the test with it
+            out = [-1, [["child", repr(err)]]]
+        os.write(write, json.dumps(out).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    uid, errors = json.loads(data)
+    return uid, errors
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+def test_a_directory_without_permission():
+    import tempfile
+
+    # Not pytest's tmp_path: its parent is private to the user running the tests (root in CI),
+    # and the walk must be able to reach the tree to be refused only the locked directory.
+    root = tempfile.mkdtemp(prefix="edgeinspect-perm-")
     try:
-        assert any(e.path == str(locked) for e in lint_paths([str(tmp_path)]).errors)
+        os.chmod(root, 0o755)
+        shutil.copy(DATA / "xnn_mlp.pte", os.path.join(root, "ok.pte"))
+        locked = os.path.join(root, "locked")
+        os.mkdir(locked)
+        shutil.copy(DATA / "xnn_mlp.pte", os.path.join(locked, "hidden.pte"))
+        for path in (root, os.path.join(root, "ok.pte")):
+            os.chmod(path, os.stat(path).st_mode | 0o444)
+        os.chmod(locked, 0)
+        uid, errors = _walk_as_a_user(root)
+        assert uid > 0, errors  # the walk really ran without root's privileges
+        assert [path for path, _ in errors] == [locked], errors
+        assert "cannot read this directory" in errors[0][1] and "Permission denied" in errors[0][1]
     finally:
-        locked.chmod(0o755)
+        os.chmod(os.path.join(root, "locked"), 0o755)
+        shutil.rmtree(root)
 
 
 # -- globs: linear matching ----------------------------------------------------------------

@@ -273,7 +273,7 @@ def _group_attributes(
             attrs.update(
                 {
                     "island": str(p.island),
-                    "between_instructions": f"{isl.before} and {isl.after}",
+                    "between_instructions": f"{isl.between[0]} and {isl.between[1]}",
                     "causes": ", ".join(_name(c) for c in isl.causes) or "glue only",
                     "island_bytes_in": f"{isl.bytes_in:,}",
                     "island_bytes_out": f"{isl.bytes_out:,}",

@@ -71,7 +71,7 @@ def partitions(method: Method) -> list[Partition]:
     leading: list[int] = []
     for ins in method.instructions:
         if ins.kind == "delegate":
-            runs.append({"device": ins.device or ins.name, "delegate": ins.target, "instructions": [ins.index]})
+            runs.append({"device": ins.device or ins.name, "delegate": ins.delegate, "instructions": [ins.index]})
         elif ins.kind == "kernel":
             if runs and runs[-1]["delegate"] is None:
                 runs[-1]["instructions"].append(ins.index)

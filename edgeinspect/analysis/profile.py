@@ -221,7 +221,7 @@ class IslandProfile:
         """JSON-ready form."""
         return {
             "instructions": list(self.island.instructions),
-            "between": [self.island.before, self.island.after],
+            "between": list(self.island.between),
             "causes": list(self.island.causes),
             **self.timing.to_dict(),
             "glue_ticks": self.glue.total_ticks,
@@ -544,7 +544,7 @@ def _instruction_profile(
     if ins.kind != "delegate":
         return InstructionProfile(ins.index, ins.kind, ins.name, timing)
     events = tuple(EventTiming(name, Timing.of(s, warm)) for name, s in nested.items())
-    return InstructionProfile(ins.index, ins.kind, ins.name, timing, events, ins.target)
+    return InstructionProfile(ins.index, ins.kind, ins.name, timing, events, ins.delegate)
 
 
 def _group_timing(indices: Sequence[int], samples: dict[int, list[tuple[int, int]]], warm: int) -> Timing:

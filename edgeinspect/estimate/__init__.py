@@ -7,9 +7,10 @@ for exactly that graph (see docs/estimate.md for what it does not count).
 
 >>> import edgeinspect
 >>> from edgeinspect.estimate import estimate_program
->>> program = edgeinspect.load("model.pte", tosa="model.tosa.d")   # doctest: +SKIP
->>> for index, result in estimate_program(program)["forward"].items():   # doctest: +SKIP
+>>> program = edgeinspect.load("tests/data/u55_cnn.pte", tosa="tests/data/u55_cnn.tosa.d")
+>>> for index, result in estimate_program(program, cache=False)["forward"].items():
 ...     print(index, result.estimate.cycles_total if result.estimate else result.skipped or result.error)
+0 9984
 
 The payload's own memory figures (scratch, weights) need no Vela: :func:`delegate_memory`.
 """

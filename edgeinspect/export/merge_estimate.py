@@ -287,7 +287,7 @@ def estimate_merge(
     target = getattr(compile_spec, "target", None)
     index_of = None
     if program is not None:
-        calls = [i.target for i in program.method(method).instructions if i.kind == "delegate"]
+        calls = [i.delegate for i in program.method(method).instructions if i.kind == "delegate"]
         if len(calls) != len(delegate_modules(ep)):
             raise UsageError(
                 f"the ETRecord does not belong to this program: method {method!r} has {len(calls)} delegate call(s), "

@@ -470,3 +470,24 @@ class LinearCumsumChain(nn.Module):
             y = layer(x)
             x = F.linear(y, self.tril) if self.fixed else torch.cumsum(y, dim=1)
         return x
+
+
+# --- delegates that hand tensors straight to each other (issue 13) -------------------------
+
+
+class ScaledMLP(nn.Module):
+    """Linear, ReLU times a constant, Linear: exported with ExecuTorch's recipe for dynamically
+    quantized linears (``XnnpackDynamicallyQuantizedPartitioner`` for the int8 linears, then
+    ``XnnpackPartitioner`` for the float rest, as its LLM export does), each partitioner makes its
+    own delegates: three XNNPACK delegate calls back to back, each handing its output straight
+    to the next, and nothing on the CPU.
+    """
+
+    def __init__(self, dim: int = 16, hidden: int = 32, out: int = 8, scale: float = 2.0) -> None:
+        super().__init__()
+        self.up = nn.Linear(dim, hidden)
+        self.down = nn.Linear(hidden, out)
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(torch.relu(self.up(x)) * self.scale)

@@ -382,6 +382,14 @@ ETDUMP_FIXTURES: tuple[EtdumpFixture, ...] = (
         synthetic=True,
         allocations=True,
     ),
+    # issue 9 item 5 (diff of two profiles) and issue 13 (delegates back to back)
+    EtdumpFixture("xnn_cumsum_fixed", "xnn_cumsum_fixed.pte", "xnn_cumsum with the cumsum as F.linear: one XNNPACK delegate call", runs=5),
+    EtdumpFixture(
+        "xnn_dynamic_quant",
+        "xnn_dynamic_quant.pte",
+        "3 XNNPACK delegate calls back to back (dynamically quantized linears), handing tensors straight to each other",
+        runs=5,
+    ),
 )
 
 
@@ -429,7 +437,7 @@ def _synthetic_etdump(program: Program, fixture: EtdumpFixture) -> bytes:
                 clock += body + 300
             elif ins.kind == "delegate":
                 inner = slow * 50_000 + rng.randrange(2000)
-                events.append(profile(None, start + 400, inner, instruction=ins.index, dd_int=ins.target, meta=b""))
+                events.append(profile(None, start + 400, inner, instruction=ins.index, dd_int=ins.delegate, meta=b""))
                 events.append(profile("DELEGATE_CALL", start, inner + 900, instruction=ins.index))
                 clock += inner + 900
         output = s.Value(

@@ -147,15 +147,15 @@ def _method_sources(method: Method, ep: Any, raw_handles: Mapping[str, Any], del
         if ins.index in handles and list(handles[ins.index]) != expected:
             raise _mismatch(name, method, f"delegate call {ins.index} lowered other nodes (debug handles differ)")
         ops = tuple(OpSource(k, _op_name(n.target), n.name, n.meta.get("debug_handle"), node_source(n)) for k, n in enumerate(nodes))
-        delegates[ins.target] = ops
+        delegates[ins.delegate] = ops
         merged = merge_sources(op.source for op in ops if not is_glue(op.operator)) or merge_sources(op.source for op in ops)
         if merged is not None:
             instructions[ins.index] = merged
-        payload_sources = _payload_sources(method, ins.target, ops)
+        payload_sources = _payload_sources(method, ins.delegate, ops)
         if payload_sources is None:
-            raise _mismatch(name, method, f"the XNNPACK nodes of delegate {ins.target} carry debug handles its lowered subgraph lacks")
+            raise _mismatch(name, method, f"the XNNPACK nodes of delegate {ins.delegate} carry debug handles its lowered subgraph lacks")
         if payload_sources:
-            payload[ins.target] = payload_sources
+            payload[ins.delegate] = payload_sources
 
     by_handle: dict[Any, list[torch.fx.Node]] = {}
     for n in _graph_nodes(ep):

@@ -54,7 +54,11 @@ FLOW_TARGETS = {
     "ethos-u85": "ethos-u85-256",
     "tosa-int": "TOSA-1.0+INT",
     "tosa-1.1-int": "TOSA-1.1+INT",
+    # XNNPACK with ExecuTorch's recipe for dynamically quantized linears: two partitioners
+    "xnnpack-dq": None,
 }
+#: Flows whose delegates run on the host's CPU (no TOSA dumps).
+HOST_FLOWS = ("portable", "xnnpack", "xnnpack-dq")
 
 Methods = dict[str, tuple[torch.nn.Module, tuple[torch.Tensor, ...]]]
 
@@ -646,6 +650,22 @@ FIXTURES += (
     ),
 )
 
+# --- delegates that hand tensors straight to each other (issue 13): the partitioner recipe
+# splits the delegated graph with nothing on the CPU, which transitions and islands do not see --
+FIXTURES += (
+    Fixture(
+        "xnn_dynamic_quant",
+        "xnnpack-dq",
+        "Linear, ReLU x 2, Linear with dynamically quantized int8 linears, lowered as ExecuTorch's LLM export does "
+        "(XnnpackDynamicallyQuantizedPartitioner, then XnnpackPartitioner): 3 XNNPACK delegate calls back to back, "
+        "each handing its output straight to the next, nothing on the CPU",
+        _forward(models.ScaledMLP, 2, 16),
+        fragmented=True,
+        extract_delegate_segments=True,
+        etrecord=False,  # no CPU operator to trace back
+    ),
+)
+
 FIXTURES_BY_NAME = {f.name: f for f in FIXTURES}
 
 
@@ -662,6 +682,24 @@ def _lower_xnnpack(methods: Methods):
 
     programs = {name: torch.export.export(m, ex) for name, (m, ex) in methods.items()}
     return to_edge_transform_and_lower(programs, partitioner=[XnnpackPartitioner()])
+
+
+def _lower_xnnpack_dynamic_quant(methods: Methods):
+    """Int8 dynamically quantized linears (per channel), lowered the way ExecuTorch's LLM export
+    does: the dynamic-quant partitioner takes the linears, then the float partitioner the rest."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackDynamicallyQuantizedPartitioner, XnnpackPartitioner
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer, get_symmetric_quantization_config
+    from executorch.exir import to_edge_transform_and_lower
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = XNNPACKQuantizer()
+    quantizer.set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+    programs = {}
+    for name, (model, example) in methods.items():
+        prepared = prepare_pt2e(torch.export.export(model, example).module(check_guards=False), quantizer)
+        prepared(*example)
+        programs[name] = torch.export.export(convert_pt2e(prepared), example)
+    return to_edge_transform_and_lower(programs, partitioner=[XnnpackDynamicallyQuantizedPartitioner(), XnnpackPartitioner()])
 
 
 def _lower_arm(methods: Methods, flow: str, dump_dir: str):
@@ -794,6 +832,8 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
             edge = _lower_portable(methods)
         elif fixture.flow == "xnnpack":
             edge = _lower_xnnpack(methods)
+        elif fixture.flow == "xnnpack-dq":
+            edge = _lower_xnnpack_dynamic_quant(methods)
         else:
             shutil.rmtree(out / dump_name, ignore_errors=True)
             cwd = os.getcwd()
@@ -815,7 +855,7 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
 
     (out / f"{name}.pte").write_bytes(pte)
     tosa_dumps = []
-    if fixture.flow not in ("portable", "xnnpack"):
+    if fixture.flow not in HOST_FLOWS:
         dump_dir = out / dump_name
         # Keep the per-delegate dumps only: Vela's working copy ("out.tosa", the last
         # delegate's graph again) and its report directory are build litter.

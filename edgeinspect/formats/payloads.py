@@ -188,10 +188,12 @@ class PayloadDecoder:
     Examples
     --------
     >>> import edgeinspect
-    >>> program = edgeinspect.load("model.pte")          # doctest: +SKIP
+    >>> program = edgeinspect.load("tests/data/xnn_cumsum.pte")
     >>> decode = PayloadDecoder()
-    >>> [decode(d).kind for d in program.delegates]        # doctest: +SKIP
-    ['xnnpack']
+    >>> [decode(d).kind for d in program.delegates]
+    ['xnnpack', 'xnnpack']
+    >>> decode(program.delegates[0]) is decode(program.delegates[0])    # decoded once
+    True
     """
 
     __slots__ = ("_done",)

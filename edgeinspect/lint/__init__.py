@@ -13,8 +13,8 @@ linted.
 Examples
 --------
 >>> from edgeinspect.lint import lint_paths
->>> result = lint_paths(["models/"])           # doctest: +SKIP
->>> result.exit_code(), [f.code for f in result.findings]  # doctest: +SKIP
+>>> result = lint_paths(["tests/data/u55_upsample.pte"])    # a file, or a directory to walk
+>>> result.exit_code(), [f.code for f in result.findings]
 (1, ['EI101', 'EI102'])
 """
 

@@ -10,6 +10,7 @@ point at bytes. Constant data and delegate payloads are not read at load time:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -287,16 +288,22 @@ class Instruction:
     ``kind`` is ``kernel``, ``delegate``, ``move``, ``jump_false``, ``free`` or
     ``unknown``. ``args`` are value indices: the call arguments of a kernel or
     delegate call, ``(move_from, move_to)`` of a move, ``(cond_value_index,)`` of
-    a jump and ``(value_index,)`` of a free. ``target`` is the operator index of a
-    kernel call, the delegate index of a delegate call, and the destination
-    instruction of a jump. ``name`` is the operator's full name for a kernel call
-    and the backend id for a delegate call; ``device`` is ``"CPU"`` for kernel
-    calls and the backend id for delegate calls (None for the others).
+    a jump and ``(value_index,)`` of a free. ``ref`` is the table entry the
+    instruction refers to: the operator index of a kernel call
+    (:attr:`operator_index`), the delegate index of a delegate call
+    (:attr:`delegate`), the destination instruction of a jump (:attr:`destination`).
+    ``name`` is the operator's full name for a kernel call and the backend id for a
+    delegate call; ``device`` is ``"CPU"`` for kernel calls and the backend id for
+    delegate calls (None for the others).
+
+    ``ref`` was called ``target``; ``target`` now means one thing in
+    edgeinspect, the chip or spec a delegate was compiled for (:attr:`Delegate.target`),
+    and ``Instruction.target`` is a deprecated alias of ``ref``.
     """
 
     index: int
     kind: InstructionKind
-    target: int | None
+    ref: int | None
     args: tuple[int, ...]
     name: str
     device: str | None
@@ -306,6 +313,32 @@ class Instruction:
     def is_call(self) -> bool:
         """Kernel or delegate call (the instructions that do work)."""
         return self.kind in ("kernel", "delegate")
+
+    @property
+    def delegate(self) -> int | None:
+        """The delegate index a delegate call runs (None for other instructions): the
+        ``delegate`` of the graph node and of the instruction's JSON."""
+        return self.ref if self.kind == "delegate" else None
+
+    @property
+    def operator_index(self) -> int | None:
+        """The index into :attr:`Method.operators` of a kernel call (None for others)."""
+        return self.ref if self.kind == "kernel" else None
+
+    @property
+    def destination(self) -> int | None:
+        """The instruction a ``jump_false`` goes to when its condition is false (None for others)."""
+        return self.ref if self.kind == "jump_false" else None
+
+    @property
+    def target(self) -> int | None:
+        """Deprecated alias of :attr:`ref` (``target`` is the chip a delegate was compiled for)."""
+        warnings.warn(
+            "Instruction.target is deprecated: use Instruction.ref (or .delegate, .operator_index, .destination)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.ref
 
 
 @dataclass(frozen=True, slots=True)

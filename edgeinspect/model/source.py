@@ -190,7 +190,7 @@ class Source:
         return f"{self.file}:{self.line}{span}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form (design.md's ``module_path, module_type, file, line, code`` first)."""
+        """JSON form (the CLI contract's ``module_path, module_type, file, line, code`` first)."""
         return {
             "module_path": self.module_path,
             "module_type": self.module_type,

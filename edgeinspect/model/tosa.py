@@ -311,8 +311,9 @@ class TosaGraph:
         Examples
         --------
         >>> import edgeinspect
-        >>> g = edgeinspect.load("model.tosa").to_networkx()     # doctest: +SKIP
-        >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]  # doctest: +SKIP
+        >>> g = edgeinspect.load("tests/data/tosa_cnn.tosa.d/output_tag0_TOSA-1.0+INT.tosa").to_networkx()
+        >>> [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "operator" and not d["const"]]
+        ['TRANSPOSE', 'CONV2D', 'RESCALE', 'CONV2D', 'RESCALE', 'TRANSPOSE']
         """
         return views.view("tosa_graph")(self)
 

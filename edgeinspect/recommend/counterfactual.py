@@ -15,7 +15,7 @@ The model of partitioning follows ExecuTorch's capability-based partitioners:
 
 The new instruction order is a topological order of the graph with each partition
 contracted to one call, ties broken by original instruction order; transitions and
-boundary bytes are then measured with the definitions of design.md. An untouched
+boundary bytes are then measured with the definitions of docs/concepts.md. An untouched
 delegate keeps its exact original argument bytes.
 
 How it is computed: a recommender asks one counterfactual per splitting operator, so a file
@@ -69,7 +69,7 @@ class Partitioning:
     devices : tuple of str
         The device of each entry of ``order``.
     boundary_bytes : int
-        Boundary bytes of the new sequence (design.md definition).
+        Boundary bytes of the new sequence (as docs/concepts.md defines them).
     """
 
     partitions: tuple[tuple[int, ...], ...]

@@ -32,7 +32,7 @@ SCHEMA_VERSION = 1
 class Recommendation:
     """One splitting operator and what taking it off the CPU would do.
 
-    The design.md fields (``operator``, ``instances``, ``splits``, ``delegates_if_supported``,
+    The fields of the CLI contract (``operator``, ``instances``, ``splits``, ``delegates_if_supported``,
     ``transitions_saved``, ``bytes_saved``, ``reason``, ``fix``) come first in
     :meth:`to_dict`; the rest add context.
 
@@ -174,8 +174,8 @@ def recommend_method(method: Method, reasons: Mapping[str, Sequence[str]] | None
         bases = list(dict.fromkeys(base_operator(c) for c in isl.causes))
         for b in bases:
             causes.setdefault(b, {})
-            causes[b][isl.before_backend] = None
-            causes[b][isl.after_backend] = None
+            causes[b][isl.backends[0]] = None
+            causes[b][isl.backends[1]] = None
             splits[b] = splits.get(b, 0) + 1
             together.setdefault(b, {}).update({o: None for o in bases if o != b})
     kernels: dict[str, dict[str, None]] = {}

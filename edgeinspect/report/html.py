@@ -22,7 +22,7 @@ import networkx as nx
 
 from edgeinspect.analysis.fragmentation import boundary_bytes, cpu_islands, delegated_subgraphs, is_glue, transitions
 from edgeinspect.formats.payloads import PayloadDecoder, unknown_ops_reason
-from edgeinspect.graph import block_graph, fold_constants
+from edgeinspect.graph import block_graph, fold_constants, instruction_key
 from edgeinspect.model import Program, TosaGraph
 from edgeinspect.report._html import _b, _chip, _e, _field, _name, _names, _num, _shape, _short
 from edgeinspect.report.overlays import device_color, explorer_graph, load_recommendations, partitions
@@ -79,6 +79,7 @@ def partition_boundaries(method: Method, parts: list[Partition] | None = None, g
     def entering(nodes: list[object], device: str) -> tuple[int, tuple[int, ...]]:
         crossing: dict[int, int] = {}
         for n in nodes:
+            n = instruction_key(n) if isinstance(n, int) else n
             if n not in graph:
                 continue
             for src, _, key, data in graph.in_edges(n, keys=True, data=True):
@@ -136,7 +137,7 @@ def timeline_svg(method: Method, parts: list[Partition] | None = None, boundarie
             out.append(_boundary_mark(next(bounds), x, top, height))
             x += 70
         color = device_color(part.device)
-        label = _short(ins.name, 17) if ins.kind == "kernel" else f"{ins.name.replace('Backend', '')} #{ins.target}"
+        label = _short(ins.name, 17) if ins.kind == "kernel" else f"{ins.name.replace('Backend', '')} #{ins.delegate}"
         cy = y + box_h / 2
         if prev_center is not None and prev_center[1] != cy:  # the hand-over between lanes
             out.append(f'<line x1="{prev_center[0]}" y1="{prev_center[1]}" x2="{x}" y2="{cy}" stroke="#8c959f" stroke-width="1"/>')
@@ -289,7 +290,7 @@ def _islands_table(method: Method) -> str:
     rows = []
     for k, isl in enumerate(islands):
         rows.append(
-            f"<tr><td>{k}</td><td>{isl.before} \u2192 {isl.after}</td><td>{_e(_names(isl.causes) or 'glue only')}</td>"
+            f"<tr><td>{k}</td><td>{isl.between[0]} \u2192 {isl.between[1]}</td><td>{_e(_names(isl.causes) or 'glue only')}</td>"
             f"<td>{len(isl.instructions)}</td><td class=num>{isl.bytes_in:,}</td><td class=num>{isl.bytes_out:,}</td></tr>"
         )
     return (

@@ -1,4 +1,4 @@
-"""The document ``edgeinspect inspect`` prints: JSON per design.md, and a readable text table."""
+"""The document ``edgeinspect inspect`` prints: JSON per the CLI contract (docs/cli.md), and a readable text table."""
 
 from __future__ import annotations
 
@@ -90,6 +90,9 @@ def method_dict(
     With ``profile`` (an ETDump joined by :func:`edgeinspect.analysis.profile_method`), every
     instruction that ran gets ``profile`` and the method gets ``profile`` (see
     :meth:`MethodProfile.to_dict <edgeinspect.analysis.profile.MethodProfile.to_dict>`).
+    With ``profile`` or ``estimates``, the method gets ``budget``: its latency budget
+    (:func:`edgeinspect.analysis.latency_budget`, every figure labelled predicted, measured,
+    exact or unknown).
     """
     decode = PayloadDecoder()
     ran = profile.by_instruction() if profile is not None else {}
@@ -103,7 +106,7 @@ def method_dict(
             "device": ins.device,
         }
         if ins.kind == "delegate":
-            entry["delegate"] = ins.target
+            entry["delegate"] = ins.delegate
         entry["args"] = list(ins.args)
         if sources is not None:
             src = sources.instruction(ins.index)
@@ -135,6 +138,10 @@ def method_dict(
         out["metrics"]["dynamic_shapes"] = has_dynamic_shapes(method)
     if profile is not None:
         out["profile"] = profile.to_dict()
+    if profile is not None or estimates is not None:
+        from edgeinspect.analysis import latency_budget
+
+        out["budget"] = latency_budget(method, profile=profile, estimates=estimates).to_dict()
     return out
 
 
@@ -220,7 +227,10 @@ def inspect_text(
     """A readable report: per method, the instruction table, what runs inside each delegate,
     the metrics, the CPU islands and the operators that split the delegated graph; with
     ``profiles``, a time column and the measured-time summary of each profiled method."""
+    from edgeinspect.analysis import crossings, format_score, latency_budget, round_trips
+    from edgeinspect.graph import producers_and_consumers
     from edgeinspect.recommend import recommend_method
+    from edgeinspect.report.budget import budget_lines, crossing_lines
 
     name = safe(os.path.basename(program.path)) if program.path else "<bytes>"
     lines = [f"{name}: ExecuTorch program, {program.file_size:,} bytes, {len(program.methods)} method(s)"]
@@ -238,10 +248,18 @@ def inspect_text(
             from edgeinspect.report.profile import TIME_HEADER, profile_lines, time_cell
         time_header = f"  {TIME_HEADER:>14}" if profile is not None else ""
         lines.append(f"  {'#':>4}  {'kind':<8}  {'device':<16}{time_header}  name")
+        flow = producers_and_consumers(m)  # once for the crossings, the round trips and the budget
+        hops = crossings(m, dataflow=flow)
+        per_call: dict[int, list[int]] = {}
+        for c in hops:
+            per_call.setdefault(c.instruction, [0, 0])[c.direction == "out"] += c.bytes
         for ins in m.instructions:
             kind = ins.kind if ins.kind != "jump_false" else "jump"
             device = safe(ins.device or "-")
-            shown = safe(ins.name) + (f"  [delegate {ins.target}]" if ins.kind == "delegate" else "")
+            shown = safe(ins.name)
+            if ins.kind == "delegate":
+                b_in, b_out = per_call.get(ins.index, (0, 0))
+                shown += f"  [delegate {ins.delegate}]  {b_in:,} B in, {b_out:,} B out"
             time = f"  {time_cell(profile, ins.index):>14}" if profile is not None else ""
             lines.append(f"  {ins.index:>4}  {kind:<8}  {device:<16}{time}  {shown}")
         if doc["delegates"]:
@@ -273,8 +291,9 @@ def inspect_text(
         lines.append(
             f"  delegated subgraphs: {subgraphs}; transitions: {metrics['transitions']}; "
             f"boundary bytes: {metrics['boundary_bytes']:,}; coverage: {shown_cov}; "
-            f"fragmentation score: {metrics['fragmentation_score']:.2f}"
+            f"fragmentation score: {format_score(metrics['fragmentation_score'])}"
         )
+        lines.extend(crossing_lines(hops, round_trips(m, dataflow=flow)))
         if metrics["dynamic_shapes"]:
             lines.append("  dynamic shapes: sizes are upper bounds, so byte figures are maxima")
         for isl in metrics["cpu_islands"]:
@@ -297,4 +316,7 @@ def inspect_text(
             )
         if profile is not None:
             lines.extend(profile_lines(profile, m))
+        method_estimates = None if estimates is None else estimates.get(m.name, {})
+        if profile is not None or method_estimates is not None:
+            lines.extend(budget_lines(latency_budget(m, profile=profile, estimates=method_estimates, dataflow=flow)))
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from edgeinspect.analysis.fragmentation import (
     coverage,
     cpu_islands,
     delegated_subgraphs,
+    format_score,
     fragmentation_score,
     is_glue,
     round_trips,
@@ -162,7 +163,7 @@ def _instruction_rows(method: Method) -> list[list[str]]:
     rows = []
     for ins in method.instructions:
         nbytes = tensor_bytes(method, method.tensor_args(ins)) if ins.is_call else None
-        target = "" if ins.target is None else str(ins.target)
+        target = "" if ins.ref is None else str(ins.ref)
         rows.append([_e(ins.index), _e(ins.kind), _name(ins.name), _chip(ins.device) if ins.device else "", _e(target), _n(nbytes)])
     return rows
 
@@ -201,7 +202,7 @@ def _method_body(method: Method, *, level: int = 3) -> str:
             _table(["#", "backend", "target", "data", "payload bytes", "tosa file", "operators inside"], _delegate_rows(method), (4,))
         )
     parts.append("<b>Instructions</b>")
-    parts.append(_table(["#", "kind", "name", "device", "target", "tensor argument bytes"], _instruction_rows(method), (0, 5)))
+    parts.append(_table(["#", "kind", "name", "device", "ref", "tensor argument bytes"], _instruction_rows(method), (0, 5)))
     islands = cpu_islands(method)
     if islands:
         parts.append("<b>CPU islands</b>")
@@ -274,7 +275,7 @@ def tosa_html(graph: TosaGraph) -> str:
 def _islands_table(islands: Sequence[CpuIsland]) -> str:
     rows = [
         [
-            _e(f"#{isl.before} {isl.before_backend} \u2192 #{isl.after} {isl.after_backend}"),
+            _e(f"#{isl.between[0]} {isl.backends[0]} \u2192 #{isl.between[1]} {isl.backends[1]}"),
             _e(", ".join(str(i) for i in isl.instructions)),
             _e(", ".join(isl.causes) or "(glue only)"),
             _n(len(isl.glue)),
@@ -292,8 +293,11 @@ def island_html(island: CpuIsland) -> str:
 
 
 def _round_trips_table(trips: Sequence[RoundTrip]) -> str:
-    rows = [[_e(f"#{r.source} \u2192 #{r.sink}"), _e(r.value), _e(", ".join(r.ops)), _n(r.bytes)] for r in trips]
-    return _table(["delegate calls", "tensor", "CPU ops on the way", "bytes"], rows, (1, 3))
+    rows = [
+        [_e(f"#{r.source} \u2192 #{r.sink}"), _e(r.kind.replace("_", " ")), _e(r.value), _e(", ".join(r.ops) or "none"), _n(r.bytes)]
+        for r in trips
+    ]
+    return _table(["delegate calls", "kind", "tensor", "CPU ops on the way", "bytes"], rows, (2, 4))
 
 
 def round_trip_html(trip: RoundTrip) -> str:
@@ -371,7 +375,7 @@ def show_metrics(method: Method) -> Rendered:
         f"CPU islands: {len(cpu_islands(method))}",
         f"round trips: {len(round_trips(method))}",
         f"coverage: {coverage(method).ratio}",
-        f"fragmentation score: {fragmentation_score(method)}",
+        f"fragmentation score: {format_score(fragmentation_score(method))}",
     ]
     return Rendered(_wrap(_table(["metric", "value"], [[_e(k), v] for k, v in rows])), "\n".join(text_rows))
 
@@ -380,7 +384,8 @@ def show_islands(method_or_islands: Method | Sequence[CpuIsland]) -> Rendered:
     """The CPU islands of a method (or a list of islands) as a table."""
     islands = list(method_or_islands) if isinstance(method_or_islands, Sequence) else cpu_islands(method_or_islands)
     text = "\n".join(
-        f"#{i.before}->#{i.after}: {', '.join(i.causes) or '(glue only)'} ({i.bytes_in} B in, {i.bytes_out} B out)" for i in islands
+        f"#{i.between[0]}->#{i.between[1]}: {', '.join(i.causes) or '(glue only)'} ({i.bytes_in} B in, {i.bytes_out} B out)"
+        for i in islands
     )
     return Rendered(_wrap(_islands_table(islands) if islands else "no CPU islands"), text or "no CPU islands")
 
@@ -388,7 +393,9 @@ def show_islands(method_or_islands: Method | Sequence[CpuIsland]) -> Rendered:
 def show_round_trips(method_or_trips: Method | Sequence[RoundTrip]) -> Rendered:
     """The round trips of a method (or a list of them) as a table."""
     trips = list(method_or_trips) if isinstance(method_or_trips, Sequence) else round_trips(method_or_trips)
-    text = "\n".join(f"#{r.source}->#{r.sink} via {', '.join(r.ops)}: {r.bytes} B" for r in trips)
+    text = "\n".join(
+        f"#{r.source}->#{r.sink} {'directly' if r.kind == 'direct' else 'via ' + ', '.join(r.ops)}: {r.bytes} B" for r in trips
+    )
     return Rendered(_wrap(_round_trips_table(trips) if trips else "no round trips"), text or "no round trips")
 
 

@@ -104,7 +104,7 @@ def profile_lines(profile: MethodProfile, method: Method) -> list[str]:
     for isl in profile.islands:
         causes = ", ".join(printable(c) for c in isl.island.causes) or "glue only"
         lines.append(
-            f"    CPU island between instructions {isl.island.before} and {isl.island.after} ({causes}): "
+            f"    CPU island between instructions {isl.island.between[0]} and {isl.island.between[1]} ({causes}): "
             f"{_stats(isl.timing)} ticks, {_share(isl.share)} of execute time"
             + (f"; glue in it {ticks_text(isl.glue.median_ticks)} ticks (median)" if isl.island.glue else "")
         )

@@ -1,4 +1,4 @@
-"""The document ``edgeinspect inspect`` prints for a .tosa file: JSON per design.md, and text."""
+"""The document ``edgeinspect inspect`` prints for a .tosa file: JSON per the CLI contract (docs/cli.md), and text."""
 
 from __future__ import annotations
 

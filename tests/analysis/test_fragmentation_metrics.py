@@ -56,7 +56,7 @@ def test_u55_upsample_by_hand() -> None:
     assert boundary_bytes(m) == 768 + 2048 + 8192 + 8192
     (island,) = cpu_islands(m)
     assert island.instructions == (2, 3, 4)
-    assert (island.before, island.after) == (1, 5)
+    assert island.between == (1, 5)
     assert island.causes == ("aten::upsample_bilinear2d.vec_out",)
     assert island.glue == (2, 4)
     assert (island.bytes_in, island.bytes_out) == (2048, 8192)  # int8 in from delegate 0, int8 out to delegate 1
@@ -173,9 +173,12 @@ def test_metrics_object_of_inspect_json() -> None:
         "delegated_subgraphs",
         "transitions",
         "boundary_bytes",
+        "boundary_bytes_by_kind",
+        "crossings",
         "cpu_islands",
         "coverage",
         "round_trips",
+        "round_trip_counts",
         "fragmentation_score",
     ]
     assert metrics["delegated_subgraphs"] == {"EthosUBackend": 3}

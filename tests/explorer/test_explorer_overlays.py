@@ -88,7 +88,7 @@ def test_island_overlay_marks_causes_and_glue():
     m = _load("u55_multi").method()
     g = explorer_graph(m)
     results = island_overlay(m, g, "forward")["forward"]["results"]
-    by_name = {g.nodes[int(k)]["name"]: v for k, v in results.items() if g.nodes[int(k)]["name"].startswith("aten::")}
+    by_name = {g.nodes[k]["name"]: v for k, v in results.items() if g.nodes[k]["name"].startswith("aten::")}
     assert by_name["aten::upsample_bilinear2d.vec_out"] == {"value": "island 0: cause", "bgColor": ISLAND_CAUSE_COLOR}
     assert by_name["aten::index_select.out"] == {"value": "island 1: cause", "bgColor": ISLAND_CAUSE_COLOR}
     # 2 islands x (dq, cause, q): the q/dq before the first and after the last delegate are not in islands.
@@ -104,7 +104,7 @@ def test_recommendation_overlay_hook_with_given_recommendations():
         {"operator": "aten::upsample_bilinear2d", "transitions_saved": 2, "fix": "nearest"},
     ]
     results = recommendation_overlay(g, "forward", recs)["forward"]["results"]
-    names = {g.nodes[int(k)]["name"]: v["value"] for k, v in results.items()}
+    names = {g.nodes[k]["name"]: v["value"] for k, v in results.items()}
     assert names == {
         "aten::index_select.out": "#1 aten::index_select: saves 2 transitions, 16,416 B",
         "aten::upsample_bilinear2d.vec_out": "#2 aten::upsample_bilinear2d: saves 2 transitions",

@@ -112,21 +112,21 @@ def test_every_instruction_and_delegate_operator_has_the_etrecords_source(entry:
         delegate_calls = [i for i in method.instructions if i.kind == "delegate"]
         for ins, low in zip(delegate_calls, lowered, strict=True):
             nodes = [n for n in low.original_module.graph.nodes if n.op == "call_function" and n.target is not operator.getitem]
-            ops = ms.delegates[ins.target]
+            ops = ms.delegates[ins.delegate]
             assert [op.node for op in ops] == [n.name for n in nodes]
             assert [op.debug_handle for op in ops if op.debug_handle is not None] == handles[str(ins.index)]
             for op, node in zip(ops, nodes, strict=True):
                 assert base_operator(op.operator) == base_operator(_op(node)) and op.debug_handle == node.meta.get("debug_handle")
                 _check(op.source, node)
-            decoded = decode_delegate(method.delegates[ins.target])
+            decoded = decode_delegate(method.delegates[ins.delegate])
             if decoded.kind == "xnnpack":
-                placed = ms.payload[ins.target]
+                placed = ms.payload[ins.delegate]
                 for xnode in decoded.graph.nodes:
                     if xnode.debug_handle != 65535:
                         same = {n.name for n in nodes if n.meta.get("debug_handle") == xnode.debug_handle}
                         assert set(placed[xnode.index].nodes) == same, xnode
             else:
-                assert ins.target not in ms.payload
+                assert ins.delegate not in ms.payload
 
 
 def test_lrn_in_sequential_points_at_the_module_and_the_calling_line(sources: dict) -> None:

@@ -13,6 +13,7 @@ from conftest import DATA, pte_fixtures
 from ei_testutil import summarize
 
 import edgeinspect
+from edgeinspect.graph import instruction_key
 from edgeinspect.model import SCALAR_TYPES
 
 FIXTURES = pte_fixtures()
@@ -100,14 +101,18 @@ def test_networkx_graph_matches_the_method(pte: Path):
             assert len(instr_nodes) == len(m.instructions)
             assert sum(1 for _, d in g.nodes(data=True) if d["kind"] == "input") == len(m.inputs)
             assert sum(1 for _, d in g.nodes(data=True) if d["kind"] == "output") == len(m.outputs)
+            # node keys are of one type (strings), so they sort; an instruction's is its index as text
+            assert all(isinstance(n, str) for n in g.nodes) and len(sorted(g.nodes)) == g.number_of_nodes()
             for ins in m.instructions:
-                node = g.nodes[ins.index]
+                node = g.nodes[instruction_key(ins.index)]
                 assert node["index"] == ins.index
                 if ins.kind == "delegate":
-                    assert node["device"] == m.delegates[ins.target].backend_id
-                    assert node["delegate"] == ins.target
+                    assert node["device"] == m.delegates[ins.delegate].backend_id
+                    assert node["delegate"] == ins.delegate == ins.ref
                 elif ins.kind == "kernel":
-                    assert node["device"] == "CPU" and node["name"] == m.operators[ins.target].full_name
+                    assert node["device"] == "CPU" and node["name"] == m.operators[ins.operator_index].full_name
+            stitched = program.to_networkx(m.name, stitched=True)
+            assert all(isinstance(n, str) for n in stitched.nodes) and len(sorted(stitched.nodes)) == stitched.number_of_nodes()
             # every edge carries a tensor that both ends name, with consistent bytes
             for _u, _v, key, d in g.edges(keys=True, data=True):
                 t = m.values[key].data
@@ -188,7 +193,7 @@ def test_mutable_buffer_is_state_not_produced_by_its_first_reader():
     index_put = next(i for i in m.instructions if i.name.startswith("aten::index_put"))
     written = index_put.args[-1]
     copy = next(i for i in m.instructions if i.name == "aten::copy_")
-    assert g.has_edge(index_put.index, copy.index, key=written)
+    assert g.has_edge(instruction_key(index_put.index), instruction_key(copy.index), key=written)
 
 
 @pytest.mark.parametrize("pte", FIXTURES, ids=IDS)

@@ -59,7 +59,7 @@ def test_every_instruction_and_value_kind(segments: bool):
     assert [i.kind for i in tail] == ["jump_false", "move", "free"]
     jump, move, free = tail
     n = len(m.values) - 10
-    assert jump.args == (n + 2,) and jump.target == tail[0].index + 3
+    assert jump.args == (n + 2,) and jump.destination == tail[0].index + 3 and jump.ref == jump.destination
     assert move.args == (0, 1) and free.args == (1,)
     assert [(v.kind, v.data) for v in m.values[n:]] == [
         ("null", None),
@@ -74,9 +74,9 @@ def test_every_instruction_and_value_kind(segments: bool):
         ("optional_tensor_list", (0, -1)),
     ]
     assert {d.location for d in m.delegates} == {"segment" if segments else "inline"}
-    # the graph and the metrics skip jumps, moves and frees as design.md says
+    # the graph and the metrics skip jumps, moves and frees as docs/concepts.md says
     g = program.to_networkx()
-    assert g.nodes[free.index]["kind"] == "other" and g.nodes[free.index]["instruction_kind"] == "free"
+    assert g.nodes[str(free.index)]["kind"] == "other" and g.nodes[str(free.index)]["instruction_kind"] == "free"
     from edgeinspect.analysis import transitions
 
     assert transitions(m) == 4

@@ -93,7 +93,7 @@ def _check_read_correctly(pte: str, backend: str, p: DecodedPayload) -> None:
             "vela_end_stream",
         ]
         method = next(m for m in program.methods if d in m.delegates)
-        call = next(i for i in method.instructions if i.kind == "delegate" and i.target == d.index)
+        call = next(i for i in method.instructions if i.kind == "delegate" and i.delegate == d.index)
         args = [method.tensor(v) for v in method.tensor_args(call)]
         outs = args[len(args) - len(p.stream.outputs) :]
         assert [math.prod(t.shape6) for t in p.stream.outputs] == [a.numel for a in outs]

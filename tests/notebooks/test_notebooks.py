@@ -83,7 +83,8 @@ def test_quickstart():
     assert "ExecuTorch program" in html and "aten::upsample_bilinear2d.vec_out" in html
     # the kernels between the two delegates, and the boundary edges with their bytes
     assert "3 aten::upsample_bilinear2d.vec_out" in text
-    assert "bytes crossing:" in text
+    assert "bytes crossing: 19200 | boundary_bytes: 19200" in text  # the crossings are the terms of boundary_bytes
+    assert "#1 EthosUBackend (ethos-u55-128): 768 B in, 2,048 B out" in text  # per_delegate
     assert "'transitions': 4, 'boundary_bytes': 19200" in text
     assert "aten::upsample_bilinear2d -> 1 delegate(s), 2 transitions and 10240 bytes saved" in text
     # %load_ext edgeinspect.report.notebook makes a bare CpuIsland display as a table

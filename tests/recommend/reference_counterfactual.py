@@ -24,9 +24,10 @@ from edgeinspect.recommend.counterfactual import Counterfactual, Partitioning
 
 
 def _call_graph(method: Method) -> nx.DiGraph:
-    """Dataflow between instructions (and method inputs/outputs), without edge multiplicity."""
+    """Dataflow between instructions (and method inputs/outputs), without edge multiplicity;
+    instruction nodes keyed by their index (the graph's keys are its text)."""
     g = nx.DiGraph(method.to_networkx())
-    return g
+    return nx.relabel_nodes(g, {n: d["index"] for n, d in g.nodes(data=True) if d["kind"] not in ("input", "output")})
 
 
 def _is_convex(g: nx.DiGraph, members: set[Any]) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from conftest import DATA, zoo_index
 
 import edgeinspect
-from edgeinspect.analysis import base_operator, cpu_islands, is_glue
+from edgeinspect.analysis import base_operator, cpu_islands, is_glue, round_trips
 from edgeinspect.cli import main
 from edgeinspect.recommend import CATALOG, counterfactual, lookup, recommend
 
@@ -27,7 +27,23 @@ def _delegate_calls(name: str) -> int:
     return sum(BY_NAME[name]["delegate_calls"].values())
 
 
-@pytest.mark.parametrize("entry", ZOO, ids=[e["name"] for e in ZOO])
+#: Fixtures lowered by more than one partitioner for the same backend: the counterfactual models
+#: one capability-based partitioner per backend, which would merge delegates that hand tensors
+#: straight to each other; ExecuTorch's dynamic-quant recipe runs two and keeps them apart.
+TWO_PARTITIONERS = {"xnn_dynamic_quant"}
+
+
+def _known_limit(entry: dict):
+    return pytest.param(
+        entry,
+        id=entry["name"],
+        marks=pytest.mark.xfail(
+            entry["name"] in TWO_PARTITIONERS, strict=True, reason="the counterfactual models one partitioner per backend"
+        ),
+    )
+
+
+@pytest.mark.parametrize("entry", [_known_limit(e) for e in ZOO])
 def test_counterfactual_with_nothing_added_reproduces_the_file(entry: dict) -> None:
     # The re-partitioning model, given no extra operator, must find exactly the delegates,
     # transitions and boundary bytes that are in the file.
@@ -55,10 +71,14 @@ def test_top_ranked_operator_replaced_has_the_predicted_delegate_count(entry: di
     disappeared), and that real export has the top recommendation's delegates_if_supported."""
     recs = recommend(_program(entry["name"]))
     if not recs:
-        # The one honest reason for a fragmented program to have no splitting operator:
-        # every island holds control flow (torch.cond branches, loop bodies).
+        # The honest reasons for a fragmented program to have no splitting operator: every
+        # island holds control flow (torch.cond branches, loop bodies), or there is no island
+        # at all (the partitioners themselves split the delegates, which hand their tensors
+        # straight to each other: direct round trips).
         islands = [isl for m in _program(entry["name"]).methods for isl in cpu_islands(m)]
-        assert islands and all(isl.control_flow for isl in islands), entry["name"]
+        assert all(isl.control_flow for isl in islands), entry["name"]
+        if not islands:
+            assert any(r.kind == "direct" for m in _program(entry["name"]).methods for r in round_trips(m)), entry["name"]
         return
     top = recs[0]
     wanted = {top.operator, *top.requires}
