@@ -260,7 +260,7 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record:
     from edgeinspect.analysis.figures import method_figures
     from edgeinspect.errors import UsageError
     from edgeinspect.lint.baseline import entry_problem, method_entry, regressions
-    from edgeinspect.lint.rules import check_method, check_program
+    from edgeinspect.lint.rules import check_fallbacks, check_method, check_program
     from edgeinspect.textsafe import TEXT_LIMIT, abbreviate
 
     if not isinstance(model, Program):
@@ -274,6 +274,8 @@ def _lint_model(model: Any, path: str, settings: Settings, base: Any, *, record:
         old = known.get(method.name)
         if old is None:
             out.extend(check_method(method, figures[method.name], settings, path))
+            if settings.enabled("EI120"):  # off by default: the fallback account costs a recommender run
+                out.extend(check_fallbacks(model, method, settings, path))
             continue
         problem = entry_problem(old)
         if problem:

@@ -18,6 +18,7 @@ Keys (kebab-case; snake_case is accepted too)::
     include = ["*.pte", "*.tosa"]    # which files a directory argument expands to
     exclude = ["build/**"]
     baseline = "edgeinspect-baseline.json"
+    allowed-fallbacks = ["aten::index_put"]   # EI120 lets these CPU operators through
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _KEYS = (
     "include",
     "exclude",
     "baseline",
+    "allowed_fallbacks",
 )
 
 
@@ -65,6 +67,7 @@ class Settings:
     include: tuple[str, ...] = ("*.pte", "*.tosa")
     exclude: tuple[str, ...] = ()
     baseline: str | None = None
+    allowed_fallbacks: tuple[str, ...] = ()
 
     def limit(self, key: str, backend: str | None = None, *, fallback: bool = True) -> Any:
         """The limit ``key`` for ``backend`` (per-backend keys) or overall; None when unset.
@@ -382,6 +385,12 @@ def _value(key: str, value: Any, what: str) -> Any:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise UsageError(f"{what} must be a list of globs")
+        return list(value)
+    if key == "allowed_fallbacks":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f'{what} must be a list of operator names such as "aten::index_put"')
         return list(value)
     if key == "baseline":
         if not isinstance(value, str):
