@@ -122,11 +122,14 @@ def run(args: argparse.Namespace) -> int:
         for rec in doc["recommendations"]:  # names from the file abbreviated (reasons and fixes are longer)
             rec.update(bounded({k: rec[k] for k in ("operator", "method", "backend", "target", "kernels", "requires")}))
         account_doc = cpu.to_dict()
-        for entry in (*account_doc["fallbacks"], *account_doc["glue"]):
-            entry.update(bounded({k: entry[k] for k in ("operator", "method", "kernels") if k in entry}))
-            for k in ("backend", "target", "splitter"):
-                if entry.get(k) is not None:
-                    entry[k] = abbreviate(entry[k], NAME_LIMIT)
+        # Every name from the file abbreviated; reasons and fixes are longer texts (names in them
+        # were abbreviated when they were written).
+        texts = ("reason", "reasons", "fix", "alternatives", "cost_note")
+        for key in ("fallbacks", "glue"):
+            account_doc[key] = [
+                {k: bounded(v, TEXT_LIMIT if k in texts else NAME_LIMIT) for k, v in entry.items()} for entry in account_doc[key]
+            ]
+        account_doc["undelegated"] = bounded(account_doc["undelegated"])
         doc.update(account_doc)
         doc["control_flow_islands"] = control_flow
         if profiled:
@@ -319,7 +322,7 @@ def _account_lines(cpu: Any, recs: list[Any]) -> list[str]:
         )
         text = (
             f"glue [{safe(method)}]: {calls} call(s) on the CPU ({', '.join(f'{k} {n}' for k, n in kinds.items())}: {ops}), "
-            f"writing {sum(g.bytes for g in glue):,} bytes"
+            f"writing {sum(g.bytes_written for g in glue):,} bytes"
         )
         timed = [g.time for g in glue if g.time is not None]
         if timed:

@@ -50,6 +50,7 @@ from edgeinspect.recommend.counterfactual import Counterfactual, counterfactual,
 from edgeinspect.recommend.fixes import CATALOG, fixes_for
 from edgeinspect.recommend.recommender import Recommendation, _derived_fixes, _why_yes, recommend_method
 from edgeinspect.recommend.support import lookup, support_table, target_key
+from edgeinspect.textsafe import abbreviate
 
 if TYPE_CHECKING:
     from edgeinspect.analysis.evidence import Evidence
@@ -128,7 +129,7 @@ class Glue:
         Kernel calls.
     instructions : tuple of int
         Their instruction indices.
-    bytes : int
+    bytes_written : int
         Tensor bytes its calls write (each call writes a converted or re-laid-out copy).
     positions : tuple of (str, int)
         Calls per position (:data:`POSITIONS`).
@@ -142,7 +143,7 @@ class Glue:
     kernels: tuple[str, ...]
     count: int
     instructions: tuple[int, ...]
-    bytes: int
+    bytes_written: int
     positions: tuple[tuple[str, int], ...]
     time: MeasuredCost | None = None
 
@@ -154,7 +155,7 @@ class Glue:
             "kind": self.kind,
             "count": self.count,
             "instructions": list(self.instructions),
-            "bytes": self.bytes,
+            "bytes_written": self.bytes_written,
             "positions": dict(self.positions),
             "kernels": list(self.kernels),
         }
@@ -393,7 +394,7 @@ def _whole_program_fixes(op: str, kernel: str, runs_on: Sequence[str]) -> tuple[
             {
                 "id": f"target-{runs_on[0]}",
                 "kind": "change-target",
-                "text": f"Nothing in this method is delegated: lower it with the partitioner of a target that accepts {op} "
+                "text": f"Nothing in this method is delegated: lower it with the partitioner of a target that accepts {abbreviate(op)} "
                 f"({', '.join(runs_on)}; support table, not proven on a fixture), and check that the partitioner ran.",
             }
         )
@@ -561,18 +562,18 @@ def _method_account(
             all_reasons, source = (entry.reason or _why_yes(entry.supported, target),), "support-table"
         elif first_d is None:
             all_reasons = (
-                f"unknown: nothing in method {method.name!r} is delegated, and a program without delegates does not record "
+                f"unknown: nothing in method {abbreviate(method.name)!r} is delegated, and a program without delegates does not record "
                 "the target it was lowered for (pass --target, and --etrecord for executorch's own checks); " + summary,
             )
             source = "unknown"
         else:
             all_reasons = (
-                f"unknown: the support table has no entry for the target of the {backend} delegates next to it "
+                f"unknown: the support table has no entry for the target of the {abbreviate(str(backend))} delegates next to it "
                 "(pass --etrecord for executorch's own checks); " + summary,
             )
             source = "unknown"
         if first_d is None and target is not None and source != "unknown":
-            all_reasons += (f"nothing in method {method.name!r} is delegated; {summary}",)
+            all_reasons += (f"nothing in method {abbreviate(method.name)!r} is delegated; {summary}",)
         if in_flow:
             jump, to = in_flow[0]
             all_reasons = (_CONTROL_FLOW.format(jump=jump, to=to), *all_reasons)

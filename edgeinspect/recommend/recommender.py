@@ -22,6 +22,7 @@ from edgeinspect.model.source import Source
 from edgeinspect.recommend.counterfactual import Counterfactual, counterfactual
 from edgeinspect.recommend.fixes import fixes_for
 from edgeinspect.recommend.support import lookup, support_table, target_key
+from edgeinspect.textsafe import abbreviate
 
 if TYPE_CHECKING:
     from edgeinspect.recommend.cost import MeasuredCost
@@ -293,7 +294,7 @@ def _derived_fixes(op: str, names: tuple[str, ...], target: str | None) -> tuple
         {
             "id": f"target-{others[0]}",
             "kind": "change-target",
-            "text": f"Compile for {others[0]}, whose partitioner accepts {op} (support table; not proven on a fixture).",
+            "text": f"Compile for {others[0]}, whose partitioner accepts {abbreviate(op)} (support table; not proven on a fixture).",
         },
     )
 

@@ -345,7 +345,7 @@ def _fallbacks_section(program: Program, method: Method) -> str:
             kinds[g.kind] = kinds.get(g.kind, 0) + g.count
         table += (
             f'<p class="glue">Glue on the CPU, counted apart: {sum(g.count for g in glue)} call(s) '
-            f"({_e(', '.join(f'{k} {n}' for k, n in kinds.items()))}), writing {sum(g.bytes for g in glue):,} bytes.</p>"
+            f"({_e(', '.join(f'{k} {n}' for k, n in kinds.items()))}), writing {sum(g.bytes_written for g in glue):,} bytes.</p>"
         )
     return table
 

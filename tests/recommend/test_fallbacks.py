@@ -179,7 +179,7 @@ def test_glue_is_counted_apart_with_its_kind_and_bytes():
         for v in set(m.tensor_args(m.instructions[i]))  # an out-variant lists its output twice
         if m.tensor(v).scalar_type == 6
     )
-    assert q["quantized_decomposed::dequantize_per_tensor"].bytes == written
+    assert q["quantized_decomposed::dequantize_per_tensor"].bytes_written == written
 
 
 def test_a_layout_operator_that_splits_is_a_splitter_not_glue():
