@@ -402,3 +402,16 @@ def test_fallback_account_work_grows_linearly(monkeypatch, shape):
     (n1, w1), (n2, w2) = (_work(monkeypatch, make(k)) for k in (400, 800))
     assert (n1, n2) == (400, 800)
     assert w2 <= 2.2 * w1, (w1, w2)
+
+
+def test_fallbacks_that_do_not_split_carry_their_measured_time(capsys):
+    """xnn_cond (a real XNNPACK run): the predicate's operators and the branch that ran have
+    their own kernel time; the branch that never ran has none."""
+    doc = _explain_json(capsys, str(DATA / "xnn_cond.pte"), "--etdump", str(DATA / "etdump" / "xnn_cond.etdp"))
+    assert doc["recommendations"] == []
+    for f in doc["fallbacks"]:
+        ticks, execute, runs = _steady_ticks("xnn_cond", set(f["instructions"]))
+        assert f["time"]["kernel_ticks"] == round(ticks / runs, 1), f["operator"]  # per run, one decimal
+        assert f["time"]["kernel_share"] == round(ticks / execute, 4) and f["time"]["island_ticks"] is None
+    ran = {f["operator"]: f["time"]["kernel_ticks"] > 0 for f in doc["fallbacks"]}
+    assert ran["aten::sum"] and ran["aten::gt"] and ran["aten::mul"] != ran["aten::sub"]  # one branch ran
