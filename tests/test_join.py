@@ -47,7 +47,8 @@ def test_every_delegate_joins(fx):
         assert d.tosa_file in program.tosa_files and d.tosa is not None
         used.append(d.tosa_file)
         decoded = decode_delegate(d)
-        assert decoded.ops and "CONST" not in decoded.ops
+        # u55_gather_only's one delegate holds a CONST alone (the int64 index cast to int32): no work
+        assert decoded.ops is not None and "CONST" not in decoded.ops
         assert decoded.ops == d.tosa.histogram(include_const=False)
         if d.backend_id == "TOSABackend":
             # TOSABackend payloads are byte-identical to their dump

@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow a non-loopback --host; anyone who reaches it can read any file this user can read",
     )
-    p.add_argument("--no-overlays", action="store_true", help="start without the device/island/recommendation overlays")
+    p.add_argument("--no-overlays", action="store_true", help="start without the device/island/recommendation/fallback overlays")
     p.set_defaults(run=run)
 
 

@@ -491,3 +491,55 @@ class ScaledMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down(torch.relu(self.up(x)) * self.scale)
+# --- CPU fallbacks that do not split (issue 17) -------------------------------------------
+
+
+class ChannelGather(nn.Module):
+    """Only a fixed channel gather (``index_select``): on Ethos-U55, which has no GATHER, the
+    gather stays on the CPU; the Arm flow delegates only the cast of its int64 index to int32
+    (a delegate call with no inputs), so nothing of the model's own work runs on the NPU."""
+
+    def __init__(self, ch: int = 8) -> None:
+        super().__init__()
+        self.register_buffer("index", torch.tensor([ch - 1 - i for i in range(ch)], dtype=torch.long))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.index_select(x, 1, self.index)
+
+
+class UpsampleThenCNN(nn.Module):
+    """A 2x bilinear upsample first, then Conv-ReLU-Conv: on Ethos-U55, which runs no bilinear
+    RESIZE, the upsample stays on the CPU before the one delegate (a leading fallback)."""
+
+    def __init__(self, ch: int = 8) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        return self.conv2(torch.relu(self.conv1(x)))
+
+
+class ChannelSort(nn.Module):
+    """Only ``torch.sort`` over the channels: TOSA has no sort, so on Ethos-U55 nothing is
+    delegated at all (only quantize/dequantize glue around the sort)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sort(x, dim=1).values
+
+
+class CNNThenWhere(nn.Module):
+    """Conv-ReLU-Conv, then ``torch.where(y > t, y, y * 0.5)`` as the last step: on
+    Ethos-U55 the comparison and the select stay on the CPU after the one delegate (trailing
+    fallbacks)."""
+
+    def __init__(self, ch: int = 8, threshold: float = 0.25) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.conv1 = nn.Conv2d(3, ch, 3, padding=1)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv2(torch.relu(self.conv1(x)))
+        return torch.where(y > self.threshold, y, y * 0.5)

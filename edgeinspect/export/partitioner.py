@@ -437,7 +437,10 @@ def whatif_partitions(ep: ExportedProgram, backend_id: str, compile_specs: Mappi
         _register_whatif(partitioner, program)
     with _quiet():
         result = partitioner.partition(program)
-    return len(result.partition_tags)
+    # A tag whose nodes were all de-tagged again (the Arm partitioner drops a partition of
+    # quantize/dequantize glue alone) lowers nothing: count the tags that kept a node.
+    kept = {n.meta.get("delegation_tag") for n in result.tagged_exported_program.graph.nodes}
+    return sum(1 for tag in result.partition_tags if tag in kept)
 
 
 class _AllReasons:
@@ -581,10 +584,25 @@ def _xnnpack_reasons(program: ExportedProgram, nodes: list[torch.fx.Node]) -> di
     return out
 
 
+#: The partitioner setup (backend id, compile specs) of a support-table target, for a method
+#: whose program has no delegate to read it from (``explain --target``).
+TARGET_SETUPS: dict[str, tuple[str, dict[str, str]]] = {
+    "ethos-u55": ("EthosUBackend", {"compile_flags": "--accelerator-config=ethos-u55-128"}),
+    "ethos-u85": ("EthosUBackend", {"compile_flags": "--accelerator-config=ethos-u85-256"}),
+    "TOSA-1.0+INT": ("TOSABackend", {"tosa_spec": "TOSA-1.0+INT"}),
+    "TOSA-1.0+FP": ("TOSABackend", {"tosa_spec": "TOSA-1.0+FP"}),
+    "xnnpack": ("XnnpackBackend", {}),
+}
+
+
 def etrecord_analysis(
-    program: Any, etrecord: str | os.PathLike[str], recommendations: Iterable[Any] = ()
+    program: Any, etrecord: str | os.PathLike[str], recommendations: Iterable[Any] = (), *, target: str | None = None
 ) -> tuple[dict[str, dict[str, list[str]]], dict[str, Any]]:
     """Reasons and what-if for ``explain --etrecord``.
+
+    The backend and its settings are read from each method's first delegate; a method with no
+    delegate at all is checked against ``target`` (a key of :data:`TARGET_SETUPS`) when given,
+    and skipped otherwise (nothing says what it was lowered for).
 
     Returns
     -------
@@ -600,13 +618,20 @@ def etrecord_analysis(
     setups: dict[str, tuple[str, dict[str, bytes]]] = {}
     for method in program.methods:
         ep = edge.get(method.name)
-        if ep is None or not method.delegates:
+        if ep is None:
             continue
         first = delegate_modules(ep)
-        if not first:
+        if first:
+            backend = first[0].backend_id
+            specs = {cs.key: cs.value for cs in first[0].compile_specs}
+        elif target is not None and not any(i.kind == "delegate" for i in method.instructions):
+            if target not in TARGET_SETUPS:
+                from edgeinspect.errors import UsageError
+
+                raise UsageError(f"--target {target!r} is not one of {', '.join(TARGET_SETUPS)}")
+            backend, specs = TARGET_SETUPS[target][0], dict(TARGET_SETUPS[target][1])
+        else:
             continue
-        backend = first[0].backend_id
-        specs = {cs.key: cs.value for cs in first[0].compile_specs}
         setups[method.name] = (backend, specs)
         rejected = rejection_reasons(ep, backend, specs)
         per_op: dict[str, list[str]] = {}

@@ -663,6 +663,46 @@ FIXTURES += (
         fragmented=True,
         extract_delegate_segments=True,
         etrecord=False,  # no CPU operator to trace back
+# --- CPU fallbacks that do not split (issue 17): an operator left on the CPU before or after
+# the delegated work, and a program in which nothing is delegated ---------------------------
+FIXTURES += (
+    Fixture(
+        "u55_gather_only",
+        "ethos-u55",
+        "Only a channel gather (index_select): Ethos-U55 has no GATHER, so the gather runs on the CPU after the one delegate, "
+        "which only casts the int64 index to int32: none of the model's own work runs on the NPU",
+        _forward(models.ChannelGather, 1, 8, 16, 16),
+        fragmented=False,
+        extract_delegate_segments=False,
+        provenance=True,  # executorch's own reasons (explain --etrecord) need the ETRecord
+    ),
+    Fixture(
+        "u55_sort_only",
+        "ethos-u55",
+        "Only torch.sort over the channels: TOSA has no sort, so nothing is delegated and the whole program runs on the CPU",
+        _forward(models.ChannelSort, 1, 4, 16, 16),
+        fragmented=False,
+        extract_delegate_segments=False,
+        provenance=True,
+    ),
+    Fixture(
+        "u55_upsample_lead",
+        "ethos-u55",
+        "A 2x bilinear upsample first, then Conv-ReLU-Conv: the upsample stays on the CPU before the one Ethos-U55 delegate",
+        _forward(models.UpsampleThenCNN, *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+        provenance=True,
+    ),
+    Fixture(
+        "u55_where_edge",
+        "ethos-u55",
+        "Conv-ReLU-Conv, then torch.where(y > t, y, y * 0.5) last: the comparison and the select stay on the CPU after the one "
+        "Ethos-U55 delegate",
+        _forward(models.CNNThenWhere, *IMG),
+        fragmented=False,
+        extract_delegate_segments=False,
+        provenance=True,
     ),
 )
 
@@ -858,8 +898,9 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
     if fixture.flow not in HOST_FLOWS:
         dump_dir = out / dump_name
         # Keep the per-delegate dumps only: Vela's working copy ("out.tosa", the last
-        # delegate's graph again) and its report directory are build litter.
-        for entry in sorted(dump_dir.iterdir()):
+        # delegate's graph again) and its report directory are build litter. A program with
+        # nothing delegated dumps nothing.
+        for entry in sorted(dump_dir.iterdir()) if dump_dir.is_dir() else ():
             if entry.is_file() and entry.name.startswith("output") and entry.suffix == ".tosa":
                 tosa_dumps.append(f"{dump_name}/{entry.name}")
             elif entry.is_dir():

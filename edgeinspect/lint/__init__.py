@@ -419,7 +419,7 @@ def _lint_evidence(evidence: Any, path: str, settings: Settings, sides: SideOpti
     from edgeinspect.errors import UsageError
     from edgeinspect.formats.payloads import known_delegate_ops
     from edgeinspect.lint.baseline import entry_problem, method_entry, regressions
-    from edgeinspect.lint.rules import check_budgets, check_method, check_program
+    from edgeinspect.lint.rules import check_budgets, check_fallbacks, check_method, check_program
     from edgeinspect.textsafe import TEXT_LIMIT, abbreviate
 
     model = evidence.program
@@ -444,6 +444,8 @@ def _lint_evidence(evidence: Any, path: str, settings: Settings, sides: SideOpti
         old = known.get(method.name)
         if old is None:
             out.extend(check_method(method, figures[method.name], settings, path, sources=sources))
+            if settings.enabled("EI120"):  # off by default: the fallback account costs a recommender run
+                out.extend(check_fallbacks(model, method, settings, path))
             continue
         problem = entry_problem(old)
         if problem:

@@ -27,6 +27,7 @@ Keys (kebab-case; snake_case is accepted too)::
     [targets."ethos-u55-128"]        # per-target memory limits (the delegate's compile target)
     max-scratch-bytes = 131072
     max-sram-bytes = 262144
+    allowed-fallbacks = ["aten::index_put"]   # EI120 lets these CPU operators through
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ _KEYS = (
     "baseline",
     "etdumps",
     "etrecords",
+    "allowed_fallbacks",
 )
 #: Keys that only the top of the table may set (not an override).
 _TOP_ONLY = ("include", "exclude", "baseline", "etdumps", "etrecords")
@@ -93,6 +95,7 @@ class Settings:
     include: tuple[str, ...] = ("*.pte", "*.tosa")
     exclude: tuple[str, ...] = ()
     baseline: str | None = None
+    allowed_fallbacks: tuple[str, ...] = ()
 
     def limit(self, key: str, backend: str | None = None, *, fallback: bool = True) -> Any:
         """The limit ``key`` for ``backend`` (per-backend and per-target keys) or overall; None when unset.
@@ -472,6 +475,12 @@ def _value(key: str, value: Any, what: str) -> Any:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise UsageError(f"{what} must be a list of globs")
+        return list(value)
+    if key == "allowed_fallbacks":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f'{what} must be a list of operator names such as "aten::index_put"')
         return list(value)
     if key == "baseline":
         if not isinstance(value, str):

@@ -30,6 +30,7 @@ __all__ = [
     "SourceLine",
     "absolute_paths",
     "check_budgets",
+    "check_fallbacks",
     "check_method",
     "check_program",
     "rule",
@@ -127,6 +128,17 @@ RULES: dict[str, Rule] = {
             "warning",
             "A method has no delegate call at all: everything runs on the CPU.",
             "Check that the partitioner ran; ignore the rule (--ignore EI107) for CPU-only models.",
+        ),
+        Rule(
+            "EI120",
+            "cpu-fallback",
+            "warning",
+            "An operator that is not glue runs on the CPU without splitting the delegated graph: before the first "
+            "delegate call, after the last, or in a method with nothing delegated (off by default: select it to gate on "
+            "'nothing falls back'; operators in `allowed-fallbacks` are let through).",
+            "Run `edgeinspect explain FILE` for why the partitioner left it and how to move it onto the backend, or list "
+            "it in `allowed-fallbacks`.",
+            default=False,
         ),
         Rule(
             "EI201",
@@ -813,6 +825,29 @@ def _memory_findings(
                 instruction=call.index if call is not None else None,
                 instructions=tuple(calls[d.index].index for d in delegates if d.index in calls) if len(delegates) > 1 else (),
                 figures={"figure": figure, "delegates": [d.index for d in delegates]},
+def check_fallbacks(program: Any, method: Any, settings: Any, path: str) -> list[Finding]:
+    """``EI120 cpu-fallback``: one finding per operator of ``method`` that runs on the CPU
+    without splitting the delegated graph (splitters are EI101/EI102's), unless its base name
+    is in the settings' ``allowed_fallbacks``; pointed at its first call."""
+    from edgeinspect.recommend.fallbacks import fallbacks, program_target
+
+    allowed = set(getattr(settings, "allowed_fallbacks", ()))
+    name = abbreviate(method.name)
+    by_index = {i.index: i for i in method.instructions}
+    out = []
+    for f in fallbacks(method, target=program_target(program)):
+        if f.splits or f.operator in allowed:
+            continue
+        first = by_index.get(f.instructions[0])
+        out.append(
+            Finding(
+                "EI120",
+                path,
+                f"{name!r}: {abbreviate(f.operator, NAME_LIMIT)} falls back to the CPU ({f.count} call(s), {f.position}): "
+                f"{abbreviate(f.reason, 160)}",
+                RULES["EI120"].severity,
+                first.offset if first is not None else method.offset,
+                name,
             )
         )
     return out

@@ -52,7 +52,7 @@ from edgeinspect.analysis.fragmentation import (
 from edgeinspect.graph import producers_and_consumers
 from edgeinspect.model import Method
 
-__all__ = ["Counterfactual", "Partitioning", "counterfactual", "repartition"]
+__all__ = ["Counterfactual", "Partitioning", "counterfactual", "region_size", "repartition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +112,7 @@ class Counterfactual:
     bytes_before: int
     bytes_after: int
     _partitioning: Any = field(default=None, repr=False, compare=False)
+    _solution: Any = field(default=None, repr=False, compare=False)
 
     @property
     def partitioning(self) -> Partitioning:
@@ -121,6 +122,18 @@ class Counterfactual:
             p = p.partitioning()
             object.__setattr__(self, "_partitioning", p)
         return p
+
+    @property
+    def changed_partitions(self) -> tuple[tuple[int, ...], ...]:
+        """Instruction indices of the partitions of ``backend`` that the operators changed or
+        made, ordered by first instruction: a merged partition holds the delegate calls it
+        merges, the kernels it takes from the CPU and the glue it absorbs. Read from the region
+        the operators touch (no call sequence is built); empty when nothing changed."""
+        solution = self._solution
+        if solution is None or getattr(solution, "_base", None) is None:  # the baseline changed nothing
+            return ()
+        first = solution.flow.first
+        return tuple(sorted(tuple(n - first for n in p) for p in solution._new))
 
     @property
     def delegates_after(self) -> int:
@@ -169,6 +182,8 @@ class _Flow:
         "baselines",
         "before",
         "bytes_of",
+        "group_sizes",
+        "grouping",
     )
 
     def __init__(self, method: Method) -> None:
@@ -219,6 +234,8 @@ class _Flow:
                 if base != ins.name:
                     self.by_operator.setdefault(base, []).append(p)
         self.baselines: dict[str, _Solution] = {}
+        self.group_sizes: dict[str, list[int]] = {}
+        self.grouping: dict[str, tuple[list[bool], list[int], list[list[int]]]] = {}
         self.bytes_of: dict[tuple[int, ...], int] = {}
         self.before = (delegated_subgraphs(method), transitions(method), boundary_bytes(method))
 
@@ -461,7 +478,13 @@ class _Flow:
         same = set(before).intersection(after)  # partitions the new operators left as they were
         return _Solution(self, backend, base, [p for p in after if p not in same], [p for p in before if p not in same], after)
 
-    def _baseline(self, backend: str) -> _Solution:
+    def groups(self, backend: str) -> tuple[list[bool], list[int], list[list[int]]]:
+        """The candidates for ``backend`` (its delegate calls and glue), the group of each
+        (connected through candidate-to-candidate edges; -1 for the others) and the groups'
+        members: what a counterfactual's region is made of, without partitioning anything."""
+        found = self.grouping.get(backend)
+        if found is not None:
+            return found
         candidate = [False] * self.size
         for p in range(self.first, self.size - len(self.method.outputs)):
             candidate[p] = (self.delegate[p] and self.name[p] == backend) or self.glue[p]
@@ -482,6 +505,11 @@ class _Flow:
                         members.append(y)
                         stack.append(y)
             groups.append(members)
+        found = self.grouping[backend] = (candidate, group, groups)
+        return found
+
+    def _baseline(self, backend: str) -> _Solution:
+        candidate, group, groups = self.groups(backend)
         parts = self.detag(self.sweep([x for members in groups for x in members]))
         return _Solution(self, backend, None, parts, [], parts, candidate=candidate, group=group)
 
@@ -675,6 +703,33 @@ def _extra(flow: _Flow, wanted: Iterable[str]) -> list[int]:
     return list(out)
 
 
+def region_size(method: Method, backend: str, operators: Iterable[str]) -> int:
+    """The work :func:`counterfactual` would do for ``operators``: the nodes it re-partitions
+    (their kernels and every group of candidates -- delegate calls of ``backend``, glue --
+    connected to them), each counted with its edges, since the sweep and its convexity checks
+    follow them. Costs the degree of those kernels, so a caller can budget its counterfactuals
+    (many operators next to one big group, or one call with many users, would each sweep it again).
+
+    Examples
+    --------
+    >>> from edgeinspect.model import Method, Instruction, Value, Tensor
+    >>> t = Value("tensor", Tensor(6, (1, 4)))
+    >>> calls = (Instruction(0, "delegate", 0, (0, 1), "XnnpackBackend", "XnnpackBackend"),
+    ...          Instruction(1, "kernel", 0, (1, 2), "aten::cumsum.out", "CPU"),
+    ...          Instruction(2, "delegate", 1, (2, 3), "XnnpackBackend", "XnnpackBackend"))
+    >>> region_size(Method("forward", (t, t, t, t), (0,), (3,), calls, (), ()), "XnnpackBackend", ["aten::cumsum"])
+    9
+    """
+    flow = _flow(method)
+    _, group, members = flow.groups(backend)  # the grouping alone: no partitioning is done here
+    sizes = flow.group_sizes.get(backend)
+    if sizes is None:
+        sizes = flow.group_sizes[backend] = [sum(1 + len(flow.succ[x]) + len(flow.pred[x]) for x in m) for m in members]
+    extra = _extra(flow, operators)
+    touched = {group[y] for x in extra for y in (*flow.succ[x], *flow.pred[x]) if group[y] >= 0}
+    return sum(1 + len(flow.succ[x]) + len(flow.pred[x]) for x in extra) + sum(sizes[g] for g in touched)
+
+
 def repartition(method: Method, backend: str, supported: Iterable[str]) -> Partitioning:
     """Re-partition ``method`` for ``backend`` with the ``supported`` operators delegated.
 
@@ -737,4 +792,5 @@ def counterfactual(method: Method, backend: str, operators: Iterable[str]) -> Co
         bytes_before=before[2],
         bytes_after=solution.boundary_bytes,
         _partitioning=solution,
+        _solution=solution,
     )

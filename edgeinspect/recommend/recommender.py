@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeinspect.analysis.fragmentation import base_operator, cpu_islands, is_glue
 from edgeinspect.model import Method, Program
@@ -22,6 +22,10 @@ from edgeinspect.model.source import Source
 from edgeinspect.recommend.counterfactual import Counterfactual, counterfactual
 from edgeinspect.recommend.fixes import fixes_for
 from edgeinspect.recommend.support import lookup, support_table, target_key
+from edgeinspect.textsafe import abbreviate
+
+if TYPE_CHECKING:
+    from edgeinspect.recommend.cost import MeasuredCost
 
 __all__ = ["Recommendation", "explain_dict", "recommend", "recommend_method"]
 
@@ -68,6 +72,13 @@ class Recommendation:
     sources : tuple of (int, Source) or None
         Where each instance came from in the model, as (instruction index, source); None
         when no provenance was given (see :mod:`edgeinspect.recommend.sources`).
+    time : MeasuredCost or None
+        Measured time of the islands it causes and what delegating it saves, with an ETDump
+        (:func:`edgeinspect.recommend.cost.with_measured_time`).
+    merge : dict or None
+        Vela's prediction for the merged partition (``explain --estimate``): the fields of
+        :class:`~edgeinspect.export.merge_estimate.MergeEstimate`, or ``missing`` / ``reason``
+        saying why there is none.
     """
 
     operator: str
@@ -87,6 +98,8 @@ class Recommendation:
     whatif: dict[str, Any] | None = field(default=None)
     last_instruction: int = -1
     sources: tuple[tuple[int, Source], ...] | None = None
+    time: MeasuredCost | None = None
+    merge: dict[str, Any] | None = None
 
     @property
     def delegates_if_supported(self) -> int:
@@ -139,6 +152,10 @@ class Recommendation:
         if self.sources is not None:
             # One per instance with a known source, with the kernel call it is.
             out["sources"] = [{**src.to_dict(), "instruction": i} for i, src in self.sources]
+        if self.time is not None:
+            out["time"] = self.time.to_dict()
+        if self.merge is not None:
+            out["merge_estimate"] = dict(self.merge)
         return out
 
 
@@ -277,7 +294,7 @@ def _derived_fixes(op: str, names: tuple[str, ...], target: str | None) -> tuple
         {
             "id": f"target-{others[0]}",
             "kind": "change-target",
-            "text": f"Compile for {others[0]}, whose partitioner accepts {op} (support table; not proven on a fixture).",
+            "text": f"Compile for {others[0]}, whose partitioner accepts {abbreviate(op)} (support table; not proven on a fixture).",
         },
     )
 

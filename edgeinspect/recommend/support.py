@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -99,6 +99,16 @@ def edge_overload(kernel_name: str) -> str:
     return f"{base}.{overload}"
 
 
+@cache
+def _overloads(target: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """The target's table entries by base operator, in table order (built once per target: a
+    program can name thousands of operators the table does not list)."""
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for key, value in support_table()["targets"][target]["operators"].items():
+        out.setdefault(base_operator(key), []).append((key, value))
+    return out
+
+
 def lookup(target: str | None, kernel_name: str) -> SupportEntry:
     """The target's verdict on the operator behind a .pte kernel name.
 
@@ -122,8 +132,7 @@ def lookup(target: str | None, kernel_name: str) -> SupportEntry:
     ops = table["operators"]
     entry = ops.get(op)
     if entry is None:
-        base = base_operator(kernel_name) + "."
-        same = [(k, v) for k, v in ops.items() if k.startswith(base)]
+        same = _overloads(target).get(base_operator(kernel_name), ())
         verdicts = {v["supported"] for _, v in same}
         if len(verdicts) == 1:
             op, entry = same[0]

@@ -317,6 +317,40 @@ def _recommendations_table(recs: list[Any]) -> str:
     )
 
 
+def _fallbacks_section(program: Program, method: Method) -> str:
+    """Every operator the method runs on the CPU, glue apart (issue 17): the fallback table and
+    one line for the glue (:mod:`edgeinspect.recommend.fallbacks`)."""
+    from edgeinspect.recommend.fallbacks import account, program_target
+
+    cpu = account(method, target=program_target(program))
+    if not cpu.fallbacks:
+        table = '<p class="muted">No CPU fallbacks: nothing but glue runs on the CPU.</p>'
+    else:
+        rows = []
+        for f in cpu.fallbacks:
+            where = ", ".join(f"{n} {p}" for p, n in f.positions) if f.position == "mixed" else f.position
+            splits = f"{f.splits}" if f.splits else "no"
+            rows.append(
+                f'<tr data-operator="{_name(f.operator)}" data-position="{_e(f.position)}"><td><code>{_name(f.operator)}</code></td>'
+                f"<td class=num>{f.count}</td><td>{_e(where)}</td><td class=num>{_e(splits)}</td>"
+                f"<td>{_e(f.reason_source)}: {_e(f.reason)}</td><td>{_e(f.fix or '')}</td></tr>"
+            )
+        table = (
+            '<table class="fallbacks"><tr><th>operator</th><th>calls</th><th>position</th><th>splits</th><th>why</th>'
+            "<th>fix</th></tr>" + "".join(rows) + "</table>"
+        )
+    glue = cpu.glue
+    if glue:
+        kinds: dict[str, int] = {}
+        for g in glue:
+            kinds[g.kind] = kinds.get(g.kind, 0) + g.count
+        table += (
+            f'<p class="glue">Glue on the CPU, counted apart: {sum(g.count for g in glue)} call(s) '
+            f"({_e(', '.join(f'{k} {n}' for k, n in kinds.items()))}), writing {sum(g.bytes_written for g in glue):,} bytes.</p>"
+        )
+    return table
+
+
 def _method_section(program: Program, method: Method, recommendations: Iterable[Any] | None) -> str:
     parts = partitions(method)
     plain = method.to_networkx()
@@ -339,6 +373,7 @@ def _method_section(program: Program, method: Method, recommendations: Iterable[
         f"of partition, labelled with the bytes that cross into the next one.</p>"
         f'<div class="scroll">{timeline_svg(method, parts, bounds)}</div>'
         f"<h3>CPU islands</h3>{_islands_table(method)}<h3>Recommendations</h3>{_recommendations_table(recs)}"
+        f"<h3>CPU fallbacks</h3>{_fallbacks_section(program, method)}"
         f'<h3>Graph</h3><p class="muted">{_e(graph_note)} Red edges cross devices.</p>'
         f'<div class="scroll">{graph_svg(graph, label_of=_labels(graph))}</div></section>'
     )

@@ -1,4 +1,4 @@
-"""Model Explorer node-data overlays (device, island, recommendation) and the partition naming they share.
+"""Model Explorer node-data overlays (device, island, recommendation, fallback) and the partition naming they share.
 
 Model Explorer colours nodes from "node data" JSON documents::
 
@@ -45,7 +45,9 @@ __all__ = [
     "device_color",
     "device_overlay",
     "explorer_graph",
+    "fallback_overlay",
     "island_overlay",
+    "load_fallbacks",
     "load_for_view",
     "load_recommendations",
     "method_overlays",
@@ -72,8 +74,11 @@ ISLAND_CAUSE_COLOR = "#d62728"
 ISLAND_GLUE_COLOR = "#ff9896"
 #: Recommendation overlay colours, most harmful splitter first (the last repeats).
 RECOMMENDATION_COLORS = ("#b10026", "#e31a1c", "#fc4e2a", "#fd8d3c", "#feb24c")
+#: Fallback overlay colours: an operator that splits the delegated graph, and one that does not.
+FALLBACK_SPLITTER_COLOR = "#b10026"
+FALLBACK_COLOR = "#fd8d3c"
 #: The overlays :func:`overlays` builds, in this order.
-OVERLAY_NAMES = ("device", "island", "recommendation")
+OVERLAY_NAMES = ("device", "island", "recommendation", "fallback")
 
 
 def node_id(key: object) -> str:
@@ -225,6 +230,42 @@ def recommendation_overlay(graph: nx.MultiDiGraph, graph_id: str, recommendation
     return _doc(graph_id, "recommendation", results)
 
 
+def fallback_overlay(graph: nx.MultiDiGraph, graph_id: str, fallbacks: Iterable[Any]) -> dict[str, Any]:
+    """Node data marking every CPU fallback (issue 17), splitters or not, glue left unmarked.
+
+    ``fallbacks`` are :class:`edgeinspect.recommend.fallbacks.Fallback` records or their
+    ``explain --format json`` entries (``operator``, ``instructions``, ``position``, ``splits``).
+    Each of their kernel calls gets ``"fallback: <operator>, <position>[, splits <n>]"``, dark
+    red when it splits the delegated graph, orange when it does not.
+    """
+    by_instruction: dict[int, Any] = {}
+    for f in fallbacks:
+        for i in _field(f, "instructions") or ():
+            by_instruction.setdefault(int(i), f)
+    results: dict[str, dict[str, Any]] = {}
+    for key, data in graph.nodes(data=True):
+        if data.get("kind") != "kernel" or data.get("partition") is not None:
+            continue
+        f = by_instruction.get(data.get("index"))
+        if f is None:
+            continue
+        splits = _field(f, "splits") or 0
+        value = f"fallback: {abbreviate(str(_field(f, 'operator', '')))}, {_field(f, 'position', '')}"
+        results[node_id(key)] = {
+            "value": value + (f", splits {splits}" if splits else ""),
+            "bgColor": FALLBACK_SPLITTER_COLOR if splits else FALLBACK_COLOR,
+        }
+    return _doc(graph_id, "fallback", results)
+
+
+def load_fallbacks(program: Any, method: Method) -> list[Any]:
+    """The fallbacks of ``method`` (:func:`edgeinspect.recommend.fallbacks.fallbacks`), the
+    program's delegates naming the target of a method that has none."""
+    from edgeinspect.recommend.fallbacks import fallbacks, program_target
+
+    return fallbacks(method, target=program_target(program) if program is not None else None)
+
+
 def load_recommendations(program: Any, method: Method) -> list[dict[str, Any]]:
     """Recommendations for ``method`` from :func:`edgeinspect.recommend.recommend_method`, as
     ``explain --format json`` entries."""
@@ -245,6 +286,7 @@ def method_overlays(
     }
     recs = load_recommendations(program, method) if recommendations is None else list(recommendations)
     out["recommendation"] = recommendation_overlay(graph, graph_id, recs)
+    out["fallback"] = fallback_overlay(graph, graph_id, load_fallbacks(program, method))
     return out
 
 
@@ -261,7 +303,7 @@ def overlays(program: Program, *, recommendations: Mapping[str, Iterable[Any]] |
     Returns
     -------
     dict
-        ``{"device": {graph_id: ...}, "island": {...}, "recommendation": {...}}``; graph ids are
+        ``{"device": {graph_id: ...}, "island": {...}, "recommendation": {...}, "fallback": {...}}``; graph ids are
         method names (shortened past 200 characters), as the adapter uses them.
     """
     out: dict[str, dict[str, Any]] = {}

@@ -124,7 +124,7 @@ def test_recommendations_from_the_recommender():
     recs = load_recommendations(None, m)
     assert {r["operator"] for r in recs} >= {"aten::index_select", "aten::upsample_bilinear2d"}
     doc = overlays(_load("u55_multi"))
-    assert list(doc) == ["device", "island", "recommendation"]
+    assert list(doc) == ["device", "island", "recommendation", "fallback"]
     assert len(doc["recommendation"]["forward"]["results"]) == 2
 
 
@@ -133,7 +133,7 @@ def test_overlay_files_round_trip(name, tmp_path):
     program = _load(name)
     given = {m.name: [] for m in program.methods}
     paths = write_overlays(program, tmp_path, recommendations=given)
-    assert [p.name for p in paths] == [f"{name}.device.json", f"{name}.island.json", f"{name}.recommendation.json"]
+    assert [p.name for p in paths] == [f"{name}.{overlay}.json" for overlay in ("device", "island", "recommendation", "fallback")]
     in_memory = overlays(program, recommendations=given)
     for p in paths:
         overlay = p.name.split(".")[-2]

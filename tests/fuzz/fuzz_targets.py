@@ -257,12 +257,14 @@ def exercise_layers(data: bytes) -> None:
     import tempfile
     import xml.etree.ElementTree as ET
 
+    from edgeinspect.commands.explain import _account_lines as account_lines
     from edgeinspect.commands.explain import _text as explain_text
     from edgeinspect.diff import diff_programs
     from edgeinspect.lint import lint_paths
     from edgeinspect.lint.config import Config
     from edgeinspect.lint.output import FORMATS, render
     from edgeinspect.recommend import explain_dict, recommend
+    from edgeinspect.recommend.fallbacks import account
     from edgeinspect.report.html import report_html
     from edgeinspect.report.inspect import inspect_dict, inspect_text
     from edgeinspect.report.overlays import overlays
@@ -275,8 +277,10 @@ def exercise_layers(data: bytes) -> None:
         if getattr(program, "format", None) != "pte":
             return
         recs = recommend(program)
-        texts["explain"] = explain_text("fuzz.pte", recs)
+        cpu = account(program, recommendations=recs)  # every CPU operator, glue apart (issue 17)
+        texts["explain"] = explain_text("fuzz.pte", recs) + "\n" + "\n".join(account_lines(cpu, recs))
         json.dumps(bounded(explain_dict(recs)))
+        assert len(json.dumps(bounded(cpu.to_dict()))) <= limit
         texts["inspect"] = inspect_text(program)
         doc = json.dumps(bounded(inspect_dict(program)))
         assert len(doc) <= limit, ("inspect json", len(doc), len(data))

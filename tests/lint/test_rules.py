@@ -28,6 +28,7 @@ def test_codes_and_names_are_stable():
         "EI105": "low-coverage",
         "EI106": "coverage-unknown",
         "EI107": "no-delegation",
+        "EI120": "cpu-fallback",
         "EI201": "baseline-growth",
         "EI301": "absolute-path-in-compile-specs",
         "EI401": "cpu-share-exceeded",

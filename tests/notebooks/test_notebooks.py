@@ -87,6 +87,10 @@ def test_quickstart():
     assert "#1 EthosUBackend (ethos-u55-128): 768 B in, 2,048 B out" in text  # per_delegate
     assert "'transitions': 4, 'boundary_bytes': 19200" in text
     assert "aten::upsample_bilinear2d -> 1 delegate(s), 2 transitions and 10240 bytes saved" in text
+    # every operator left on the CPU, the splitter and the ones at the edge, glue apart (issue 17)
+    assert "aten::upsample_bilinear2d   1 call(s)  between   splits 1" in text
+    assert "aten::where                 1 call(s)  trailing  splits 0  Op is not supported on U55." in text
+    assert "glue: dequantize_per_tensor x5, quantize_per_tensor x2" in text
     # %load_ext edgeinspect.report.notebook makes a bare CpuIsland display as a table
     (ext_cell,) = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("%load_ext edgeinspect.report.notebook")]
     assert "aten::upsample_bilinear2d.vec_out" in ext_cell.outputs[0].data["text/html"]
