@@ -491,6 +491,8 @@ class ScaledMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down(torch.relu(self.up(x)) * self.scale)
+
+
 # --- CPU fallbacks that do not split (issue 17) -------------------------------------------
 
 

@@ -663,6 +663,9 @@ FIXTURES += (
         fragmented=True,
         extract_delegate_segments=True,
         etrecord=False,  # no CPU operator to trace back
+    ),
+)
+
 # --- CPU fallbacks that do not split (issue 17): an operator left on the CPU before or after
 # the delegated work, and a program in which nothing is delegated ---------------------------
 FIXTURES += (

@@ -825,6 +825,11 @@ def _memory_findings(
                 instruction=call.index if call is not None else None,
                 instructions=tuple(calls[d.index].index for d in delegates if d.index in calls) if len(delegates) > 1 else (),
                 figures={"figure": figure, "delegates": [d.index for d in delegates]},
+            )
+        )
+    return out
+
+
 def check_fallbacks(program: Any, method: Any, settings: Any, path: str) -> list[Finding]:
     """``EI120 cpu-fallback``: one finding per operator of ``method`` that runs on the CPU
     without splitting the delegated graph (splitters are EI101/EI102's), unless its base name
