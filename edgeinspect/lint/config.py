@@ -23,11 +23,11 @@ Keys (kebab-case; snake_case is accepted too)::
     baseline = "edgeinspect-baseline.json"
     etdumps = {"models/net.pte" = "profiles/net.etdp"}        # default: <stem>.etdp beside
     etrecords = {"models/net.pte" = "export/net.etrecord"}    # used with --etrecords only
+    allowed-fallbacks = ["aten::index_put"]   # EI120 lets these CPU operators through
 
     [targets."ethos-u55-128"]        # per-target memory limits (the delegate's compile target)
     max-scratch-bytes = 131072
     max-sram-bytes = 262144
-    allowed-fallbacks = ["aten::index_put"]   # EI120 lets these CPU operators through
 """
 
 from __future__ import annotations
