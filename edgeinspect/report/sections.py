@@ -279,6 +279,19 @@ def _table(cls: str, headers: Sequence[str], rows: Sequence[str], *, total: int 
     return f'<table class="{cls}"><tr>{head}</tr>{"".join(rows)}{more}</table>'
 
 
+def score_text(score: float) -> str:
+    """The fragmentation score with two decimals, or four when two would round it up to 1,
+    which it never reaches.
+
+    Examples
+    --------
+    >>> score_text(0.6667), score_text(0.9953), score_text(0.0)
+    ('0.67', '0.9953', '0.00')
+    """
+    shown = f"{score:.2f}"
+    return f"{score:.4f}" if shown == "1.00" and score < 1 else shown
+
+
 def _ticks(t: int | float | None) -> str:
     return "-" if t is None else ticks_text(t)
 
@@ -335,7 +348,7 @@ def summary_section(v: MethodView) -> str:
     m, metrics = v.method, v.metrics
     targets: dict[str, dict[str, None]] = {}
     for d in m.delegates:
-        targets.setdefault(d.backend_id, {})[d.target or "-"] = None
+        targets.setdefault(d.backend_id, {})[d.target or "not named in its compile specs"] = None
     cov = metrics["coverage"]
     ratio = cov["ratio"]
     if isinstance(ratio, str):
@@ -352,11 +365,11 @@ def summary_section(v: MethodView) -> str:
         ),
         ("delegated subgraphs", ", ".join(f"{_wrap(k)}: {n:,}" for k, n in metrics["delegated_subgraphs"].items()) or "none"),
         ("coverage", _t(coverage)),
-        ("fragmentation score", f"{metrics['fragmentation_score']:.2f} (0 = one clean delegate; towards 1 = split into many)"),
+        ("fragmentation score", f"{score_text(metrics['fragmentation_score'])} (0 = one clean delegate; towards 1 = split into many)"),
         ("transitions (CPU \u2194 delegate)", f"{metrics['transitions']:,}"),
         ("boundary bytes", f"{metrics['boundary_bytes']:,} (every tensor argument of every delegate call)"),
         ("bytes crossing partitions", f"{sum(b.bytes for b in v.boundaries):,} over {len(v.boundaries):,} boundaries"),
-        ("CPU islands", f"{len(v.islands):,} ({len({_cause_key(i) for i in v.islands}):,} distinct causes)"),
+        ("CPU islands", f"{len(v.islands):,} ({len({_cause_key(i) for i in v.islands}):,} distinct cause(s))"),
         ("round trips", f"{len(metrics['round_trips']):,}"),
         ("partitions", f"{len(v.parts):,} in {len(v.steps):,} steps once repeats are compressed"),
     ]
@@ -406,8 +419,8 @@ def timeline_section(v: MethodView) -> str:
     def describe(k: int) -> str:
         p = v.parts[k]
         t = v.partition_ticks(k)
-        said = f"{p.namespace} on {p.device}: instructions #{p.instructions[0]}\u2013#{p.instructions[-1]} ({len(p.instructions):,})"
-        said += f", {v.bytes_into.get(k, 0):,} B in"
+        a, b = p.instructions[0], p.instructions[-1]
+        said = f"{p.namespace}: #{a}" + (f"\u2013#{b} ({len(p.instructions):,})" if b != a else "") + f", {v.bytes_into.get(k, 0):,} B in"
         return said + (f", {ticks_text(t)} {TICKS}" if t is not None else "")
 
     overview = overview_html(v.parts, weights, unit=unit, describe=describe)
@@ -739,7 +752,8 @@ def budget_section(v: MethodView) -> str | None:
     if v.estimates is not None:
         segs, hatch = [], []
         total_pred = sum(e.predicted_s or 0 for e in predicted) or 1.0
-        gap = total_pred * 0.01
+        # The CPU entries between delegates take a fifth of the bar together, whatever their number.
+        gap = total_pred * 0.25 / max(1, len(entries) - len(predicted))
         for e in entries:
             if e.predicted_s is not None:
                 segs.append((e.partition, e.predicted_s, "#2ca02c", f"{e.partition}: {format_seconds(e.predicted_s)} predicted"))

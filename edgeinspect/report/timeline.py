@@ -32,6 +32,7 @@ from edgeinspect.report._html import _e, _name, _short, _wrap, device_color
 __all__ = [
     "MAX_PERIOD",
     "MEMBER_ROWS",
+    "STEP_ROWS",
     "SEQUENCE_STEPS",
     "Step",
     "compress",
@@ -46,12 +47,15 @@ __all__ = [
 MAX_PERIOD = 4
 #: Steps of the sequence shown; the rest are counted (the overview bar still draws them).
 SEQUENCE_STEPS = 400
-#: Member rows listed per method inside the steps' ``<details>``; the rest are counted.
+#: Member rows listed inside one step's ``<details>`` and in all the steps of a method; the
+#: rest are counted (300 repeats of one pattern need not be listed 300 times).
+STEP_ROWS = 200
 MEMBER_ROWS = 3000
 #: Units across the overview bar (its viewBox); a mark is at least ``_MIN_MARK`` wide.
 _SCALE = 1000.0
 _MIN_MARK = 0.8
-_MERGE_GAP = 0.5
+#: Marks in one lane closer than this (about two pixels on a laptop) merge when one is as narrow.
+_MERGE_GAP = 2.0
 GLUE_LABEL = "q/dq"
 
 
@@ -266,10 +270,10 @@ def sequence_html(
             meta.append(f"{_amount(sum(known))} {time_unit}" if known else f"not run: 0 {time_unit}")
         count = f'<span class="count">\u00d7{step.count:,}</span>' if step.count > 1 else ""
         rows = []
-        for k in step.members:
-            if budget <= 0:
-                rest = step.stop - k
-                rows.append(f'<tr><td colspan="{6 + len(member_headers)}" class="muted">+{rest:,} more partitions not listed</td></tr>')
+        for n_row, k in enumerate(step.members):
+            if budget <= 0 or n_row >= STEP_ROWS:
+                columns = 5 + (time_of is not None) + len(member_headers)
+                rows.append(f'<tr><td colspan="{columns}" class="muted">+{step.stop - k:,} more partitions not listed</td></tr>')
                 break
             budget -= 1
             p = parts[k]
@@ -281,12 +285,13 @@ def sequence_html(
                 f'<tr data-partition="{_name(p.namespace)}"><td><code>{_wrap(p.namespace)}</code></td><td>{_wrap(p.device)}</td>'
                 f"<td>{span} ({len(p.instructions):,})</td><td>{_wrap(op_histogram(method, p))}</td>"
                 f"<td class=num>{bytes_into.get(k, 0):,}</td>"
-                f"<td class=num>{'-' if t is None else _amount(t)}</td>{cells}</tr>"
+                + (f"<td class=num>{'-' if t is None else _amount(t)}</td>" if time_of is not None else "")
+                + f"{cells}</tr>"
             )
         extra = "".join(f"<th>{_e(h)}</th>" for h in member_headers)
         table = (
             '<table class="members"><tr><th>partition</th><th>device</th><th>instructions</th><th>what runs</th>'
-            f"<th>bytes in</th><th>{_e(time_unit if time_of else 'time')}</th>{extra}</tr>{''.join(rows)}</table>"
+            f"<th>bytes in</th>{f'<th>{_e(time_unit)}</th>' if time_of is not None else ''}{extra}</tr>{''.join(rows)}</table>"
         )
         items.append(
             f'<li class="step" data-start="{step.start}" data-period="{step.period}" data-count="{step.count}">'
