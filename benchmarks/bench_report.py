@@ -20,6 +20,8 @@ page of one browser:
 - **render**: ``performance.now()`` after two animation frames following the load, so the
   first layout and paint are done (both from the start of the navigation).
 
+A blank page is measured the same way first: the floor any page pays in this browser.
+
 ``--compare CHECKOUT`` also measures the report of another checkout of edgeinspect (for
 example ``git archive main | tar -x -C /tmp/main``), in the same run, on the same programs,
 and prints *theirs / ours* ratios. Its bytecode is not written (``PYTHONDONTWRITEBYTECODE``).
@@ -105,15 +107,19 @@ def main() -> int:
         for who, checkout in checkouts.items():
             html = CACHE / f"{name}.{who}.html"
             rows[name, who] = {"write": write_report(checkout, pte, html, args.runs), "bytes": html.stat().st_size, "html": html}
+    blank = CACHE / "blank.html"
+    blank.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'><title>blank</title></head><body><p>blank</p></body></html>")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-background-networking"])
         try:
+            floor = render(browser, blank, args.runs)
             for name in programs:  # take turns, so load from other jobs falls on both alike
                 for who in checkouts:
                     r = rows[name, who]
                     r["load"], r["render"], r["errors"], r["scroll_width"] = render(browser, r["html"], args.runs)
         finally:
             browser.close()
+    print(f"a blank page (the floor of a new page in this browser): load {floor[0]:.0f} ms, render {floor[1]:.0f} ms")
     print(f"{'program':8} {'report':7} {'bytes':>12} {'write s':>8} {'load ms':>8} {'render ms':>9} {'errors':>6} {'scrollWidth':>11}")
     for (name, who), r in rows.items():
         print(

@@ -140,7 +140,7 @@ class MethodView:
 
     @functools.cached_property
     def metrics(self) -> dict[str, Any]:
-        """The ``metrics`` of ``inspect --format json`` (as :func:`method_metrics` computes them)."""
+        """The ``metrics`` of ``inspect --format json`` (as :func:`edgeinspect.analysis.method_metrics` computes them)."""
         m = self.method
         return {
             "delegated_subgraphs": delegated_subgraphs(m),

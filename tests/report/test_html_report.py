@@ -408,6 +408,28 @@ def test_estimate_budget_and_tosa_views(tmp_path, private_cache):
     assert f"{layer.cycles:,} cycles (predicted by Vela)" in graph or "cycles (predicted by Vela)" in graph
 
 
+def test_budget_entries_in_execution_order():
+    """Each partition once in execution order, CPU work and glue apart; bytes counted once;
+    a figure only where a side file gives one."""
+    from edgeinspect.report.budget import basis, budget_entries
+
+    evidence = edgeinspect.gather(DATA / "u55_multi.pte", etdump=ETDUMP / "u55_multi_synthetic.etdp")
+    m = evidence.program.method()
+    parts = partitions(m)
+    into, out_of = partition_traffic(m, parts)
+    entries = budget_entries(m, evidence, parts, into, out_of)
+    assert [e.kind for e in entries] == ["glue", "delegate", "cpu", "glue", "delegate", "cpu", "glue", "delegate", "glue"]
+    assert sorted(i for e in entries for i in e.instructions) == list(range(len(m.instructions)))
+    assert sum(e.bytes_in for e in entries) == sum(into.values()) and sum(e.bytes_out for e in entries) == sum(out_of.values())
+    profile = evidence.profile("forward")
+    for e in entries:
+        assert e.measured_ticks == sum(profile.instruction(i).timing.median_ticks for i in e.instructions)
+        assert basis(e) == "measured" and e.predicted_s is None
+    bare = budget_entries(m, Evidence(evidence.program), parts, into, out_of)
+    assert {basis(e) for e in bare} == {"unknown"}
+    assert all("no --estimate" in e.why_unknown for e in bare if e.kind == "delegate")
+
+
 def test_estimate_and_etdump_together(tmp_path, private_cache):
     _needs_vela()
     out = tmp_path / "r.html"
