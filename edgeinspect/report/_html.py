@@ -55,6 +55,27 @@ def _name(name: object) -> str:
     return html.escape(safe(str(name)), quote=True)
 
 
+def _wrap(name: object, every: int = 40, limit: int = NAME_LIMIT) -> str:
+    """A name from the file for an HTML table cell: as :func:`_name`, with a line-break
+    opportunity (``<wbr>``) every ``every`` characters of a long word, so a long name wraps
+    inside its cell instead of widening the table past the page (and short names stay whole).
+    ``limit`` bounds the text (a list of names already abbreviated one by one takes ``TEXT_LIMIT``).
+
+    Examples
+    --------
+    >>> _wrap("aten::cumsum"), _wrap("a" * 30, 24)
+    ('aten::cumsum', 'aaaaaaaaaaaaaaaaaaaaaaaa<wbr>aaaaaa')
+    >>> _wrap("<b>")
+    '&lt;b&gt;'
+    """
+    text = safe(str(name), limit)
+    out = []
+    for word in text.split(" "):
+        chunks = [word[k : k + every] for k in range(0, len(word), every)] or [""]
+        out.append("<wbr>".join(html.escape(c, quote=True) for c in chunks))
+    return " ".join(out)
+
+
 def _names(names: tuple[str, ...], shown: int = 10) -> str:
     """The first ``shown`` names, abbreviated, and how many more there are."""
     text = ", ".join(abbreviate(n, NAME_LIMIT) for n in names[:shown])

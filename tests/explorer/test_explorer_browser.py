@@ -190,12 +190,12 @@ def test_html_report_renders_offline(browser, tmp_path):
     method = load_for_view(DATA / f"{FIXTURE}.pte").method()  # what the report command loads
     page, blocked = _page(browser, ("file://",))
     page.goto(out.as_uri())
-    calls = sum(1 for ins in method.instructions if ins.is_call)
-    assert page.locator("svg.timeline g.call").count() == calls
-    assert page.locator("svg.timeline g.boundary").count() == len(partition_boundaries(method))
+    parts = partitions(method)
+    assert page.locator("svg.bar rect.part").count() == len(parts)  # the overview (tests/report/test_report_browser.py: layout)
+    assert page.locator("ol.sequence li[data-bytes]").count() == len(partition_boundaries(method))  # nothing repeats here
     assert page.locator("svg.graph g.node").count() == explorer_graph(method).number_of_nodes()
-    box = page.locator("svg.timeline").bounding_box()
-    assert box is not None and box["width"] > 400 and box["height"] > 60
+    box = page.locator("div.overview").bounding_box()
+    assert box is not None and box["width"] > 400 and box["height"] > 30
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert blocked == []
     page.close()

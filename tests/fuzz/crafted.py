@@ -466,3 +466,43 @@ def aliased_args_pte(calls: int = 1000, args: int = 1000) -> bytes:
     return build_pte(
         values=values, instructions=instructions, operators=[("aten::add", "out")], share_vectors=True, inputs=(0,), outputs=(0,)
     )
+
+
+def fragmented_pte(
+    instructions: int,
+    delegates: int,
+    *,
+    payload: bytes = b"",
+    backend: str = "XnnpackBackend",
+    island_op: str = "aten::cumsum",
+    tail_ops: tuple[str, ...] = ("aten::sin", "aten::cos"),
+) -> bytes:
+    """A big fragmented program: ``delegates`` calls of ``backend`` alternating with one
+    ``island_op`` kernel each (``delegates - 1`` CPU islands), then a CPU tail of ``tail_ops``
+    kernels in turn up to ``instructions`` instructions in all.
+
+    The shape of a real export that leaves one operator on the CPU between many delegated
+    blocks, followed by a long part no backend takes; 20,000 instructions make a file of a few
+    hundred KB. Every delegate shares one ``payload`` (pass a real one, e.g. the XNNPACK
+    payload of a zoo fixture, so the operators inside are known). Values form one chain
+    ``input -> d0 -> op -> d1 -> ...`` of float32 ``[1, 16]`` tensors.
+    """
+    alternating = 2 * delegates - 1
+    if delegates < 1 or instructions < alternating:
+        raise ValueError(f"{instructions} instructions cannot hold {delegates} delegate calls alternating with kernels")
+    operators = [(island_op, "out"), *((op, "out") for op in tail_ops)]
+    values = [tensor(1, 16) for _ in range(instructions + 1)]
+    calls = []
+    for i in range(instructions):
+        if i < alternating:
+            calls.append(("delegate", i // 2, (i, i + 1)) if i % 2 == 0 else ("kernel", 0, (i, i + 1, i + 1)))
+        else:
+            calls.append(("kernel", 1 + (i - alternating) % len(tail_ops), (i, i + 1, i + 1)))
+    return build_pte(
+        values=values,
+        instructions=calls,
+        operators=operators,
+        delegates=[(backend, payload, [])] * delegates,
+        inputs=(0,),
+        outputs=(instructions,),
+    )
