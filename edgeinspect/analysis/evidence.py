@@ -85,6 +85,7 @@ class Evidence:
         extra = self.etrecord_ops.get(method, {})
 
         def lookup(d: Delegate) -> Mapping[str, int] | None:
-            return decoded(d) or extra.get(d.index)
+            ops = decoded(d)  # {} is known (a delegate whose work was all folded into constants)
+            return ops if ops is not None else extra.get(d.index)
 
         return lookup

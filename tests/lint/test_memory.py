@@ -21,7 +21,7 @@ from lint_helpers import DATA, copy_fixture, run_cli
 
 import edgeinspect
 
-ETHOS_U = [e for e in zoo_index() if e["flow"] in ("ethos-u55", "ethos-u85")]
+ETHOS_U = [e for e in zoo_index() if e["flow"] in ("ethos-u55", "ethos-u85") and any(e["delegate_calls"].values())]  # something delegated
 VELA = shutil.which("vela", path=os.path.dirname(sys.executable)) or shutil.which("vela")
 
 
@@ -46,7 +46,7 @@ def _delegates(pte: Path) -> list[tuple[str, int, str, int, int]]:
             calls = {}
             for ins in m.instructions:
                 if ins.kind == "delegate":
-                    calls.setdefault(ins.target, ins.index)
+                    calls.setdefault(ins.delegate, ins.index)
             for d in m.delegates:
                 if d.backend_id == "EthosUBackend":
                     out.append((m.name, d.index, d.target, calls[d.index], _scratch(bytes(d.payload_view()))))
