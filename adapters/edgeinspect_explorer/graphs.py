@@ -193,25 +193,29 @@ def _info(graph: Any) -> dict[object, tuple[int | None, str]]:
 
 
 def _modules_of(method: Any, evidence: Any, graph: Any) -> Any:
-    """Node key -> its module hierarchy below the root as ``(name, label)`` pairs (from provenance)."""
+    """Node key -> its module hierarchy as ``(name, label, module path)`` (from provenance)."""
     from edgeinspect.model.source import module_label
 
     sources = evidence.method_sources(method.name) if evidence is not None else None
     if sources is None:
         return lambda key: ()
     payload = getattr(sources, "payload", {}) or {}
-    cache: dict[int, tuple[tuple[str, str], ...]] = {}
+    cache: dict[int, tuple[tuple[str, str, str], ...]] = {}
 
-    def hierarchy(source: Any) -> tuple[tuple[str, str], ...]:
+    def hierarchy(source: Any) -> tuple[tuple[str, str, str], ...]:
         if source is None:
             return ()
         got = cache.get(id(source))
         if got is None:
-            got = tuple((m.path.rsplit(".", 1)[-1], module_label(m.type)) for m in getattr(source, "modules", ()) if m.path)
+            # The root module is a layer too, named by its type (the model's class).
+            got = tuple(
+                (m.path.rsplit(".", 1)[-1], module_label(m.type), m.path) if m.path else (module_label(m.type), "", "")
+                for m in getattr(source, "modules", ())
+            )
             cache[id(source)] = got
         return got
 
-    def modules_of(key: object) -> tuple[tuple[str, str], ...]:
+    def modules_of(key: object) -> tuple[tuple[str, str, str], ...]:
         data = graph.nodes[key]
         if data.get("kind") in ("input", "output"):
             return ()

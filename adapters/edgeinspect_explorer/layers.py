@@ -306,16 +306,16 @@ def partition_layers(
 # -- modules -------------------------------------------------------------------------------
 def module_layers(
     keys: Sequence[Any],
-    modules_of: Callable[[Any], Sequence[tuple[str, str]]],
+    modules_of: Callable[[Any], Sequence[tuple[str, str, str]]],
     info: Callable[[Any], tuple[int | None, str]],
     *,
     limit: int = LAYER_LIMIT,
 ) -> tuple[list[Any], list[Layer]]:
     """Layers = the modules of the user's model, from provenance.
 
-    ``modules_of(key)`` gives the node's module hierarchy below the root, outermost first, as
-    ``(name, label)`` pairs (``("features", "nn.Sequential"), ("2", "nn.LocalResponseNorm")``);
-    a node with none stays at the top. Returns ``(top-level nodes, top-level layers)``; each
+    ``modules_of(key)`` gives the node's module hierarchy, outermost first, as ``(name, label,
+    module path)`` (``("Net", "", "")``, ``("features", "nn.Sequential", "features")``,
+    ``("2", "nn.LocalResponseNorm", "features.2")``); a node with none stays at the top. Returns ``(top-level nodes, top-level layers)``; each
     module layer is named ``<name> (<label>)``, and long runs are nested as for partitions.
     """
     root = Layer("", "module")
@@ -323,12 +323,12 @@ def module_layers(
     for key in keys:
         path: tuple[str, ...] = ()
         parent = root
-        for name, label in modules_of(key):
+        for name, label, module_path in modules_of(key):
             path = (*path, name)
             layer = index.get(path)
             if layer is None:
                 layer = Layer(component(f"{name} ({label})" if label else name, 120), "module")
-                layer.attrs["module"] = ".".join(path)
+                layer.attrs["module"] = module_path or "(the model)"
                 if label:
                     layer.attrs["module_type"] = label
                 index[path] = layer

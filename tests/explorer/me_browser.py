@@ -44,7 +44,12 @@ _WRAP_WORKER = """
   window.addEventListener('error', e => window.__meErrors.push(String(e.message)));
   window.Worker = function (url, options) {
     const w = new Original(url, options);
-    w.addEventListener('message', e => window.__meEvents.push(['resp', e.data && e.data.eventType, performance.now()]));
+    w.addEventListener('message', e => {
+      window.__meEvents.push(['resp', e.data && e.data.eventType, performance.now()]);
+      if (e.data && e.data.eventType === 1 && e.data.modelGraph) {
+        window.__meLayers = e.data.modelGraph.nodes.filter(n => n.nodeType === 1).map(n => n.label);
+      }
+    });
     w.addEventListener('error', e => window.__meErrors.push('worker: ' + String(e.message)));
     const post = w.postMessage.bind(w);
     w.postMessage = (m, t) => { window.__meEvents.push(['req', m && m.eventType, performance.now()]); return post(m, t); };
@@ -164,6 +169,11 @@ def expand_all(page, errors: list[str], timeout: float = 600) -> float:  # noqa:
     _wait_for(page, EXPAND_RESP, before + 1, timeout, errors)
     _frames(page)
     return time.monotonic() - start_time
+
+
+def layers(page) -> list[str]:  # noqa: ANN001
+    """The labels of the layers Model Explorer made of the graph (its layout worker's answer)."""
+    return list(page.evaluate("() => window.__meLayers || []"))
 
 
 def nodes_shown(page) -> str:  # noqa: ANN001
