@@ -315,7 +315,8 @@ def module_layers(
 
     ``modules_of(key)`` gives the node's module hierarchy, outermost first, as ``(name, label,
     module path)`` (``("Net", "", "")``, ``("features", "nn.Sequential", "features")``,
-    ``("2", "nn.LocalResponseNorm", "features.2")``); a node with none stays at the top. Returns ``(top-level nodes, top-level layers)``; each
+    ``("2", "nn.LocalResponseNorm", "features.2")``); a node with none stays at the top.
+    Returns ``(top-level nodes, top-level layers)``; each
     module layer is named ``<name> (<label>)``, and long runs are nested as for partitions.
     """
     root = Layer("", "module")

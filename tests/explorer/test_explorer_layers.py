@@ -10,11 +10,11 @@ from collections import Counter
 import pytest
 from conftest import DATA
 from crafted import build_pte, chain_pte, repeated_delegates_pte, tensor
+from edgeinspect_explorer.graphs import convert_json, group_id, pte_graphs
+from edgeinspect_explorer.layers import LAYER_LIMIT, component
 
 import edgeinspect
 from edgeinspect.analysis.partitions import partitions
-from edgeinspect_explorer.graphs import convert_json, group_id, pte_graphs
-from edgeinspect_explorer.layers import LAYER_LIMIT, component
 
 #: Model Explorer splits a layer of more than this many children with a recursive walk.
 MODEL_EXPLORER_THRESHOLD = 1000

@@ -118,7 +118,8 @@ for _ in range(600):
         break
     except OSError:
         time.sleep(0.1)
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "executorch", "torchao", "model_explorer", "flask", "IPython", "requests"})
+names = {"torch", "executorch", "torchao", "model_explorer", "flask", "IPython", "requests"}
+heavy = sorted({m.split(".")[0] for m in sys.modules} & names)
 print("RESULT " + json.dumps({"heavy": heavy, "graphs": len(json.loads(body)["graphCollections"][0]["graphs"])}), flush=True)
 """
 
