@@ -28,7 +28,7 @@ from edgeinspect.errors import UsageError
 from edgeinspect_explorer.app import ExplorerApp, Session, make_server, web_app_dir
 from edgeinspect_explorer.server import Guard
 
-__all__ = ["PARENT_ENV", "build_session", "serve", "session_files"]
+__all__ = ["PARENT_ENV", "Serving", "build_session", "serve", "serve_in_background", "session_files"]
 
 #: The ``view`` process that started this one (its pid): when it goes away, so does the server.
 PARENT_ENV = "EDGEINSPECT_VIEW_PARENT"
@@ -106,8 +106,8 @@ class _Stop(Exception):
     """SIGTERM, or the ``view`` process gone: stop as on Ctrl+C."""
 
 
-def serve(args: argparse.Namespace) -> int:
-    """Serve ``args.file`` (``view``'s arguments, with the port chosen) until stopped."""
+def _start(args: argparse.Namespace) -> tuple[Any, threading.Thread, ExplorerApp]:
+    """Start the guarded server for ``view``'s arguments (port chosen) in a thread; no session yet."""
     from edgeinspect.commands.view import check_host
     from edgeinspect.textsafe import TEXT_LIMIT, safe
 
@@ -115,7 +115,6 @@ def serve(args: argparse.Namespace) -> int:
     path = os.path.abspath(args.file)
     if not os.path.isfile(path):
         raise UsageError(f"{args.file}: no such file")
-    port = int(args.port)
     tosa = [os.path.abspath(t) for t in args.tosa]
     app = ExplorerApp(web_app_dir())
 
@@ -123,10 +122,21 @@ def serve(args: argparse.Namespace) -> int:
         print(f"edgeinspect: refused a request: {safe(reason, TEXT_LIMIT)}", file=sys.stderr, flush=True)
 
     bind = [args.host] if args.host not in ("127.0.0.1", "localhost", "::1") else []
-    guard = Guard(app, port=port, files=session_files(path, tosa), hosts=bind, on_refusal=refused)
-    server = make_server(args.host, port, guard)
+    guard = Guard(app, port=int(args.port), files=session_files(path, tosa), hosts=bind, on_refusal=refused)
+    server = make_server(args.host, int(args.port), guard)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="edgeinspect-view", daemon=True)
     thread.start()
+    return server, thread, app
+
+
+def _url(args: argparse.Namespace, session: Session) -> str:
+    host_in_url = f"[{args.host}]" if ":" in args.host else args.host
+    return f"http://{host_in_url}:{args.port}/?data={session.url_data()}"
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve ``args.file`` (``view``'s arguments, with the port chosen) until stopped."""
+    server, thread, app = _start(args)
 
     def stop(*_: Any) -> None:
         raise _Stop
@@ -139,8 +149,7 @@ def serve(args: argparse.Namespace) -> int:
             app.fail(str(err) if isinstance(err, UsageError) else "the model could not be read")
             raise
         app.set_session(session)
-        host_in_url = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"edgeinspect: Model Explorer is ready at http://{host_in_url}:{port}/?data={session.url_data()}", flush=True)
+        print(f"edgeinspect: Model Explorer is ready at {_url(args, session)}", flush=True)
         parent = os.environ.get(PARENT_ENV)
         while thread.is_alive():
             thread.join(0.5)
@@ -154,6 +163,71 @@ def serve(args: argparse.Namespace) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+class Serving:
+    """A server started by :func:`serve_in_background`: its address, and how to stop it.
+
+    Attributes
+    ----------
+    base : str
+        ``http://HOST:PORT``.
+    path : str
+        The page's path and query (``/?data=...``): the model, the overlays, the first view.
+    url : str
+        ``base + path``.
+    refusals : list of str
+        The requests the guard refused so far.
+    """
+
+    def __init__(self, server: Any, thread: threading.Thread, base: str, path: str, guard: Any) -> None:
+        self._server, self._thread, self._guard = server, thread, guard
+        self.base, self.path, self.url = base, path, base + path
+
+    @property
+    def refusals(self) -> list[str]:
+        return list(self._guard.refusals)
+
+    def shutdown(self) -> None:
+        """Stop the server (its thread ends)."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+
+def serve_in_background(path: str | os.PathLike[str], *options: str, port: int | None = None, host: str = "127.0.0.1") -> Serving:
+    """Serve a model from this process in a background thread, as ``edgeinspect view`` does from its
+    own (guarded, the same graphs and overlays); for a notebook, where a blocking call would hold
+    the cell. ``options`` are ``view``'s (``"--tosa", "dumps/"``, ``"--etdump", "run.etdp"``, ...).
+
+    Returns when the model is read and the graphs are built; raises as ``view`` would exit 2.
+
+    Examples
+    --------
+    >>> serving = serve_in_background("model.pte", "--tosa", "model.tosa.d")   # doctest: +SKIP
+    >>> IPython.display.IFrame(serving.url, width="100%", height=720)           # doctest: +SKIP
+    >>> serving.shutdown()                                                       # doctest: +SKIP
+    """
+    from edgeinspect.cli import build_parser
+    from edgeinspect.commands.view import free_port
+
+    args = build_parser("view").parse_args(["view", os.fspath(path), "--host", host, *options])
+    args.port = port or free_port(host)
+    server, thread, app = _start(args)
+    try:
+        session = build_session(args)
+    except BaseException:
+        server.shutdown()
+        server.server_close()
+        raise
+    app.set_session(session)
+    url = _url(args, session)
+    base, _, query = url.partition("/?")
+    return Serving(server, thread, base, "/?" + query, server.get_app())
 
 
 def main(argv: list[str] | None = None) -> int:
