@@ -64,13 +64,12 @@ def main() -> int:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
+    import me_browser
     from crafted import chain_pte, repeated_delegates_pte
     from playwright.sync_api import sync_playwright
 
     import edgeinspect
     from edgeinspect.commands.view import free_port
-
-    import me_browser
 
     with tempfile.TemporaryDirectory() as tmp:
         with edgeinspect.load(ROOT / "tests" / "data" / "xnn_many_delegates.pte") as program:
