@@ -75,9 +75,10 @@ __all__ = [
 #: metadata id); ``edgeinspect view`` names it, a ``convert`` command passes it as ``extensionId``.
 ADAPTER_ID = "edgeinspect"
 #: Dumped .tosa files to join to the Arm delegates of a .pte, by absolute .pte path, for the
-#: adapter (which Model Explorer calls with a path alone): ``edgeinspect view --tosa`` fills it
-#: (the server runs in the same process). Without an entry, the adapter joins the
-#: ``<stem>.tosa.d`` directory beside the .pte when there is one (:func:`tosa_beside`).
+#: adapter when Model Explorer's own server runs it (it calls the adapter with a path alone): a
+#: program that starts that server in-process can fill it. ``edgeinspect view`` passes ``--tosa``
+#: to its own server directly. Without an entry, the adapter joins the ``<stem>.tosa.d``
+#: directory beside the .pte when there is one (:func:`tosa_beside`).
 TOSA_FILES: dict[str, list[str]] = {}
 #: Island overlay colours: the operators that cause an island, and the quantize/dequantize glue.
 ISLAND_CAUSE_COLOR = "#d62728"
