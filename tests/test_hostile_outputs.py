@@ -123,8 +123,9 @@ def test_view_convert_and_overlays_are_proportional_to_the_input(files, kind):
     size = files[kind].stat().st_size
     assert len(served) <= RATIO * size
     # What edgeinspect view's own server sends (the same graphs, built node by node).
-    from edgeinspect.join import load_for_view
     from edgeinspect_explorer.graphs import convert_json
+
+    from edgeinspect.join import load_for_view
 
     body, _ = convert_json(load_for_view(files[kind]), str(files[kind]))
     assert len(body) <= RATIO * size
