@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from edgeinspect.errors import EdgeInspectError
 from edgeinspect.textsafe import TEXT_LIMIT, safe
 
-__all__ = ["main"]
+__all__ = ["main", "run_args"]
 
 #: Subcommands in the order ``--help`` lists them.
 COMMANDS = ("inspect", "explain", "lint", "diff", "view", "report", "profile")
@@ -53,7 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv[0] if argv else None)
-    args = parser.parse_args(argv)
+    return run_args(parser.parse_args(argv))
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Run a parsed command (``args.run``) with the CLI's messages and exit codes; the Model
+    Explorer server process (``python -m edgeinspect_explorer``) runs ``view``'s arguments through it."""
     try:
         return int(args.run(args))
     except EdgeInspectError as err:

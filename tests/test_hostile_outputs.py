@@ -122,6 +122,14 @@ def test_view_convert_and_overlays_are_proportional_to_the_input(files, kind):
     served = json.dumps(convert_adapter_response(adapter.EdgeInspectAdapter().convert(str(files[kind]), {})))
     size = files[kind].stat().st_size
     assert len(served) <= RATIO * size
+    # What edgeinspect view's own server sends (the same graphs, built node by node).
+    from edgeinspect_explorer.graphs import convert_json
+
+    from edgeinspect.join import load_for_view
+
+    body, _ = convert_json(load_for_view(files[kind]), str(files[kind]))
+    assert len(body) <= RATIO * size
+    assert json.loads(body)["graphCollections"][0]["graphs"] == json.loads(served)["graphCollections"][0]["graphs"]
     if kind == "pte":
         with edgeinspect.load(files[kind]) as program:
             docs = overlays(program)

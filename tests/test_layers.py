@@ -63,10 +63,9 @@ RANKS: dict[str, int] = {
 #: (:func:`edgeinspect.gather`), inside functions, behind the options that ask for it.
 EXPORT_IMPORTERS = ("edgeinspect", "edgeinspect.commands")
 
-#: Known upward imports, each with the issue that removes it. ``view`` runs Model Explorer
-#: behind the adapter's request guard (issue 12); issue 16 moves the serving into the
-#: adapter package so the command no longer reaches up.
-KNOWN_UPWARD = {("edgeinspect.commands.view", "edgeinspect_explorer.server")}
+#: The only rooms that may import Model Explorer's Python package (it imports torch when torch
+#: is installed): the adapter. ``edgeinspect view`` runs the adapter's own server as a process.
+MODEL_EXPLORER_IMPORTERS = ("edgeinspect_explorer",)
 
 
 def _modules() -> dict[str, Path]:
@@ -160,11 +159,26 @@ def test_no_import_points_upward():
                 upward.append(f"{module}:{line} {target} (name the module)")
                 continue
             mine, theirs = rank_of(module), rank_of(target)
-            if (module, target) in KNOWN_UPWARD:
-                continue
             if mine is not None and (theirs is None or theirs > mine):
                 upward.append(f"{module} (rank {mine}) line {line} imports {target} (rank {theirs})")
     assert not upward, "\n".join(upward)
+
+
+def test_only_the_adapter_imports_model_explorer():
+    bad = []
+    for module, path in MODULES.items():
+        if module.startswith(MODEL_EXPLORER_IMPORTERS):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            bad += [f"{module}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == "model_explorer"]
+    assert not bad, "model_explorer is imported only by adapters/edgeinspect_explorer:\n" + "\n".join(bad)
 
 
 def test_no_import_cycle():

@@ -1,30 +1,40 @@
-"""``edgeinspect view FILE [--tosa F ...] [--port N] [--host H] [--allow-remote]``.
+"""``edgeinspect view FILE [--tosa F ...] [--port N] [--host H] [--allow-remote] [side files]``.
 
-Starts Google Model Explorer with the edgeinspect adapter and the device / island /
-recommendation overlays, and prints the URL. The server binds to 127.0.0.1: Model Explorer
-serves ``/api/v1/read_text_file?path=``, which reads any file the user can read, so any other
-bind address is refused unless ``--allow-remote`` is given. The server is guarded
-(``edgeinspect_explorer.server``): it refuses requests for another host name (DNS rebinding),
-from another site, for a file it was not started with, and never deletes anything.
+Opens the program in Google Model Explorer's web app with the edgeinspect adapter and the
+device / island / recommendation (and, with ``--etdump`` / ``--estimate``, time / cycles)
+overlays, and prints the URL. The server binds to 127.0.0.1: another bind address is refused
+unless ``--allow-remote`` is given (whoever reaches the port sees the session's files).
+
+This command checks its arguments and runs the server as ``python -m edgeinspect_explorer``
+with the same arguments (the adapter package sits above the commands, which never import it):
+a process that imports neither torch nor Model Explorer's Python server, so it answers in a
+fraction of a second. The server is guarded (``edgeinspect_explorer.server``): it refuses
+requests for another host name (DNS rebinding), from another site, for a file it was not
+started with, and never deletes anything. Ctrl+C (or SIGTERM to this process) stops both.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
-import time
 
-from edgeinspect.commands import add_file_and_tosa
+from edgeinspect.commands import add_evidence_options, add_file_and_tosa
 from edgeinspect.errors import UsageError
 
-__all__ = ["LOOPBACK_HOSTS", "add_parser", "check_host", "free_port", "run"]
+__all__ = ["LOOPBACK_HOSTS", "add_parser", "check_host", "free_port", "run", "server_argv"]
 
 #: Bind addresses that only this machine can reach.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: The package that serves (rank 8, above the commands: started as a process, never imported).
+SERVER_MODULE = "edgeinspect_explorer"
+#: Environment variable naming this process for the server, which stops when it goes away.
+PARENT_ENV = "EDGEINSPECT_VIEW_PARENT"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,9 +45,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--allow-remote",
         action="store_true",
-        help="allow a non-loopback --host; anyone who reaches it can read any file this user can read",
+        help="allow a non-loopback --host; anyone who reaches it can read the session's files",
     )
-    p.add_argument("--no-overlays", action="store_true", help="start without the device/island/recommendation/fallback overlays")
+    p.add_argument(
+        "--no-overlays",
+        action="store_true",
+        help="start without the node-data overlays (device, island, recommendation, fallback, time, cycles)",
+    )
+    p.add_argument(
+        "--group-by",
+        choices=("partitions", "modules"),
+        default="partitions",
+        help="layers of a .pte: its partitions in execution order (default), or the modules of the model each node came from "
+        "(needs --etrecord, or a program exported with its stack traces); nodes keep their device colours",
+    )
+    add_evidence_options(p)
     p.set_defaults(run=run)
 
 
@@ -52,9 +74,10 @@ def check_host(host: str, allow_remote: bool) -> None:
     if host in LOOPBACK_HOSTS or allow_remote:
         return
     raise UsageError(
-        f"refusing to serve Model Explorer on {host!r}: its /api/v1/read_text_file endpoint reads any file on this "
-        f"machine for whoever can reach the port. Use --host 127.0.0.1 (the default) and an SSH tunnel "
-        f"(ssh -L PORT:127.0.0.1:PORT), or pass --allow-remote if you really mean to expose it."
+        f"refusing to serve Model Explorer on {host!r}: whoever can reach the port could read the session's files "
+        f"(Model Explorer's /api/v1/read_text_file endpoint is refused, but the model and its dumps are served). "
+        f"Use --host 127.0.0.1 (the default) and an SSH tunnel (ssh -L PORT:127.0.0.1:PORT), or pass --allow-remote "
+        f"if you really mean to expose it."
     )
 
 
@@ -66,81 +89,68 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _announce_when_ready(base: str, url: str, timeout: float = 120.0) -> None:
-    import urllib.request  # here, not at the top: every CLI start imports this module
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _port_taken(host: str, port: int) -> bool:
+    """Whether another server listens on ``host:port`` (connections of an earlier one that are
+    closing, in TIME_WAIT, do not count: the server binds with SO_REUSEADDR too)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name == "posix":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            with urllib.request.urlopen(base + "/check_health", timeout=2) as resp:
-                if resp.status == 200:
-                    print(f"edgeinspect: Model Explorer is ready at {url}", flush=True)
-                    return
+            s.bind((host, port))
         except OSError:
-            time.sleep(0.2)
-    print(f"edgeinspect: Model Explorer did not answer on {base} within {timeout:.0f} s", file=sys.stderr, flush=True)
+            return True
+    return False
+
+
+def server_argv(args: argparse.Namespace, port: int) -> list[str]:
+    """The arguments of ``python -m edgeinspect_explorer``: this command's, with the port chosen."""
+    argv = [args.file]
+    if args.tosa:
+        argv += ["--tosa", *args.tosa]
+    argv += ["--port", str(port), "--host", args.host, "--group-by", args.group_by]
+    argv += [flag for flag, on in (("--allow-remote", args.allow_remote), ("--no-overlays", args.no_overlays)) if on]
+    if args.etdump:
+        argv += ["--etdump", args.etdump, "--warmup-runs", str(args.warmup_runs)]
+    if args.method:
+        argv += ["--method", args.method]
+    argv += [flag for flag, on in (("--estimate", args.estimate), ("--no-cache", args.no_cache)) if on]
+    if args.etrecord:
+        argv += ["--etrecord", args.etrecord]
+    return argv
 
 
 def run(args: argparse.Namespace) -> int:
     check_host(args.host, args.allow_remote)
     if args.port is not None and not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a TCP port (1..65535)")
-    path = os.path.abspath(args.file)
-    if not os.path.isfile(path):
+    if not os.path.isfile(args.file):
         raise UsageError(f"{args.file}: no such file")
-    from edgeinspect.model import Program
-    from edgeinspect.report.overlays import ADAPTER_ID, TOSA_FILES, load_for_view, overlays
-
-    # Load once here, before the slow Model Explorer import (it imports torch), so a bad
-    # file fails at once with our message, not inside the web page.
-    tosa = [os.path.abspath(t) for t in args.tosa]
-    model = load_for_view(path, tosa or None)
-    try:
-        import model_explorer
-        from model_explorer.config import ModelExplorerConfig
-    except ImportError as err:
-        raise UsageError(f"edgeinspect view needs Model Explorer ({err}): pip install 'edgeinspect[explorer]'") from err
-
-    TOSA_FILES[path] = tosa  # for the adapter, which Model Explorer imports and calls with the path
-    config = ModelExplorerConfig()
-    config.add_model_from_path(path, adapterId=ADAPTER_ID)
-    if not args.no_overlays and isinstance(model, Program):
-        # Model Explorer shows the last node data first: put the device colours there.
-        for name, doc in sorted(overlays(model).items(), key=lambda kv: kv[0] == "device"):
-            config.add_node_data(name=name, node_data=json.dumps(doc))
-
-    from edgeinspect_explorer.server import guarded
-
+    if args.no_cache and not args.estimate:
+        raise UsageError("--no-cache goes with --estimate")
+    if args.port is not None and _port_taken(args.host, args.port):
+        raise UsageError(f"port {args.port} on {args.host} is in use: pick another --port, or leave it out for a free one")
+    if importlib.util.find_spec("model_explorer") is None or importlib.util.find_spec(SERVER_MODULE) is None:
+        raise UsageError("edgeinspect view needs Model Explorer: pip install 'edgeinspect[explorer]'")
     port = args.port or free_port(args.host)
-    host_in_url = f"[{args.host}]" if ":" in args.host else args.host
-    base = f"http://{host_in_url}:{port}"
-    url = f"{base}/?data={config.to_url_param_value()}"
-    threading.Thread(target=_announce_when_ready, args=(base, url), daemon=True).start()
-    with guarded(port=port, files=_session_files(path, tosa), host=args.host, on_refusal=_report_refusal):
-        model_explorer.visualize_from_config(
-            config=config,
-            extensions=["edgeinspect_explorer"],
-            host=args.host,
-            port=port,
-            no_open_in_browser=True,
-        )
-    return 0
+    env = dict(os.environ, **{PARENT_ENV: str(os.getpid())})
+    proc = subprocess.Popen([sys.executable, "-m", SERVER_MODULE, *server_argv(args, port)], env=env)
 
+    def forward(signum: int, _frame: object) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signum)
 
-def _session_files(path: str, tosa: list[str]) -> list[str]:
-    """The files the server may read or convert: the model and its .tosa dumps (given, or beside it)."""
-    from edgeinspect.report.overlays import tosa_beside
-
-    out = [path]
-    for t in tosa or tosa_beside(path) or []:
-        if os.path.isdir(t):
-            out.extend(os.path.join(t, name) for name in sorted(os.listdir(t)))
-        else:
-            out.append(t)
-    return out
-
-
-def _report_refusal(reason: str) -> None:
-    from edgeinspect.textsafe import TEXT_LIMIT, safe
-
-    print(f"edgeinspect: refused a request: {safe(reason, TEXT_LIMIT)}", file=sys.stderr, flush=True)
+    handled = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
+    in_main = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = {s: signal.signal(s, forward) for s in handled} if in_main else {}
+    try:
+        while True:
+            try:
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:  # Ctrl+C reaches the server too (same process group); tell it anyway
+                forward(signal.SIGINT, None)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0 if code in (-signal.SIGINT, -signal.SIGTERM) else code

@@ -1,4 +1,4 @@
-"""Model Explorer node-data overlays (device, island, recommendation, fallback) and the partition naming they share.
+"""Model Explorer node-data overlays (device, island, recommendation, fallback, time, cycles) and the partition naming they share.
 
 Model Explorer colours nodes from "node data" JSON documents::
 
@@ -7,9 +7,13 @@ Model Explorer colours nodes from "node data" JSON documents::
 This module builds those documents from edgeinspect's own analysis, as dicts (for a server
 started in-process) or as files (``model-explorer --node_data_paths=...``). It does not import
 ``model_explorer``: the adapter in ``adapters/edgeinspect_explorer`` and these overlays agree on
-node ids and namespaces through :func:`node_id`, :func:`partitions` and :func:`node_namespaces`,
-and ``edgeinspect view`` hands the adapter its ``--tosa`` files through :data:`TOSA_FILES`
-(the adapter sits above the commands, which never import it).
+node ids and namespaces through :func:`node_id`, :func:`partitions` and :func:`node_namespaces`.
+
+Every overlay is one function of an :class:`OverlayInputs` (the method, its graph and what the
+side files say) registered in :data:`OVERLAYS`; adding one is a function and a line there. The
+evidence overlays (``time`` with an ETDump, ``cycles`` with Vela's estimate) have numeric values,
+so Model Explorer colours them on a gradient and sums them over any layer selected; the adapter
+also writes each layer's sum into its attributes (:func:`node_times`, :func:`node_cycles`).
 
 A *partition* is a stretch of execution that stays on one device: each delegate call is one,
 and each maximal run of kernel calls between them is one (``CPU_input`` before the first
@@ -22,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +48,10 @@ __all__ = [
     "OVERLAY_NAMES",
     "Partition",
     "device_color",
+    "OVERLAYS",
+    "OverlayInputs",
+    "cycles_overlay",
+    "delegate_times",
     "device_overlay",
     "explorer_graph",
     "fallback_overlay",
@@ -51,11 +60,14 @@ __all__ = [
     "load_for_view",
     "load_recommendations",
     "method_overlays",
+    "node_cycles",
     "node_id",
     "node_namespaces",
+    "node_times",
     "overlays",
     "partitions",
     "recommendation_overlay",
+    "time_overlay",
     "TOSA_FILES",
     "tosa_beside",
     "write_overlays",
@@ -65,9 +77,10 @@ __all__ = [
 #: metadata id); ``edgeinspect view`` names it, a ``convert`` command passes it as ``extensionId``.
 ADAPTER_ID = "edgeinspect"
 #: Dumped .tosa files to join to the Arm delegates of a .pte, by absolute .pte path, for the
-#: adapter (which Model Explorer calls with a path alone): ``edgeinspect view --tosa`` fills it
-#: (the server runs in the same process). Without an entry, the adapter joins the
-#: ``<stem>.tosa.d`` directory beside the .pte when there is one (:func:`tosa_beside`).
+#: adapter when Model Explorer's own server runs it (it calls the adapter with a path alone): a
+#: program that starts that server in-process can fill it. ``edgeinspect view`` passes ``--tosa``
+#: to its own server directly. Without an entry, the adapter joins the ``<stem>.tosa.d``
+#: directory beside the .pte when there is one (:func:`tosa_beside`).
 TOSA_FILES: dict[str, list[str]] = {}
 #: Island overlay colours: the operators that cause an island, and the quantize/dequantize glue.
 ISLAND_CAUSE_COLOR = "#d62728"
@@ -77,8 +90,8 @@ RECOMMENDATION_COLORS = ("#b10026", "#e31a1c", "#fc4e2a", "#fd8d3c", "#feb24c")
 #: Fallback overlay colours: an operator that splits the delegated graph, and one that does not.
 FALLBACK_SPLITTER_COLOR = "#b10026"
 FALLBACK_COLOR = "#fd8d3c"
-#: The overlays :func:`overlays` builds, in this order.
-OVERLAY_NAMES = ("device", "island", "recommendation", "fallback")
+#: Gradient of the numeric overlays (time, cycles): light for the cheapest node, dark for the costliest.
+COST_GRADIENT = ({"stop": 0, "bgColor": "#fff5eb"}, {"stop": 0.5, "bgColor": "#fd8d3c"}, {"stop": 1, "bgColor": "#7f2704"})
 
 
 def node_id(key: object) -> str:
@@ -274,23 +287,168 @@ def load_recommendations(program: Any, method: Method) -> list[dict[str, Any]]:
     return [r.to_dict() for r in recommend_method(method)]
 
 
-def method_overlays(
-    program: Any, method: Method, graph_id: str, graph: nx.MultiDiGraph | None = None, recommendations: Iterable[Any] | None = None
-) -> dict[str, dict[str, Any]]:
-    """The overlays of one method, ``{overlay name: node data}``."""
-    graph = explorer_graph(method) if graph is None else graph
-    parts = partitions(method)
-    out = {
-        "device": device_overlay(graph, graph_id),
-        "island": island_overlay(method, graph, graph_id, parts),
-    }
-    recs = load_recommendations(program, method) if recommendations is None else list(recommendations)
-    out["recommendation"] = recommendation_overlay(graph, graph_id, recs)
-    out["fallback"] = fallback_overlay(graph, graph_id, load_fallbacks(program, method))
+# -- the evidence overlays: measured time and predicted cycles ------------------------------
+def _call_instruction(data: Mapping[str, Any]) -> int | None:
+    """The instruction a graph node belongs to: its own, or the delegate call it is inside."""
+    if data.get("kind") in ("input", "output"):
+        return None
+    if data.get("partition") is not None:
+        return data.get("instruction")
+    return data.get("index")
+
+
+def node_times(graph: nx.MultiDiGraph, profile: Any) -> dict[object, float]:
+    """Measured time of the nodes that are instructions: the median ticks per run (outside the
+    warm-up) of each CPU kernel call and of each delegate call drawn as one node.
+
+    A delegate whose operators are drawn inline has its time on its layer (the operators inside
+    share one call; the ETDump does not split it between them): see :func:`delegate_times`.
+    """
+    out: dict[object, float] = {}
+    if profile is None:
+        return out
+    for key, data in graph.nodes(data=True):
+        if data.get("kind") not in ("kernel", "delegate") or data.get("partition") is not None:
+            continue
+        p = profile.instruction(data.get("index"))
+        if p is not None and p.timing.median_ticks is not None:
+            out[key] = p.timing.median_ticks
     return out
 
 
-def overlays(program: Program, *, recommendations: Mapping[str, Iterable[Any]] | None = None) -> dict[str, dict[str, Any]]:
+def delegate_times(method: Method, profile: Any) -> dict[int, float]:
+    """Delegate call instruction -> its median ticks per run (the time of a delegate layer)."""
+    if profile is None:
+        return {}
+    out: dict[int, float] = {}
+    for ins in method.instructions:
+        if ins.kind == "delegate":
+            p = profile.instruction(ins.index)
+            if p is not None and p.timing.median_ticks is not None:
+                out[ins.index] = p.timing.median_ticks
+    return out
+
+
+def node_cycles(graph: nx.MultiDiGraph, estimates: Mapping[int, Any] | None) -> dict[object, int]:
+    """Vela's predicted cycles per node: each TOSA operator inside an Ethos-U delegate gets the
+    cycles of the Vela layers made from it (``LayerEstimate.tosa_op_index``); a delegate drawn
+    as one node gets its whole estimate (``cycles_total``). CPU nodes get none (Vela predicts
+    the NPU only)."""
+    out: dict[object, int] = {}
+    if not estimates:
+        return out
+    per_op: dict[tuple[int, int], int] = {}
+    for d, est in estimates.items():
+        vela = getattr(est, "estimate", None)
+        if vela is None:
+            continue
+        for layer in vela.layers:
+            if layer.tosa_op_index is not None:
+                per_op[(d, layer.tosa_op_index)] = per_op.get((d, layer.tosa_op_index), 0) + int(layer.cycles)
+    for key, data in graph.nodes(data=True):
+        d = data.get("partition")
+        if d is not None and data.get("kind") == "operator":
+            cycles = per_op.get((d, data.get("index")))
+            if cycles is not None:
+                out[key] = cycles
+        elif data.get("kind") == "delegate":
+            est = estimates.get(data.get("delegate"))
+            vela = getattr(est, "estimate", None)
+            if vela is not None:
+                out[key] = int(vela.cycles_total)
+    return out
+
+
+def _numeric_doc(graph_id: str, name: str, values: Mapping[object, float]) -> dict[str, Any]:
+    results = {node_id(k): {"value": v} for k, v in values.items()}
+    doc = _doc(graph_id, name, results)
+    doc[graph_id]["gradient"] = [dict(stop) for stop in COST_GRADIENT]
+    return doc
+
+
+def time_overlay(graph: nx.MultiDiGraph, graph_id: str, profile: Any) -> dict[str, Any]:
+    """Node data of measured time (:func:`node_times`): numbers, coloured on a gradient."""
+    unit = getattr(profile, "unit", "ticks")
+    return _numeric_doc(graph_id, f"time ({unit}, median per run)", node_times(graph, profile))
+
+
+def cycles_overlay(graph: nx.MultiDiGraph, graph_id: str, estimates: Mapping[int, Any] | None) -> dict[str, Any]:
+    """Node data of Vela's predicted cycles (:func:`node_cycles`): numbers, on a gradient."""
+    return _numeric_doc(graph_id, "cycles (Vela, predicted)", node_cycles(graph, estimates))
+
+
+# -- the registry -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OverlayInputs:
+    """What an overlay is computed from: one method, the graph the adapter draws, and the
+    evidence (``None`` parts when a side file was not given)."""
+
+    program: Any
+    method: Method
+    graph_id: str
+    graph: nx.MultiDiGraph
+    parts: list[Partition]
+    recommendations: list[Any] | None = None
+    profile: Any = None
+    estimates: Mapping[int, Any] | None = None
+
+
+def _recommendation(x: OverlayInputs) -> dict[str, Any]:
+    recs = load_recommendations(x.program, x.method) if x.recommendations is None else x.recommendations
+    return recommendation_overlay(x.graph, x.graph_id, recs)
+
+
+#: Every overlay: name -> ``inputs -> node data`` (None when its evidence is missing), in the
+#: order they are listed. ``edgeinspect view`` loads them all and shows ``device`` first.
+OVERLAYS: dict[str, Callable[[OverlayInputs], dict[str, Any] | None]] = {
+    "device": lambda x: device_overlay(x.graph, x.graph_id),
+    "island": lambda x: island_overlay(x.method, x.graph, x.graph_id, x.parts),
+    "recommendation": _recommendation,
+    "fallback": lambda x: fallback_overlay(x.graph, x.graph_id, load_fallbacks(x.program, x.method)),
+    "time": lambda x: time_overlay(x.graph, x.graph_id, x.profile) if x.profile is not None else None,
+    "cycles": lambda x: cycles_overlay(x.graph, x.graph_id, x.estimates) if x.estimates else None,
+}
+#: The overlays :func:`overlays` can build, in this order.
+OVERLAY_NAMES = tuple(OVERLAYS)
+
+
+def method_overlays(
+    program: Any,
+    method: Method,
+    graph_id: str,
+    graph: nx.MultiDiGraph | None = None,
+    recommendations: Iterable[Any] | None = None,
+    *,
+    evidence: Any = None,
+    parts: list[Partition] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The overlays of one method, ``{overlay name: node data}`` (those its evidence allows).
+
+    ``evidence`` is an :class:`~edgeinspect.analysis.evidence.Evidence` (its ETDump profile gives
+    ``time``, its Vela estimates ``cycles``).
+    """
+    graph = explorer_graph(method) if graph is None else graph
+    inputs = OverlayInputs(
+        program=program,
+        method=method,
+        graph_id=graph_id,
+        graph=graph,
+        parts=partitions(method) if parts is None else parts,
+        recommendations=None if recommendations is None else list(recommendations),
+        profile=evidence.profile(method.name) if evidence is not None else None,
+        estimates=evidence.method_estimates(method.name) if evidence is not None else None,
+    )
+    out = {}
+    for name, build in OVERLAYS.items():
+        doc = build(inputs)
+        if doc is not None:
+            out[name] = doc
+    return out
+
+
+def overlays(
+    program: Program, *, recommendations: Mapping[str, Iterable[Any]] | None = None, evidence: Any = None
+) -> dict[str, dict[str, Any]]:
     """All overlays of a program, one node-data document per overlay covering every method.
 
     Parameters
@@ -299,18 +457,21 @@ def overlays(program: Program, *, recommendations: Mapping[str, Iterable[Any]] |
         A loaded .pte.
     recommendations : mapping, optional
         ``{method name: recommendations}``; by default they come from :mod:`edgeinspect.recommend`.
+    evidence : Evidence, optional
+        What the side files say (:func:`edgeinspect.gather`): adds ``time`` (``--etdump``) and
+        ``cycles`` (``--estimate``).
 
     Returns
     -------
     dict
-        ``{"device": {graph_id: ...}, "island": {...}, "recommendation": {...}, "fallback": {...}}``; graph ids are
-        method names (shortened past 200 characters), as the adapter uses them.
+        ``{"device": {graph_id: ...}, "island": {...}, "recommendation": {...}, "fallback": {...}, ...}``; graph ids
+        are method names (shortened past 200 characters), as the adapter uses them.
     """
     out: dict[str, dict[str, Any]] = {}
     for m in program.methods:
         recs = None if recommendations is None else recommendations.get(m.name, [])
         # Graph ids are the adapter's (edgeinspect_explorer.graphs.graph_id): the method name, shortened when long.
-        for name, doc in method_overlays(program, m, short_key(m.name), recommendations=recs).items():
+        for name, doc in method_overlays(program, m, short_key(m.name), recommendations=recs, evidence=evidence).items():
             out.setdefault(name, {}).update(doc)
     return {name: out[name] for name in OVERLAY_NAMES if name in out}
 

@@ -1,8 +1,11 @@
-"""End to end in a real headless Chromium: ``edgeinspect view`` on a fragmented fixture, and the HTML report.
+"""End to end in a real headless Chromium: ``edgeinspect view`` on a small fragmented fixture, a
+transformer whose partitions are single nodes, a program of 211 delegates and one of 20,000
+instructions (synthesized without torch), and the HTML report.
 
 Needs Debian's ``chromium`` (scripts/test.sh installs it), ``playwright`` (dev extra; its own
 browser download is never used) and Model Explorer (explorer extra). Every request that is not
-to the local server (or a file:// URL for the report) is blocked and recorded.
+to the local server (or a file:// URL for the report) is blocked and recorded; every page error
+fails the test (``tests/explorer/me_browser.py`` records them, and the layout worker's answers).
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("Debian chromium is not installed (scripts/test.sh installs it)", allow_module_level=True)
 pytest.importorskip("model_explorer")
 sync_api = pytest.importorskip("playwright.sync_api")
+
+import me_browser  # noqa: E402
+from crafted import chain_pte, repeated_delegates_pte  # noqa: E402
 
 import edgeinspect  # noqa: E402
 from edgeinspect.commands.view import free_port  # noqa: E402
@@ -154,17 +160,15 @@ def test_model_explorer_shows_our_graph_and_overlays(server, browser, tmp_path):
     nodes = len(graph["nodes"])
     assert nodes == explorer_graph(load_for_view(path).method()).number_of_nodes()
 
-    page, blocked = _page(browser, ("http://127.0.0.1:",))
-    page.goto(url)
+    page, blocked, errors = me_browser.open_page(browser, ("http://127.0.0.1:",))
+    me_browser.first_render(page, url, errors)
     page.get_by_text(f"{nodes} nodes", exact=True).first.wait_for(timeout=30000)
     # The overlays load after the graph: wait for the node data panel to list them.
     page.wait_for_function("() => /NODE DATA PROVIDERS[\\s\\S]*island[\\s\\S]*device/i.test(document.body.innerText)", timeout=30000)
     body = page.inner_text("body")
     assert f"forward {nodes} nodes" in body.replace("\n", " ")
-    # The layers are our partitions; the device overlay is listed and active.
-    for p in partitions(edgeinspect.load(path).method()):
-        if p.island is not None:
-            assert p.namespace in body
+    # The layers are our partitions, every one of them (the page keeps single-node layers).
+    assert sorted(me_browser.layers(page)) == sorted(p.namespace for p in partitions(edgeinspect.load(path).method()))
 
     want = {"CPU": DEVICE_COLORS["CPU"], "EthosUBackend": DEVICE_COLORS["EthosUBackend"]}
     counts: dict[str, int] = {}
@@ -179,6 +183,7 @@ def test_model_explorer_shows_our_graph_and_overlays(server, browser, tmp_path):
     # Node fills in the overlay colours (borders use darker shades, so only the overlay paints these).
     assert counts["CPU"] >= 1500 and counts["EthosUBackend"] >= 1500, counts
     assert all(u.startswith("https://fonts.") for u in blocked), blocked  # only the web font is refused
+    assert errors == []
     page.close()
 
 
@@ -198,4 +203,70 @@ def test_html_report_renders_offline(browser, tmp_path):
     assert box is not None and box["width"] > 400 and box["height"] > 30
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert blocked == []
+    page.close()
+
+
+# -- 13.5 and 16: single-node layers, the boundary overlay at once, programs of any size -------------
+@pytest.fixture
+def view(tmp_path):
+    """Start ``edgeinspect view`` on a path; stopped after the test."""
+    started = []
+
+    def start(path, *args):
+        proc, url, log = me_browser.start_view(path, *args, port=free_port())
+        started.append(proc)
+        return url
+
+    yield start
+    for proc in started:
+        me_browser.stop(proc)
+
+
+def test_single_node_partitions_are_layers_and_boundaries_are_drawn_at_once(view, browser):
+    """Issue 13 item 5 on a transformer whose 10 partitions are mostly one node each: 10 layers,
+    and the boundary-bytes overlay between them drawn with no click (red pixels on the canvas)."""
+    path = DATA / "xnn_transformer.pte"
+    url = view(path)
+    page, _, errors = me_browser.open_page(browser)
+    me_browser.first_render(page, url, errors)
+    names = [p.namespace for p in partitions(edgeinspect.load(path).method())]
+    assert len(names) == 10 and sorted(me_browser.layers(page)) == sorted(names)
+    red = {}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        png = page.screenshot(clip={"x": 0, "y": 100, "width": 980, "height": 790})
+        red = _count_colours(browser, png, {"boundary": "#d62728"}, tolerance=8)
+        if red["boundary"] >= 200:
+            break
+        time.sleep(0.5)
+    assert red["boundary"] >= 200, red
+    assert errors == []
+    page.close()
+
+
+def test_211_delegates_fold_and_expand(view, browser, tmp_path):
+    with edgeinspect.load(DATA / "xnn_many_delegates.pte") as program:
+        payload = bytes(program.method().delegates[0].payload())
+    path = tmp_path / "delegates_210.pte"
+    path.write_bytes(repeated_delegates_pte(210, payload=payload))
+    url = view(path)
+    page, _, errors = me_browser.open_page(browser)
+    me_browser.first_render(page, url, errors)
+    assert me_browser.nodes_shown(page) == "423"
+    layers = me_browser.layers(page)
+    assert "XNNPACK -> CPU(cumsum) x 210" in layers and "XnnpackBackend_7" in layers and "CPU_island_209" in layers
+    me_browser.expand_all(page, errors)
+    assert errors == []
+    page.close()
+
+
+def test_20000_instructions_render(view, browser, tmp_path):
+    path = tmp_path / "chain_20000.pte"
+    path.write_bytes(chain_pte(20_000))
+    url = view(path)
+    page, _, errors = me_browser.open_page(browser)
+    me_browser.first_render(page, url, errors, timeout=300)
+    assert me_browser.nodes_shown(page) == "20002"
+    assert "CPU" in me_browser.layers(page) and len(me_browser.layers(page)) > 400
+    assert errors == []
     page.close()

@@ -506,3 +506,26 @@ def fragmented_pte(
         inputs=(0,),
         outputs=(instructions,),
     )
+
+
+# -- big honest programs (Model Explorer tests and benchmarks) --------------------------------
+def chain_pte(instructions: int, *, operators: tuple[tuple[str, str], ...] = (("aten::sin", "out"), ("aten::cos", "out"))) -> bytes:
+    """``instructions`` CPU kernel calls in one chain (each reads the tensor the one before wrote),
+    cycling through ``operators``: the shape of a long non-delegated program, and the worst
+    case for a viewer that walks chains recursively. About 30 bytes per instruction."""
+    values = [tensor(1, 16) for _ in range(instructions + 1)]
+    calls = [("kernel", i % len(operators), (i, i + 1, i + 1)) for i in range(instructions)]
+    return build_pte(values=values, instructions=calls, operators=list(operators), inputs=(0,), outputs=(instructions,))
+
+
+def repeated_delegates_pte(
+    islands: int, *, payload: bytes = b"", backend: str = "XnnpackBackend", operator: tuple[str, str] = ("aten::cumsum", "out")
+) -> bytes:
+    """``islands + 1`` calls of one delegate (``payload``, e.g. a real XNNPACK Linear taken from a
+    fixture) alternating with one ``operator`` kernel: the repeated pattern of a model whose
+    partitioner leaves one operator on the CPU in every block. The payload is stored once."""
+    calls = 2 * islands + 1
+    values = [tensor(1, 16) for _ in range(calls + 1)]
+    instructions = [("delegate", i // 2, (i, i + 1)) if i % 2 == 0 else ("kernel", 0, (i, i + 1, i + 1)) for i in range(calls)]
+    delegates = [(backend, payload, [])] * (islands + 1)
+    return build_pte(values=values, instructions=instructions, operators=[operator], delegates=delegates, inputs=(0,), outputs=(calls,))

@@ -27,7 +27,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NEEDS = {
     "quickstart.ipynb": ("matplotlib",),
     "ethos_u55_vs_u85.ipynb": (),
-    "model_explorer_in_jupyter.ipynb": ("model_explorer", "edgeinspect_explorer", "werkzeug"),
+    "model_explorer_in_jupyter.ipynb": ("model_explorer", "edgeinspect_explorer"),
 }
 CELL_TIMEOUT = 180
 
