@@ -150,7 +150,7 @@ def test_evidence_overlays_are_numeric_and_registered():
 
     evidence = edgeinspect.gather(DATA / "xnn_many_delegates.pte", etdump=DATA / "etdump" / "xnn_many_delegates.etdp")
     docs = overlays(evidence.program, evidence=evidence)
-    assert list(docs) == ["device", "island", "recommendation", "time"]
+    assert list(docs) == ["device", "island", "recommendation", "fallback", "time"]
     assert set(OVERLAYS) >= {"device", "island", "recommendation", "time", "cycles"}
     time_doc = docs["time"]["forward"]
     assert time_doc["name"].startswith("time (") and time_doc["gradient"]
