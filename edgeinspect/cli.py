@@ -19,7 +19,7 @@ from edgeinspect.errors import EdgeInspectError
 __all__ = ["main"]
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = ("inspect", "explain", "lint", "diff", "view", "report", "profile")
+COMMANDS = ("inspect", "explain", "lint", "diff", "view", "report", "profile", "sweep")
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
