@@ -9,6 +9,8 @@ makes them, the report (``edgeinspect.report.sweep``) draws them.
 The best target of a model (:func:`mark_best`) is decided among the pairs that exported,
 by these criteria in order (the first that tells two targets apart decides):
 
+0. some delegation: a program that runs wholly on the CPU (the ``portable`` baseline, or a
+   backend that took nothing) is never better than one that uses its accelerator;
 1. fewest CPU <-> backend transitions (2 means the model runs in one piece);
 2. highest coverage (delegated operators / all operators; unknown counts as lowest);
 3. fewest boundary bytes (bytes crossing delegate boundaries);
@@ -29,6 +31,7 @@ SCHEMA_VERSION = 1
 
 #: The criteria of :func:`mark_best`, in order: (row attribute, what it is called, smaller is better).
 CRITERIA: tuple[tuple[str, str, bool], ...] = (
+    ("delegated", "delegates at all", False),
     ("transitions", "fewest transitions", True),
     ("coverage", "highest coverage", False),
     ("boundary_bytes", "fewest boundary bytes", True),
@@ -117,6 +120,11 @@ class SweepRow:
         return self.status == "ok"
 
     @property
+    def delegated(self) -> bool | None:
+        """Whether any delegate runs part of the program (None for a failed pair)."""
+        return bool(self.delegates) if self.ok else None
+
+    @property
     def delegate_calls(self) -> int | None:
         """Delegate calls over all backends (None for a failed pair)."""
         return sum(n for _, n in self.delegates) if self.ok else None
@@ -185,10 +193,10 @@ class SweepRow:
         )
 
 
-def _key(row: SweepRow) -> tuple[float, float, float]:
-    """The first three criteria as one sort key (unknown coverage is the lowest)."""
+def _key(row: SweepRow) -> tuple[float, float, float, float]:
+    """The criteria before cycles as one sort key (unknown coverage is the lowest)."""
     coverage = -row.coverage if row.coverage is not None else 1.0
-    return (float(row.transitions or 0), coverage, float(row.boundary_bytes or 0))
+    return (0.0 if row.delegated else 1.0, float(row.transitions or 0), coverage, float(row.boundary_bytes or 0))
 
 
 def _decider(best: SweepRow, other: SweepRow) -> str | None:
@@ -206,6 +214,8 @@ def _shown(row: SweepRow, attr: str) -> str:
     value = getattr(row, attr)
     if value is None:
         return "unknown"
+    if attr == "delegated":
+        return "yes" if value else "no, all on the CPU"
     if attr == "coverage":
         return f"{value:.1%}"
     return f"{value:,}"
@@ -215,7 +225,7 @@ def mark_best(rows: Iterable[SweepRow]) -> list[SweepRow]:
     """The rows with ``best`` and ``best_reason`` set: per model, the best of the targets that
     exported (see the module's docstring for the criteria), in the order given.
 
-    The targets first on transitions, coverage and boundary bytes are the candidates; among
+    The targets first on delegation, transitions, coverage and boundary bytes are the candidates; among
     those with a Vela estimate, only the fewest cycles stay (a candidate without an estimate,
     such as XNNPACK, is not beaten by a cycle count it cannot have).
 

@@ -87,9 +87,6 @@ def run(args: argparse.Namespace) -> int:
     from edgeinspect.lint.sweep import sweep_findings
     from edgeinspect.report.sweep import progress_line, sweep_html, sweep_json, sweep_text
 
-    missing = [m for m in ("torch", "executorch") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise UsageError(f"sweep exports with {' and '.join(missing)}: pip install 'edgeinspect[export]'")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers takes a positive number, got {args.workers}")
     options = parse_options(
@@ -108,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         texts = list(BUILTIN_MODELS)
     specs = [parse_spec(t, zoo=zoo) for t in texts]
     targets = _targets(args)
+    missing = [m for m in ("torch", "executorch") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"sweep exports with {' and '.join(missing)}: pip install 'edgeinspect[export]'")
 
     exported = 0
 

@@ -148,6 +148,10 @@ def parse_spec(text: str, *, zoo: str = "builtin") -> ModelSpec:
         if not path.is_file():
             raise UsageError(f"{spec}: no such file (a SPEC ending in .pt2 is a torch.export-ed program)")
         return ModelSpec(_safe_name(name or path.stem, spec), text, "pt2", str(path.resolve()), _sha256_file(path))
+    if os.sep in spec or (os.altsep and os.altsep in spec) or os.path.exists(spec):
+        raise UsageError(
+            f"{spec}: not a .pt2 file (a SPEC is module:function, a torch.export-ed program saved as .pt2, or a zoo model name)"
+        )
     module, colon, function = spec.partition(":")
     if colon:
         if not _MODULE.fullmatch(module) or not _IDENT.fullmatch(function):

@@ -512,8 +512,9 @@ def _store(out: Path, spec: ModelSpec, target: str, key: dict[str, Any], outcome
         return _failed_row(spec, target, outcome.error_stage, outcome.error, **run)
     model_dir = out / spec.name
     model_dir.mkdir(parents=True, exist_ok=True)
-    partial = model_dir / f".{target}.partial-{os.getpid()}-{threading.get_ident()}"
-    shutil.rmtree(partial, ignore_errors=True)
+    for stale in model_dir.glob(f".{target}.partial-*"):  # left by an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+    partial = model_dir / f".{target}.partial-{os.getpid()}"
     partial.mkdir()
     for name, data in sorted(outcome.files.items()):
         if not _safe_relative(name):

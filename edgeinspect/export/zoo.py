@@ -17,6 +17,9 @@ otherwise).
 Exports are byte-reproducible only with a fixed ``PYTHONHASHSEED`` (the Arm lowering
 iterates over sets); ``main`` re-executes itself with ``PYTHONHASHSEED=0`` and
 :func:`export_fixture` refuses to run without it.
+
+The flows themselves (quantize, partition, lower) are :mod:`edgeinspect.export.flows`, which
+``edgeinspect sweep`` uses too.
 """
 
 from __future__ import annotations

@@ -277,8 +277,8 @@ def sweep_html(doc: Mapping[str, Any]) -> str:
         "<title>edgeinspect sweep</title>"
         f"<style>{_CSS}</style></head><body>"
         f'<h1>Which target fragments least?</h1><p class="muted">{_e(summary)}. {_e(_toolchain(doc))}</p>'
-        '<p class="small muted">Best per model: fewest transitions, then highest coverage, then fewest boundary bytes, '
-        "then fewest Vela cycles when estimated.</p>"
+        '<p class="small muted">Best per model: some delegation, then fewest transitions, then highest coverage, '
+        "then fewest boundary bytes, then fewest Vela cycles when estimated.</p>"
         f"{matrix}{details}{thresholds}</body></html>\n"
     )
 

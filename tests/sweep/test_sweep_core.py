@@ -54,7 +54,8 @@ def test_specs_parse_without_torch(tmp_path, monkeypatch):
         ("mymodels:not-an-identifier", "module:function"),
         ("gone.pt2", "no such file"),
         ("bad name=mobilenet_v2", "built-in zoo"),
-        ("a/b=mobilenet_v2", "built-in zoo"),
+        ("a/b=mobilenet_v2", "not a .pt2 file"),
+        ("models/net.onnx", "not a .pt2 file"),
     ):
         with pytest.raises(UsageError, match=message):
             parse_spec(bad)
@@ -79,8 +80,11 @@ def test_default_workers_are_memory_aware():
     assert default_workers(5) >= 1
 
 
-def _row(target, transitions, coverage, nbytes, cycles=None, status="ok"):
-    return SweepRow("m", target, status, transitions=transitions, coverage=coverage, boundary_bytes=nbytes, cycles=cycles)
+def _row(target, transitions, coverage, nbytes, cycles=None, status="ok", delegates=(("B", 1),)):
+    delegates = delegates if status == "ok" else ()
+    return SweepRow(
+        "m", target, status, delegates=delegates, transitions=transitions, coverage=coverage, boundary_bytes=nbytes, cycles=cycles
+    )
 
 
 def test_best_is_fewest_transitions_then_coverage_then_bytes_then_cycles():
@@ -97,6 +101,9 @@ def test_best_is_fewest_transitions_then_coverage_then_bytes_then_cycles():
     assert [r.best for r in rows] == [True, True] and rows[0].best_reason == "tied with b on every criterion"
     rows = mark_best([_row("a", None, None, None, status="failed"), _row("b", None, None, None, status="failed")])
     assert not any(r.best for r in rows)
+    # A program all on the CPU (0 transitions) never beats one that uses its accelerator.
+    rows = mark_best([_row("portable", 0, 0.0, 0, delegates=()), _row("u55", 4, 0.9, 100)])
+    assert [r.target for r in rows if r.best] == ["u55"] and rows[1].best_reason == "delegates at all: yes (portable: no, all on the CPU)"
 
 
 def test_rows_round_trip_through_json():

@@ -108,7 +108,9 @@ def test_sweep_agrees_with_the_fixture_zoo(two_workers):
     assert u55["top_splitter"]["operator"] == "aten::upsample_bilinear2d" and "nearest" in u55["top_splitter"]["fix"]
     assert u85["top_splitter"] is None and u85["best"] and not u55["best"]
     assert doc["best"]["upsample_cnn"] == ["ethos-u85-256"]
-    # The per-pair layout: .pte, dumps, ETRecord, result.json; dump path stored relative.
+    # The per-pair layout: .pte, dumps, ETRecord, result.json; dump path stored relative; no
+    # partial directory left behind.
+    assert sorted(p.name for p in (out / "upsample_cnn").iterdir()) == ["ethos-u55-128", "ethos-u85-256", "xnnpack"]
     pair = out / "upsample_cnn" / "ethos-u55-128"
     assert sorted(p.name for p in pair.iterdir()) == [
         "export.log",
@@ -290,3 +292,95 @@ def test_sweep_html_renders_in_chromium(two_workers, tmp_path):
             browser.close()
     assert errors == []
     assert [u for u in requests if not u.startswith("file://")] == []
+
+
+def test_a_dying_worker_fails_its_pair_only(tmp_path):
+    """A model whose building kills the exporting process (as the kernel's OOM killer would):
+    that pair fails at stage ``worker``, a fresh process takes the next pair, and the crash
+    is not recorded as done (a rerun tries it again)."""
+    (tmp_path / "crashy.py").write_text("import os, signal\n\n\ndef build():\n    os.kill(os.getpid(), signal.SIGKILL)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    args = [sys.executable, "-m", "edgeinspect.cli", "sweep", "crashy:build", "edgeinspect.export.models:small_cnn"]
+    args += ["--targets", "xnnpack", "--workers", "1", "--no-etrecord", "-o", "out", "--format", "json"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads(proc.stdout)
+    crashed, fine = row(doc, "build", "xnnpack"), row(doc, "small_cnn", "xnnpack")
+    assert crashed["status"] == "failed" and crashed["error"]["stage"] == "worker"
+    assert "killed by SIGKILL" in crashed["error"]["message"]
+    assert fine["status"] == "ok" and fine["delegate_calls"] == 1
+    assert not (tmp_path / "out" / "build" / "xnnpack" / "result.json").exists()
+
+
+def test_every_kind_of_target_exports(tmp_path):
+    """The targets beyond the main sweep's: another U55 size, the U65, TOSA INT and FP (no
+    NPU compiler), XNNPACK int8 and the portable CPU baseline, on the fixture zoo's CNN."""
+    targets = "ethos-u55-256,ethos-u65-256,TOSA-1.0+INT,tosa-1.0+fp,xnnpack,portable"
+    doc, proc = sweep(tmp_path, "edgeinspect.export.models:small_cnn", "--targets", targets, "--xnnpack-int8", "--no-etrecord")
+    assert proc.returncode == 0
+    assert doc["targets"] == ["ethos-u55-256", "ethos-u65-256", "TOSA-1.0+INT", "TOSA-1.0+FP", "xnnpack-int8", "portable"]
+    got = {r["target"]: (r["status"], r["delegates"]) for r in doc["rows"]}
+    assert got == {
+        "ethos-u55-256": ("ok", {"EthosUBackend": 1}),
+        "ethos-u65-256": ("ok", {"EthosUBackend": 1}),
+        "TOSA-1.0+INT": ("ok", {"TOSABackend": 1}),
+        "TOSA-1.0+FP": ("ok", {"TOSABackend": 1}),
+        "xnnpack-int8": ("ok", {"XnnpackBackend": 1}),
+        "portable": ("ok", {}),
+    }
+    import edgeinspect
+
+    programs = {r["target"]: edgeinspect.load(tmp_path / r["pte"]) for r in doc["rows"]}
+    assert programs["ethos-u65-256"].delegates[0].target == "ethos-u65-256"
+    assert "--accelerator-config=ethos-u55-256" in programs["ethos-u55-256"].delegates[0].specs["compile_flags"]
+    assert programs["TOSA-1.0+FP"].delegates[0].specs["tosa_spec"].startswith("TOSA-1.0+FP")
+    # int8 XNNPACK: the delegate converts to and from int8 itself (XNNConvert), which the fp32
+    # export of the same model (the xnn_cnn fixture) does not
+    from edgeinspect.formats.payloads import known_delegate_ops
+
+    int8_ops = known_delegate_ops(programs["xnnpack-int8"].delegates[0])
+    fp32_ops = known_delegate_ops(edgeinspect.load(DATA / "xnn_cnn.pte").delegates[0])
+    assert int8_ops["XNNConvert"] == 2 and "XNNConvert" not in fp32_ops and int8_ops["XNNConv2d"] == fp32_ops["XNNConv2d"] == 2
+    assert row(doc, "small_cnn", "portable")["transitions"] == 0 and row(doc, "small_cnn", "portable")["coverage"] == 0.0
+
+
+FAKE_TORCHVISION = '''
+"""A stand-in for torchvision (which cannot be installed beside torch 2.13 here): the two
+functions of torchvision.models the sweep calls, returning a small real network."""
+import types
+
+import torch
+
+__version__ = "0.0.0+test"
+
+
+def _net(weights=None):
+    assert weights is None
+    layers = [torch.nn.Conv2d(3, 4, 3, stride=4), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()]
+    return torch.nn.Sequential(*layers, torch.nn.Linear(4, 10))
+
+
+models = types.SimpleNamespace(list_models=lambda: ["tinynet"], get_model=lambda name, weights=None: _net(weights))
+'''
+
+
+def test_torchvision_zoo_path(tmp_path):
+    """``--zoo torchvision`` end to end, with a stand-in package that has torchvision's name,
+    version metadata and the two functions the sweep calls (the real one cannot be installed
+    here): the model is built with weights=None on a 224x224 input, and an unknown name is a
+    row that failed at ``build``."""
+    (tmp_path / "torchvision").mkdir()
+    (tmp_path / "torchvision" / "__init__.py").write_text(FAKE_TORCHVISION)
+    meta = tmp_path / "torchvision-0.0.0+test.dist-info"
+    meta.mkdir()
+    (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: torchvision\nVersion: 0.0.0+test\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    args = [sys.executable, "-m", "edgeinspect.cli", "sweep", "tinynet", "nosuchnet", "--zoo", "torchvision"]
+    args += ["--targets", "xnnpack", "--no-etrecord", "-o", "out", "--format", "json", "--workers", "1"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads(proc.stdout)
+    assert row(doc, "tinynet", "xnnpack")["status"] == "ok" and row(doc, "tinynet", "xnnpack")["delegate_calls"] == 1
+    assert row(doc, "tinynet", "xnnpack")["boundary_bytes"] == 3 * 224 * 224 * 4 + 10 * 4
+    failed = row(doc, "nosuchnet", "xnnpack")
+    assert failed["error"]["stage"] == "build" and "has no model named 'nosuchnet'" in failed["error"]["message"]
