@@ -10,7 +10,8 @@ in one run, each in FRESH processes (median of ``--runs``):
 - **sweep, 1 worker** and **sweep, 2 workers**: the whole ``edgeinspect sweep ... --force``
   command (worker start-up, exports, file writing, analysis, the table), wall clock.
 
-It prints the speedups (by hand / sweep) and the memory: the command's own peak RSS and each
+It prints the speedups (by hand / sweep), the CPU time of all the processes of each run (the
+sweep's own cost over the exports, which other jobs on the machine do not change) and the memory: the command's own peak RSS and each
 export's peak (``VmHWM`` of the worker, reset at the start of each task, read at its end; the
 per-pair figure the sweep records). Rows of the 1- and 2-worker sweeps are checked equal.
 Defaults: SqueezeNet 1.1, ResNet-18, MobileNetV2 and the ViT of the built-in zoo on
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,26 +77,33 @@ def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), PYTHONHASHSEED="0")
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and their descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def by_hand(models: str, targets: str) -> dict:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     proc = subprocess.run([sys.executable, "-c", BY_HAND, models, targets], capture_output=True, text=True, env=_env(), check=True)
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["wall"] = time.perf_counter() - start
+    out["cpu"] = _cpu() - cpu
     return out
 
 
 def sweep(models: str, targets: str, workers: int, out: Path) -> dict:
     args = [sys.executable, "-c", COMMAND, "sweep", *models.split(","), "--targets", targets, "-o", str(out)]
     args += ["--workers", str(workers), "--force", "-q", "--format", "json"]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     proc = subprocess.run(args, capture_output=True, text=True, env=_env())
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _cpu() - cpu  # the workers are waited for: their CPU counts
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-3000:])
     doc = json.loads(proc.stdout)
     peak = int(proc.stderr.rsplit("PEAK_RSS_KB ", 1)[1].split()[0])
     task_peaks = [r["run"]["peak_rss_bytes"] for r in doc["rows"] if r["run"]["peak_rss_bytes"]]
-    return {"wall": wall, "command_peak_kb": peak, "task_peak_bytes": task_peaks, "doc": doc}
+    return {"wall": wall, "cpu": cpu, "command_peak_kb": peak, "task_peak_bytes": task_peaks, "doc": doc}
 
 
 def main() -> int:
@@ -121,11 +130,12 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; median of {args.runs} run(s)")
     print(f"load average (1 min) before: {load_before:.2f}, after: {os.getloadavg()[0]:.2f} (other jobs share the CPUs)")
     print()
-    print("| run | wall time | by hand / this |")
-    print("|---|---|---|")
-    print(f"| by hand: one process, every pair in turn | {t_hand:.1f} s | 1.00x |")
-    print(f"| `edgeinspect sweep --workers 1` | {t1:.1f} s | {t_hand / t1:.2f}x |")
-    print(f"| `edgeinspect sweep --workers 2` | {t2:.1f} s | {t_hand / t2:.2f}x |")
+    c_hand, c1, c2 = med(h["cpu"] for h in hand), med(s["cpu"] for s in one), med(s["cpu"] for s in two)
+    print("| run | wall time | by hand / this | CPU time (all processes) |")
+    print("|---|---|---|---|")
+    print(f"| by hand: one process, every pair in turn | {t_hand:.1f} s | 1.00x | {c_hand:.1f} s |")
+    print(f"| `edgeinspect sweep --workers 1` | {t1:.1f} s | {t_hand / t1:.2f}x | {c1:.1f} s |")
+    print(f"| `edgeinspect sweep --workers 2` | {t2:.1f} s | {t_hand / t2:.2f}x | {c2:.1f} s |")
     print()
     print(f"speedup of 2 workers over 1: {t1 / t2:.2f}x")
     peaks = [p for s in (*one, *two) for p in s["task_peak_bytes"]]
