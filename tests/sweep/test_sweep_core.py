@@ -217,3 +217,26 @@ def test_progress_lines_are_plain_text():
 
 def test_builtin_model_names_are_parsed_torch_free():
     assert len(BUILTIN_MODELS) == 7 and len(set(BUILTIN_MODELS)) == 7
+
+
+def test_a_failure_inside_vela_is_said_to_be_vela():
+    """The stage of a failed export is the step that was running, or ``vela`` when the error
+    came out of the Ethos-U compiler's own code (a frame in the ethosu package or arm_vela.py)."""
+    from edgeinspect.export.worker import _message, _stage_of
+
+    code = compile(
+        "def compile_graph():\n    raise RuntimeError('Vela: invalid tensor shape\\nwhile compiling')\n",
+        "/site-packages/ethosu/vela/vela.py",
+        "exec",
+    )
+    scope: dict = {}
+    exec(code, scope)
+    try:
+        scope["compile_graph"]()
+    except RuntimeError as err:
+        assert _stage_of(err, "lower") == "vela"
+        assert _message(err) == "RuntimeError: Vela: invalid tensor shape"  # the first line only
+    try:
+        raise ValueError("quantizer said no")
+    except ValueError as err:
+        assert _stage_of(err, "quantize") == "quantize"
