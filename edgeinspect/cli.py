@@ -20,7 +20,7 @@ from edgeinspect.textsafe import TEXT_LIMIT, safe
 __all__ = ["main", "run_args"]
 
 #: Subcommands in the order ``--help`` lists them.
-COMMANDS = ("inspect", "explain", "lint", "diff", "view", "report", "profile")
+COMMANDS = ("inspect", "explain", "lint", "diff", "view", "report", "profile", "sweep")
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

@@ -23,6 +23,8 @@ def _argv(command: str, bad: Path, tmp: Path) -> list[list[str]]:
         return [["report", str(bad), "-o", str(tmp / "r.html")]]
     if command == "profile":
         return [["profile", str(bad), "-o", str(tmp / "run.etdp")]]
+    if command == "sweep":  # a model file that is not a torch.export-ed .pt2 program
+        return [["sweep", str(bad), "--targets", "xnnpack", "-o", str(tmp / "sweep")]]
     if command in ("inspect", "explain"):
         return [[command, str(bad)], [command, str(GOOD), "--tosa", str(bad)]] if bad.suffix == ".tosa" else [[command, str(bad)]]
     return [[command, str(bad)]]

@@ -43,17 +43,24 @@ RANKS: dict[str, int] = {
     "edgeinspect.join": 3,
     # 4: pure functions over the IR; Vela estimates.
     "edgeinspect.analysis": 4,
+    "edgeinspect.analysis.sweep": 4,  # the sweep's torch-free rows and "best" (issue 15)
     "edgeinspect.estimate": 4,
     # 5: the recommender; export, the only room that imports torch/executorch.
     "edgeinspect.recommend": 5,
     "edgeinspect.export": 5,
+    # the sweep (issue 15): targets, SPECs, the task function, the pools and Ray, the analysis driver
+    "edgeinspect.export.sweep": 5,
+    "edgeinspect.export.worker": 5,
     # 6: what users read: reports, the lint, the diff.
     "edgeinspect.report": 6,
     "edgeinspect.lint": 6,
+    "edgeinspect.report.sweep": 6,  # the sweep's table, JSON, HTML page and progress lines
+    "edgeinspect.lint.sweep": 6,  # the lint's thresholds on a sweep's programs
     "edgeinspect.diff": 6,
     # 7: the command line, and the package facade (load() and the IR's registered views).
     "edgeinspect.commands": 7,
     "edgeinspect.cli": 7,
+    "edgeinspect.commands.sweep": 7,
     "edgeinspect": 7,
     # 8: on top of everything: the Model Explorer adapter (notebooks too, not parsed here).
     "edgeinspect_explorer": 8,

@@ -545,3 +545,53 @@ class CNNThenWhere(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv2(torch.relu(self.conv1(x)))
         return torch.where(y > self.threshold, y, y * 0.5)
+
+
+class Float64Head(nn.Module):
+    """Conv features, then a score computed in float64 (``x.double()``), as some
+    post-processing code does for precision.
+
+    The Arm int8 flow cannot export it: the Arm quantizer annotates the float64 multiply
+    like any other, and executorch 1.5.1 then fails ("Expecting input to have dtype
+    torch.float32, but got dtype: torch.float64"): there is no CPU fallback for an operator
+    the quantizer has already taken. XNNPACK (fp32) keeps the float64 part on the CPU and
+    exports it.
+    """
+
+    def __init__(self, ch: int = 8) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv(x))
+        return (y.double() * 2.0).sum(dim=(2, 3))
+
+
+# --- sweep SPECs (``edgeinspect sweep edgeinspect.export.models:upsample_cnn``) -------------
+# Each returns (model in eval mode, example inputs). The sweep seeds torch with 0 first, as
+# the zoo does, so these build the fixtures' models and inputs.
+
+
+def small_cnn() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """The model of the ``u55_cnn`` / ``xnn_cnn`` fixtures: one clean delegate everywhere."""
+    return SmallCNN().eval(), (torch.randn(1, 3, 16, 16),)
+
+
+def upsample_cnn() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """The model of ``u55_upsample`` / ``u85_upsample``: bilinear upsample splits U55, not U85."""
+    return UpsampleCNN().eval(), (torch.randn(1, 3, 16, 16),)
+
+
+def where_split() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """The model of ``u55_where`` / ``u85_where``: ``where`` and ``gt`` split U55, not U85."""
+    return WhereSplit().eval(), (torch.randn(1, 3, 16, 16),)
+
+
+def gather_split() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """The model of ``u55_gather`` / ``u85_gather``: ``index_select`` splits U55, not U85."""
+    return GatherSplit().eval(), (torch.randn(1, 3, 16, 16),)
+
+
+def float64_head() -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """:class:`Float64Head`: exports for XNNPACK, fails in the Arm int8 flow."""
+    return Float64Head().eval(), (torch.randn(1, 3, 16, 16),)

@@ -17,6 +17,9 @@ otherwise).
 Exports are byte-reproducible only with a fixed ``PYTHONHASHSEED`` (the Arm lowering
 iterates over sets); ``main`` re-executes itself with ``PYTHONHASHSEED=0`` and
 :func:`export_fixture` refuses to run without it.
+
+The flows themselves (quantize, partition, lower) are :mod:`edgeinspect.export.flows`, which
+``edgeinspect sweep`` uses too.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from typing import Any
 
 import torch
 
-from edgeinspect.export import models
+from edgeinspect.export import flows, models
 from edgeinspect.export.oracle import summarize_pte
 
 HASH_SEED = "0"
@@ -712,21 +715,6 @@ FIXTURES += (
 FIXTURES_BY_NAME = {f.name: f for f in FIXTURES}
 
 
-def _lower_portable(methods: Methods):
-    from executorch.exir import to_edge_transform_and_lower
-
-    programs = {name: torch.export.export(m, ex) for name, (m, ex) in methods.items()}
-    return to_edge_transform_and_lower(programs)
-
-
-def _lower_xnnpack(methods: Methods):
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.exir import to_edge_transform_and_lower
-
-    programs = {name: torch.export.export(m, ex) for name, (m, ex) in methods.items()}
-    return to_edge_transform_and_lower(programs, partitioner=[XnnpackPartitioner()])
-
-
 def _lower_xnnpack_dynamic_quant(methods: Methods):
     """Int8 dynamically quantized linears (per channel), lowered the way ExecuTorch's LLM export
     does: the dynamic-quant partitioner takes the linears, then the float partitioner the rest."""
@@ -746,53 +734,8 @@ def _lower_xnnpack_dynamic_quant(methods: Methods):
 
 
 def _lower_arm(methods: Methods, flow: str, dump_dir: str):
-    from executorch.backends.arm import (
-        EthosUCompileSpec,
-        EthosUPartitioner,
-        EthosUQuantizer,
-        get_symmetric_quantization_config,
-    )
-    from executorch.backends.arm.quantizer import TOSAQuantizer
-    from executorch.backends.arm.tosa.compile_spec import TosaCompileSpec
-    from executorch.backends.arm.tosa.partitioner import TOSAPartitioner
-    from executorch.exir import to_edge_transform_and_lower
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-
-    if flow.startswith("tosa"):
-        spec = TosaCompileSpec(FLOW_TARGETS[flow])
-        quantizer = TOSAQuantizer(spec)
-    else:
-        spec = EthosUCompileSpec(FLOW_TARGETS[flow])
-        quantizer = EthosUQuantizer(spec)
-    # Relative on purpose: the path is stored verbatim in every delegate's compile specs.
-    spec.dump_intermediate_artifacts_to(dump_dir)
-    quantizer.set_global(get_symmetric_quantization_config())
-
-    programs = {}
-    for name, (model, example) in methods.items():
-        # check_guards=False: with guards the Arm quantizer passes see call_module nodes.
-        graph = torch.export.export(model, example).module(check_guards=False)
-        prepared = prepare_pt2e(graph, quantizer)
-        prepared(*example)
-        quantized = convert_pt2e(prepared)
-        programs[name] = torch.export.export(quantized, example)
-    partitioner = TOSAPartitioner(spec) if flow.startswith("tosa") else EthosUPartitioner(spec)
-    return to_edge_transform_and_lower(programs, partitioner=[partitioner])
-
-
-def _delegation_info(edge) -> dict[str, Any]:
-    from executorch.devtools.backend_debug import get_delegation_info
-
-    info = {}
-    for method in edge.methods:
-        di = get_delegation_info(edge.exported_program(method).graph_module)
-        breakdown = sorted(di.delegation_by_operator.items())
-        info[method] = {
-            "num_delegated_subgraphs": di.num_delegated_subgraphs,
-            "delegated_ops": {op: b.delegated for op, b in breakdown if b.delegated},
-            "non_delegated_ops": {op: b.non_delegated for op, b in breakdown if b.non_delegated},
-        }
-    return info
+    """The Arm flow of a zoo ``flow`` (``ethos-u55``, ``tosa-int``, ...): :func:`edgeinspect.export.flows.lower_arm`."""
+    return flows.lower_arm(methods, FLOW_TARGETS[flow], dump_dir)
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -872,9 +815,9 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
     with contextlib.redirect_stdout(sys.stderr):
         methods = fixture.build()
         if fixture.flow == "portable":
-            edge = _lower_portable(methods)
+            edge = flows.lower_portable(methods)
         elif fixture.flow == "xnnpack":
-            edge = _lower_xnnpack(methods)
+            edge = flows.lower_xnnpack(methods)
         elif fixture.flow == "xnnpack-dq":
             edge = _lower_xnnpack_dynamic_quant(methods)
         else:
@@ -885,7 +828,7 @@ def export_fixture(name: str, outdir: str | os.PathLike) -> dict[str, Any]:
                 edge = _lower_arm(methods, fixture.flow, dump_name)
             finally:
                 os.chdir(cwd)
-        delegation_info = _delegation_info(edge)  # before to_executorch(), which mutates
+        delegation_info = flows.delegation_info(edge)  # before to_executorch(), which mutates
         _portable_node_meta(edge)
         wants_etrecord = (fixture.fragmented or fixture.provenance) and fixture.etrecord
         edge_copy = copy.deepcopy(edge) if wants_etrecord else None
