@@ -56,7 +56,7 @@ def programs():
 def test_every_truncation(path, programs):
     data = path.read_bytes()
     worst = max(_exercise(data[:n], path.name, programs[path.stem]) for n in range(len(data)))
-    assert worst < 1.0
+    assert worst < 30.0  # a hang guard, not a speed target (speed: benchmarks/)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=IDS)
@@ -77,4 +77,4 @@ def test_single_byte_mutations(path, programs):
         data[pos] = rng.choice((0x00, 0xFF, 0x7F, 0x80, old ^ (1 << rng.randrange(8)), rng.randrange(256)))
         worst = max(worst, _exercise(bytes(data), path.name, programs[path.stem]))
         data[pos] = old
-    assert worst < 1.0
+    assert worst < 30.0  # a hang guard, not a speed target (speed: benchmarks/)

@@ -53,6 +53,11 @@ def _same(program: Program, original: Program) -> bool:
     return program.methods == original.methods or _content(program) == _content(original)
 
 
+#: A guard against a hang (a loop over a hostile count), not a speed target: speed is
+#: measured in benchmarks/; one file takes milliseconds.
+HANG_SECONDS = 30.0
+
+
 def _check_error(err: edgeinspect.FormatError, name: str) -> None:
     assert err.path == name
     assert err.offset is not None and err.offset >= 0
@@ -96,7 +101,7 @@ def test_every_truncation(pte: Path):
         worst = max(worst, seconds)
         if program is not None:  # only unread trailing padding was cut
             assert _same(program, original), f"{n}-byte truncation read as a different program"
-    assert worst < 1.0
+    assert worst < HANG_SECONDS
 
 
 @pytest.mark.parametrize("pte", FIXTURES, ids=IDS)
@@ -118,7 +123,7 @@ def test_single_byte_mutations(pte: Path):
             unread += 1
             assert program is not None and _same(program, original), f"a byte changed at {pos:#x} inside a payload"
         data[pos] = old
-    assert worst < 1.0
+    assert worst < HANG_SECONDS
     # A reader that accepted anything would fail no mutation; every fixture has real structure.
     assert failed >= MUTATIONS // 50, f"only {failed} of {MUTATIONS} mutations were rejected"
     assert unread > 0 or not payloads

@@ -61,7 +61,7 @@ def _tools_operators(data: bytes) -> list[str]:
 def test_every_truncation():
     data = SMALLEST.read_bytes()
     worst = max(_exercise(data[:n], SMALLEST.name) for n in range(len(data)))
-    assert worst < 1.0
+    assert worst < 30.0  # a hang guard, not a speed target (speed: benchmarks/)
 
 
 @pytest.mark.parametrize("path", [SMALLEST, MEDIUM[0]], ids=["smallest", "medium"])
@@ -87,7 +87,7 @@ def test_single_byte_mutations(path):
             untouched += 1
             assert doc == original, f"a byte at {pos} inside constant data"
         data[pos] = old
-    assert worst < 1.0
+    assert worst < 30.0  # a hang guard, not a speed target (speed: benchmarks/)
     assert untouched > 0
     # A reader that accepted anything would reject nothing.
     assert rejected >= runs // 20, f"only {rejected} of {runs} mutations were rejected"

@@ -158,7 +158,7 @@ def test_single_byte_mutations(pte, backend):
             untouched += 1
             assert p is not None and json.dumps(p.summary(), sort_keys=True) == summary, f"a byte at {pos} the decoder never reads"
         buf[pos] = old
-    assert worst < 1.0
+    assert worst < 30.0  # a hang guard, not a speed target (speed: benchmarks/)
     assert untouched > 0
     # A decoder that accepted anything would reject nothing.
     assert rejected >= MUTATIONS // 100, f"only {rejected} of {MUTATIONS} mutations were rejected"
