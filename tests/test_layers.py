@@ -60,6 +60,7 @@ RANKS: dict[str, int] = {
     # 7: the command line, and the package facade (load() and the IR's registered views).
     "edgeinspect.commands": 7,
     "edgeinspect.cli": 7,
+    "edgeinspect.__main__": 7,
     "edgeinspect.commands.sweep": 7,
     "edgeinspect": 7,
     # 8: on top of everything: the Model Explorer adapter (notebooks too, not parsed here).

@@ -219,6 +219,8 @@ def latency_budget(
             sources.append(where)
             figures.append(Figure("predicted", est.inference_time_s, "s", where))
             figures.append(Figure("predicted", est.cycles_total, "cycles", where))
+        elif ins.name != "EthosUBackend":
+            figures.append(Figure("unknown", None, None, f"not predicted: Vela predicts Ethos-U delegates only, not {ins.name}"))
         elif estimates is None:
             figures.append(Figure("unknown", None, None, "not predicted: no Vela estimate (--estimate)"))
         else:

@@ -392,8 +392,8 @@ def _plural(n: int, word: str) -> str:
 
 def _call(ins: Any, index: int) -> str:
     """``delegate 1 (instruction 5)``: a delegate call in inspect's numbering, both labelled."""
-    if ins is not None and ins.kind == "delegate" and ins.target is not None:
-        return f"delegate {ins.target} (instruction {ins.index})"
+    if ins is not None and ins.kind == "delegate" and ins.delegate is not None:
+        return f"delegate {ins.delegate} (instruction {ins.index})"
     return f"instruction {index}"
 
 
@@ -411,8 +411,8 @@ def _first_calls(method: Any) -> dict[int, Any]:
     """Delegate index -> its first delegate call (instruction)."""
     out: dict[int, Any] = {}
     for ins in method.instructions:
-        if ins.kind == "delegate" and ins.target is not None and ins.target not in out:
-            out[ins.target] = ins
+        if ins.kind == "delegate" and ins.delegate is not None and ins.delegate not in out:
+            out[ins.delegate] = ins
     return out
 
 
@@ -525,7 +525,7 @@ def check_method(method: Any, figures: dict[str, Any], settings: Any, path: str,
         add(
             "EI101",
             f"{name!r}: {abbreviate(backend)} runs as {count} delegated subgraphs (max {limit}): "
-            f"delegates {numbers(ins.target for ins in own)}{why}{first_past}",
+            f"delegates {numbers(ins.delegate for ins in own)}{why}{first_past}",
             past.offset if past is not None else method.offset,
             instruction=past.index if past is not None else None,
             source=lines.instruction(split_at) if split_at is not None else None,

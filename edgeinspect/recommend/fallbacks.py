@@ -328,12 +328,13 @@ def _control_flow_spans(method: Method) -> list[tuple[int, int, int]]:
     n = len(method.instructions)
     spans = []
     for ins in method.instructions:
-        if ins.kind != "jump_false" or ins.target is None or not 0 <= ins.target <= n:
+        to = ins.destination
+        if to is None or not 0 <= to <= n:
             continue
-        if ins.target > ins.index + 1:
-            spans.append((ins.index + 1, ins.target - 1, ins.index))
-        elif ins.target <= ins.index:
-            spans.append((ins.target, ins.index - 1, ins.index))
+        if to > ins.index + 1:
+            spans.append((ins.index + 1, to - 1, ins.index))
+        elif to <= ins.index:
+            spans.append((to, ins.index - 1, ins.index))
     return spans
 
 
@@ -345,7 +346,7 @@ def _in_control_flow(method: Method) -> dict[int, tuple[int, int]]:
         return {}
     starts: dict[int, list[tuple[int, int, int]]] = {}
     for first, last, jump in spans:
-        starts.setdefault(first, []).append((last, jump, method.instructions[jump].target or 0))
+        starts.setdefault(first, []).append((last, jump, method.instructions[jump].destination or 0))
     out: dict[int, tuple[int, int]] = {}
     open_spans: list[tuple[int, int, int]] = []
     for ins in method.instructions:
@@ -544,8 +545,8 @@ def _method_account(
         for i in indices:
             isl = island_of.get(i)
             if isl is not None:
-                backends[isl.before_backend] = None
-                backends[isl.after_backend] = None
+                backends[isl.backends[0]] = None
+                backends[isl.backends[1]] = None
             elif first_d is not None:
                 edge = delegate_calls[0] if i < first_d else delegate_calls[-1]
                 backends[edge.name] = None

@@ -567,7 +567,7 @@ def islands_section(v: MethodView) -> str:
             causes = "glue only (quantize/dequantize)"
         else:
             causes = f"<code>{_wrap(_names(key), limit=TEXT_LIMIT)}</code>"
-        between = ", ".join(f"{_wrap(a)} \u2192 {_wrap(b)}" for a, b in dict.fromkeys((i.before_backend, i.after_backend) for i in members))
+        between = ", ".join(f"{_wrap(a)} \u2192 {_wrap(b)}" for a, b in dict.fromkeys(tuple(i.backends) for i in members))
         cells = [
             causes,
             f"{len(members):,}",

@@ -112,7 +112,7 @@ def test_budget_measured_from_an_etdump() -> None:
         if line.part == "delegate":
             (index,) = line.instructions
             assert line.figure("measured", "ticks").value == profile.instruction(index).timing.median_ticks
-            assert line.figure("unknown").source == "not predicted: no Vela estimate (--estimate)"
+            assert line.figure("unknown").source == "not predicted: Vela predicts Ethos-U delegates only, not XnnpackBackend"
     assert by_part["runtime"].figure("measured").value == round(profile.category_ticks["runtime"] / 4, 1)  # 5 runs, 1 warm-up
     assert budget.totals[-1].value == profile.execute.median_ticks and budget.totals[-1].unit == "ticks"
     assert "median of runs 2-5" in budget.measured
