@@ -259,7 +259,7 @@ def test_the_checker_sees_function_level_and_type_checking_imports():
 _CORE_PATH = """
 import json, sys, tempfile, os
 from edgeinspect.cli import main
-pte, tosa = sys.argv[1], sys.argv[2]
+pte, tosa, etdump = sys.argv[1], sys.argv[2], sys.argv[3]
 out = tempfile.mkdtemp()
 codes = [
     main(["inspect", pte, "--format", "json", "--tosa", tosa]),
@@ -268,6 +268,14 @@ codes = [
     main(["lint", pte, "--format", "sarif", "-o", os.path.join(out, "lint.sarif")]),
     main(["report", pte, "-o", os.path.join(out, "report.html")]),
 ]
+if etdump:  # measured time is read without torch in every command that takes it
+    codes += [
+        main(["inspect", pte, "--etdump", etdump, "--format", "json"]),
+        main(["explain", pte, "--etdump", etdump]),
+        main(["lint", pte, "--etdump", etdump, "--max-cpu-share", "0.9", "--format", "json", "-o", os.path.join(out, "l.json")]),
+        main(["report", pte, "--etdump", etdump, "-o", os.path.join(out, "timed.html")]),
+        main(["diff", pte, pte, "--etdump-base", etdump, "--etdump-head", etdump]),
+    ]
 import edgeinspect
 program = edgeinspect.load(pte, tosa=tosa)
 program.to_networkx(stitched=True)
@@ -277,10 +285,13 @@ print(json.dumps({"codes": codes, "heavy": heavy}))
 """
 
 
+ETDUMPS = {"u55_multi": str(DATA / "etdump" / "u55_multi_synthetic.etdp"), "xnn_cumsum": str(DATA / "etdump" / "xnn_cumsum.etdp")}
+
+
 @pytest.mark.parametrize("name", ["u55_multi", "xnn_cumsum"])
 def test_core_path_never_imports_torch(name):
     proc = subprocess.run(
-        [sys.executable, "-c", _CORE_PATH, str(DATA / f"{name}.pte"), str(DATA / "u55_multi.tosa.d")],
+        [sys.executable, "-c", _CORE_PATH, str(DATA / f"{name}.pte"), str(DATA / "u55_multi.tosa.d"), ETDUMPS.get(name, "")],
         capture_output=True,
         text=True,
         timeout=300,
@@ -290,6 +301,7 @@ def test_core_path_never_imports_torch(name):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
     assert result["codes"][0] == 0 and result["codes"][1] == 0 and result["codes"][4] == 0
+    assert result["codes"][5:] == ([0, 0, 1, 0, 0] if name in ETDUMPS else [])  # lint: 1, findings (both are fragmented)
 
 
 _COLLECT = """

@@ -4,6 +4,7 @@ predicted, measured, exact or unknown, in inspect's text and JSON when asked for
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -13,10 +14,9 @@ import edgeinspect
 from edgeinspect.analysis import BudgetLine, boundary_bytes, coverage, latency_budget, per_delegate
 from edgeinspect.analysis.budget import BASES, PARTS
 from edgeinspect.cli import main
-from edgeinspect.estimate import find_vela
 
 ETDUMP = DATA / "etdump"
-needs_vela = pytest.mark.skipif(find_vela() is None, reason="Vela (ethos-u-vela, the export extra) is not installed")
+needs_vela = pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela, the export extra) is not installed")
 
 
 @pytest.fixture(autouse=True)

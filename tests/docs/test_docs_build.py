@@ -65,7 +65,7 @@ def test_concepts_define_every_metric(site):
     names = {"cpu_islands": "CPU islands", "round_trips": "round trips", "fragmentation_score": "fragmentation score"}
     for key in keys:
         assert names.get(key, key) in page, key
-    for term in ("glue", "counterfactual", "1 - 2 / transitions", "never guesses"):
+    for term in ("glue", "fallback", "splitter", "counterfactual", "1 - 2 / transitions", "never guesses"):
         assert term in page
 
 

@@ -369,11 +369,12 @@ def private_cache(monkeypatch, tmp_path):
 
 
 def _needs_vela():
-    from edgeinspect.estimate import VelaError, find_vela
+    from edgeinspect.errors import UsageError
+    from edgeinspect.estimate import find_vela
 
     try:
         find_vela()
-    except VelaError as err:  # pragma: no cover - the export extra installs it
+    except UsageError as err:  # pragma: no cover - the export extra installs it
         pytest.skip(str(err))
 
 
@@ -402,6 +403,14 @@ def test_estimate_budget_and_tosa_views(tmp_path, private_cache):
     assert "Predicted (Vela, seconds" in budget and "unknown: no --etdump" in budget
     assert budget.count("<td>predicted</td>") == len(estimates)
     assert "<td>unknown</td>" in budget and "Measured (ticks" not in budget
+    # The budget as a bar: one green segment per delegate, to scale with Vela's predicted time.
+    bar = budget[budget.index("Predicted (Vela, seconds") :]
+    bar = bar[: bar.index("</svg>")]
+    segment = r'data-key="([^"]+)" x="[^"]+" y="1" width="([^"]+)" height="20" fill="#2ca02c"'
+    green = [(float(w), key) for key, w in re.findall(segment, bar)]
+    assert len(green) == len(estimates)
+    times = [found.estimate.inference_time_s for _, found in sorted(estimates.items())]
+    assert green[0][0] / green[1][0] == pytest.approx(times[0] / times[1], rel=0.01)
     # Cycles per TOSA operator on the graph's nodes, labelled predicted.
     graph = _section(doc, "graph")
     layer = next(x for x in estimates[0].estimate.layers if x.tosa_op_index is not None)
