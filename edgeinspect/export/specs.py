@@ -170,7 +170,8 @@ def parse_spec(text: str, *, zoo: str = "builtin") -> ModelSpec:
         if importlib.util.find_spec("torchvision") is None:
             raise UsageError(
                 "--zoo torchvision needs torchvision, built for the installed torch: "
-                "pip install torchvision==0.28.0 beside torch 2.13 (or use the built-in zoo: --zoo builtin)"
+                "torchvision 0.28 of the same build as torch 2.13 (a CPU torch needs PyTorch's CPU wheel of torchvision; "
+                "PyPI's default wheel fails to import beside it), or use the built-in zoo: --zoo builtin"
             )
         if not _IDENT.fullmatch(spec):
             raise UsageError(f"{spec!r} is not a torchvision model name (e.g. mobilenet_v2, resnet18)")

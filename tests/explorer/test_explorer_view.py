@@ -54,6 +54,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from edgeinspect.cli import build_parser  # noqa: E402
 from edgeinspect.commands.view import server_argv  # noqa: E402
@@ -137,6 +138,21 @@ def test_the_server_imports_neither_torch_nor_model_explorers_server():
 
 
 @needs_web_app
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _peak_rss(pid: int) -> int:
+    """Peak resident set of a process, bytes (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def test_start_prints_one_address_and_nothing_else_and_stops_with_the_command():
     port = free_port()
     proc = subprocess.Popen(
@@ -151,6 +167,10 @@ def test_start_prints_one_address_and_nothing_else_and_stops_with_the_command():
         assert line.startswith(f"edgeinspect: Model Explorer is ready at http://127.0.0.1:{port}/?data=")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/check_health", timeout=5) as resp:
             assert resp.read() == b"model_explorer_ok"
+        # The session stays small with torch installed (issue 16: under 150 MB): the command and
+        # the server process it started, each at its peak so far (Linux's VmHWM).
+        peaks = {pid: _peak_rss(pid) for pid in (proc.pid, *_children(proc.pid))}
+        assert len(peaks) == 2 and all(0 < peak < 150 * 2**20 for peak in peaks.values()), peaks
     finally:
         proc.terminate()  # SIGTERM to the command: the server process it started stops too
         out, err = proc.communicate(timeout=30)

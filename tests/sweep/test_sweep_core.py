@@ -68,7 +68,7 @@ def test_torchvision_zoo_says_what_to_install(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torchvision" else real(name, *a))
-    with pytest.raises(UsageError, match="pip install torchvision"):
+    with pytest.raises(UsageError, match="torchvision 0.28 of the same build as torch 2.13"):
         parse_spec("resnet18", zoo="torchvision")
 
 
