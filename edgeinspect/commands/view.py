@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
+from typing import Any
 
 from edgeinspect.commands import add_evidence_options, add_file_and_tosa
 from edgeinspect.errors import UsageError
@@ -134,7 +135,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("edgeinspect view needs Model Explorer: pip install 'edgeinspect[explorer]'")
     port = args.port or free_port(args.host)
     env = dict(os.environ, **{PARENT_ENV: str(os.getpid())})
-    proc = subprocess.Popen([sys.executable, "-m", SERVER_MODULE, *server_argv(args, port)], env=env)
+    # The server's stderr (its one-line errors, already made safe there) is relayed through this
+    # process's sys.stderr, so the command reports like every other one, wherever stderr goes.
+    proc = subprocess.Popen([sys.executable, "-m", SERVER_MODULE, *server_argv(args, port)], env=env, stderr=subprocess.PIPE)
+    relay = threading.Thread(target=_relay, args=(proc.stderr, sys.stderr), daemon=True)
+    relay.start()
 
     def forward(signum: int, _frame: object) -> None:
         if proc.poll() is None:
@@ -153,4 +158,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        relay.join(timeout=5)
     return 0 if code in (-signal.SIGINT, -signal.SIGTERM) else code
+
+
+def _relay(source: Any, sink: Any) -> None:
+    """Copy the server's stderr to ``sink`` line by line until the server closes it."""
+    for raw in iter(source.readline, b""):
+        sink.write(raw.decode("utf-8", "replace"))
+        sink.flush()
+    source.close()

@@ -15,7 +15,7 @@ Examples
 >>> from edgeinspect.lint import lint_paths
 >>> result = lint_paths(["tests/data/u55_upsample.pte"])    # a file, or a directory to walk
 >>> result.exit_code(), [f.code for f in result.findings]
-(1, ['EI101', 'EI102'])
+(1, ['EI102', 'EI101'])
 """
 
 from __future__ import annotations
