@@ -138,6 +138,16 @@ def test_ethos_u55_vs_u85():
     assert "counterfactual for U55: 2 transitions, 1 delegate(s), 8,960 boundary bytes" in text
     assert "real U85 export:        2 transitions, 1 delegate(s), 8,960 boundary bytes" in text
     assert "best for squeezenet1_1: ethos-u85-256 - fewest Vela cycles" in text
+    # U55 vs U85 in cycles (issue 10): per model, and per delegate beside what nobody predicted
+    cycles = dict(
+        re.findall(
+            r"^(\w+) +U55 +[\d,]+ cycles \( *[\d.]+ us\), U85 +[\d,]+ cycles \( *[\d.]+ us\): U85/U55 ([\d.]+) of the cycles$", text, re.M
+        )
+    )
+    assert sorted(cycles) == ["gather_split", "squeezenet1_1", "upsample_cnn", "where_split"]
+    assert float(cycles["upsample_cnn"]) < 1 and float(cycles["squeezenet1_1"]) < 1
+    u55_budget = text[text.index("gather_split on ethos-u55-128:") : text.index("gather_split on ethos-u85-256:")]
+    assert u55_budget.count("predicted") == 2 and "CPU island between instructions 1 and 5 (aten::index_select.out) unknown" in u55_budget
     # The committed outputs are this run's: exports are deterministic (PYTHONHASHSEED=0, seeded
     # weights). Vela's cycle counts are compared as figures only: another CPU's float rounding can
     # move a calibration scale, and with it the encoded weights Vela costs (tests/export/test_zoo_reexport.py).
