@@ -23,7 +23,7 @@ page of one browser:
 A blank page is measured the same way first: the floor any page pays in this browser.
 
 ``--compare CHECKOUT`` also measures the report of another checkout of edgeinspect (for
-example ``git archive main | tar -x -C /tmp/main``), in the same run, on the same programs,
+example ``git archive main | tar -x -C ../main-copy``), in the same run, on the same programs,
 and prints *theirs / ours* ratios. Its bytecode is not written (``PYTHONDONTWRITEBYTECODE``).
 """
 

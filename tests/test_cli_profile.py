@@ -226,3 +226,19 @@ def test_profile_usage_errors(capsys, tmp_path):
     assert code == 2 and "no method 'encode'" in err
     code, _, err = _run(capsys, "profile", str(DATA / "xnn_cumsum.pte"), "--runs", "0", "-o", str(tmp_path / "a.etdp"))
     assert code == 2 and "--runs must be 1 or more" in err
+
+
+@needs_runtime
+def test_random_inputs_are_seeded():
+    """The same seed gives the same inputs (so two profiles of a program run the same branch),
+    another seed other inputs; floats are standard normal, from the method's own metadata."""
+    import torch
+
+    from edgeinspect.export.profile import _runtime, make_inputs
+
+    meta = _runtime()._load_for_executorch(str(DATA / "xnn_cumsum.pte")).method_meta("forward")
+    a, b, c = make_inputs(meta, 0), make_inputs(meta, 0), make_inputs(meta, 1)
+    assert len(a) == meta.num_inputs() >= 1
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(torch.equal(x, y) for x, y in zip(a, c, strict=True))
+    assert tuple(a[0].shape) == tuple(meta.input_tensor_meta(0).sizes())

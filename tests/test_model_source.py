@@ -42,7 +42,7 @@ def _model_line(text: str) -> int:
 
 
 # torch.fx's format, with the caret lines Python 3.11 adds under some frames.
-TRACE = """  File "/home/me/proj/model.py", line 31, in forward
+TRACE = """  File "/srv/me/proj/model.py", line 31, in forward
     x = self.features(x)
         ^^^^^^^^^^^^^^^^
   File "/venv/lib/python3.11/site-packages/torch/nn/modules/container.py", line 253, in forward
@@ -68,13 +68,13 @@ def test_library_files() -> None:
         "/venv/lib/python3.11/site-packages/torch/nn/modules/conv.py",
         "C:\\venv\\Lib\\site-packages\\torch\\nn\\modules\\conv.py",
         "/usr/lib/python3/dist-packages/x/y.py",
-        "/home/me/src/pytorch/torch/nn/functional.py",
+        "/srv/me/src/pytorch/torch/nn/functional.py",
         "/usr/lib/python3.11/contextlib.py",
         "<eval_with_key>.3",
         "site-packages/torch/nn/modules/container.py",
     ):
         assert is_library_file(path), path
-    for path in ("/home/me/proj/model.py", "edgeinspect/export/models.py", "model.py", "C:\\proj\\torchy\\model.py"):
+    for path in ("/srv/me/proj/model.py", "edgeinspect/export/models.py", "model.py", "C:\\proj\\torchy\\model.py"):
         assert not is_library_file(path), path
 
 
@@ -89,7 +89,7 @@ def test_source_of_an_operator_inside_a_library_module() -> None:
     assert (s.module_path, s.module_type, s.file, s.line, s.code) == (
         "features.2",
         LRN,
-        "/home/me/proj/model.py",
+        "/srv/me/proj/model.py",
         31,
         "x = self.features(x)",
     )

@@ -74,7 +74,7 @@ def is_library_file(path: str) -> bool:
     True
     >>> is_library_file("site-packages/torch/nn/modules/container.py")
     True
-    >>> is_library_file("/home/me/project/model.py"), is_library_file("edgeinspect/export/models.py")
+    >>> is_library_file("/srv/me/project/model.py"), is_library_file("edgeinspect/export/models.py")
     (False, False)
     """
     if path.startswith("<"):

@@ -64,8 +64,8 @@ def test_target_spec_fills_a_missing_accelerator(config_dir):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        ("--output-dir=/tmp/x", "output directory is edgeinspect's own"),
-        ("--output-dir /tmp/x", "output directory is edgeinspect's own"),
+        ("--output-dir=/var/x", "output directory is edgeinspect's own"),
+        ("--output-dir /var/x", "output directory is edgeinspect's own"),
         ("other.tosa", "a second network file"),
         ("--supported-ops-report", "an option edgeinspect does not pass"),
         ("--list-configs=Arm/vela.ini", "an option edgeinspect does not pass"),
