@@ -22,6 +22,7 @@ from typing import Any
 
 import networkx as nx
 
+from edgeinspect.analysis.budget import BASES, BudgetLine, LatencyBudget, latency_budget
 from edgeinspect.analysis.evidence import Evidence
 from edgeinspect.analysis.fragmentation import (
     base_operator,
@@ -43,7 +44,6 @@ from edgeinspect.model.source import MethodSources, Source, merge_sources, modul
 from edgeinspect.report._html import _b, _e, _field, _name, _names, _num, _short, _wrap, device_color
 from edgeinspect.report.drawing import graph_svg, partition_boundaries, partition_traffic
 from edgeinspect.report.estimate import format_seconds
-from edgeinspect.report.html_budget import BudgetEntry, basis, budget_entries
 from edgeinspect.report.inspect import delegate_dict, has_dynamic_shapes
 from edgeinspect.report.overlays import explorer_graph
 from edgeinspect.report.profile import ticks_text
@@ -177,8 +177,9 @@ class MethodView:
         return recs
 
     @functools.cached_property
-    def budget(self) -> list[BudgetEntry]:
-        return budget_entries(self.method, self.evidence, self.parts, self.bytes_into, self.traffic[1])
+    def budget(self) -> LatencyBudget:
+        """The method's latency budget (:func:`edgeinspect.analysis.latency_budget`), computed once."""
+        return latency_budget(self.method, self.evidence, dataflow=self.dataflow)
 
     def ticks(self, indices: Iterable[int]) -> int | float | None:
         """The sum of the median ticks of ``indices`` (None without a profile)."""
@@ -742,77 +743,123 @@ def time_section(v: MethodView) -> str | None:
     return head + where + calls + slowest + never_html
 
 
+def _bases(line: BudgetLine) -> str:
+    """The bases of a budget line's figures, in the order of :data:`BASES`: ``predicted+measured``, ``unknown``."""
+    said = {f.basis for f in line.figures} | ({line.glue.basis} if line.glue is not None else set())
+    return "+".join(b for b in BASES if b in said)
+
+
+def _predicted_cell(line: BudgetLine) -> str:
+    """Vela's seconds and cycles of a line, at the clock they imply (``cycles / seconds``: Vela's
+    ``inference_time_s`` is exactly ``cycles_total / core_clock_hz``), or ``-``."""
+    s, cycles = line.figure("predicted", "s"), line.figure("predicted", "cycles")
+    if s is None or s.value is None:
+        return "-"
+    said = format_seconds(s.value)
+    if cycles is not None and cycles.value is not None:
+        clock = f" at {cycles.value / s.value / 1e6:g} MHz" if s.value > 0 else ""
+        said += f" ({cycles.value:,} cycles{clock})"
+    return f'<span class="predicted" title="{_e(s.source)}">{_t(said)}</span>'
+
+
+def _measured_cell(line: BudgetLine) -> str:
+    """The measured ticks of a line (and of the glue inside an island), or ``-``."""
+    f = line.figure("measured", TICKS)
+    if f is None or f.value is None:
+        return "-"
+    said = f'<span class="measured" title="{_e(f.source)}">{ticks_text(f.value)}</span>'
+    if line.glue is not None and line.glue.value is not None:
+        said += f' <span class="muted">(glue {ticks_text(line.glue.value)})</span>'
+    return said
+
+
 def budget_section(v: MethodView) -> str | None:
-    """The latency budget: predicted NPU time per delegate beside the measured (or unknown)
-    CPU islands and glue, in execution order, and the bytes crossing; every figure labelled."""
+    """The latency budget (:func:`edgeinspect.analysis.latency_budget`): predicted NPU time per
+    delegate beside the measured (or unknown) CPU islands, glue and the rest, in execution order,
+    and the bytes crossing; every figure labelled with its basis."""
     if v.estimates is None and v.profile is None:
         return None
-    entries = v.budget
+    budget = v.budget
+    lines = budget.lines
     out = []
-    predicted = [e for e in entries if e.predicted_s is not None]
+    said = []
+    if budget.predicted:
+        said.append(f"predicted by {_t(budget.predicted)} (NPU time only: no CPU time, no driver overhead)")
+    if budget.measured:
+        said.append(f"measured from {_t(budget.measured)} ({_t(TICKS_NOTE)})")
+    if said:
+        out.append(f"<p>Figures {'; '.join(said)}. Seconds and {TICKS} are never added together.</p>")
+    predicted = [(line, f) for line in lines if line.part == "delegate" and (f := line.figure("predicted", "s")) is not None]
     if v.estimates is not None:
         segs, hatch = [], []
-        total_pred = sum(e.predicted_s or 0 for e in predicted) or 1.0
-        # The CPU entries between delegates take a fifth of the bar together, whatever their number.
-        gap = total_pred * 0.25 / max(1, len(entries) - len(predicted))
-        for e in entries:
-            if e.predicted_s is not None:
-                segs.append((e.partition, e.predicted_s, "#2ca02c", f"{e.partition}: {format_seconds(e.predicted_s)} predicted"))
+        total_pred = sum(f.value or 0 for _, f in predicted)
+        # The other lines between delegates take a fifth of the bar together, whatever their number.
+        gap = (total_pred or 1.0) * 0.25 / max(1, len(lines) - len(predicted))
+        for line in lines:
+            key = _budget_key(line)
+            f = line.figure("predicted", "s") if line.part == "delegate" else None
+            if f is not None:
+                segs.append((key, float(f.value or 0), "#2ca02c", f"{line.label}: {format_seconds(f.value or 0)} predicted"))
                 hatch.append(False)
-            elif len(entries) <= 200:
-                said = f"measured {ticks_text(e.measured_ticks)} {TICKS}" if e.measured_ticks is not None else "unknown"
-                segs.append((e.partition, gap, "#eaeef2", f"{e.partition} ({e.kind}): {said}; not to scale"))
+            elif len(lines) <= 200:
+                m = line.figure("measured", TICKS)
+                shown = f"measured {ticks_text(m.value)} {TICKS}" if m is not None and m.value is not None else "unknown"
+                segs.append((key, gap, "#eaeef2", f"{line.label}: {shown}; not to scale"))
                 hatch.append(True)
         out.append(
             f"<h4>Predicted (Vela, seconds at each delegate's clock)</h4>{_stacked_bar(segs, hatched=hatch)}"
-            f'<p class="muted">Green: predicted NPU time of each delegate, to scale '
-            f"({_t(format_seconds(sum(e.predicted_s or 0 for e in predicted)))} in all). Hatched: CPU islands and glue, "
+            f'<p class="muted">Green: predicted NPU time of each delegate Vela estimated, to scale '
+            f"({_t(format_seconds(total_pred))} in all). Hatched: the other lines (CPU islands, glue, the rest), "
             f"{'measured in ETDump ticks (below)' if v.profile is not None else 'unknown: no --etdump'}, not to scale.</p>"
         )
     if v.profile is not None:
+        colour = {
+            "delegate": _CATEGORY["delegates"][1],
+            "cpu_island": _CATEGORY["cpu_islands"][1],
+            "glue": _CATEGORY["glue"][1],
+            "cpu_other": _CATEGORY["cpu_other"][1],
+            "control": _CATEGORY["control"][1],
+            "runtime": _CATEGORY["runtime"][1],
+        }
         segs = [
-            (
-                e.partition,
-                float(e.measured_ticks or 0),
-                "#1f77b4" if e.kind == "delegate" else "#ffbe7d" if e.kind == "glue" else "#f28e2b",
-                f"{e.partition} ({e.kind}): {ticks_text(e.measured_ticks)} {TICKS} measured",
-            )
-            for e in entries
+            (_budget_key(line), float(m.value), colour[line.part], f"{line.label}: {ticks_text(m.value)} {TICKS} measured")
+            for line in lines
+            if (m := line.figure("measured", TICKS)) is not None and m.value is not None
         ]
         out.append(
             f"<h4>Measured ({TICKS}, medians)</h4>{_stacked_bar(segs)}"
-            '<p class="muted">Blue: delegate calls; orange: CPU kernels; light orange: glue. To scale.</p>'
+            '<p class="muted">Blue: delegate calls; orange: CPU islands; light orange: glue outside the islands; red: other CPU '
+            "kernels; purple: control flow; grey: the runtime (the last three as means per run). To scale.</p>"
         )
     rows = []
-    for e in entries[:ROWS]:
-        pred = (
-            f'<span class="predicted">{format_seconds(e.predicted_s)} ({e.cycles:,} cycles at {(e.clock_hz or 0) / 1e6:g} MHz)</span>'
-            if e.predicted_s is not None
-            else "-"
-        )
-        meas = f'<span class="measured">{ticks_text(e.measured_ticks)}</span>' if e.measured_ticks is not None else "-"
-        span = f"#{e.instructions[0]}" + (f"\u2013#{e.instructions[-1]}" if len(e.instructions) > 1 else "")
+    for line in lines[:ROWS]:
+        ins = line.instructions
+        span = (f"#{ins[0]}" + (f"\u2013#{ins[-1]}" if len(ins) > 1 else "") + f" ({len(ins):,})") if ins else "-"
+        why = "; ".join(f.source for f in line.figures if f.basis == "unknown")
         rows.append(
-            f"<tr><td><code>{_wrap(e.partition)}</code></td><td>{_t(e.kind)}</td><td>{span} ({len(e.instructions):,})</td>"
-            f"<td>{pred}</td><td class=num>{meas}</td><td>{_t(basis(e))}</td><td class=num>{e.bytes_in:,}</td>"
-            f"<td class=num>{e.bytes_out:,}</td><td class=muted>{_t(e.why_unknown)}</td></tr>"
+            f"<tr><td>{_t(line.label)}</td><td>{_t(line.part)}</td><td>{span}</td><td>{_predicted_cell(line)}</td>"
+            f"<td class=num>{_measured_cell(line)}</td><td>{_t(_bases(line))}</td><td class=muted>{_t(why)}</td></tr>"
         )
-    crossing = sum(e.bytes_in for e in entries)
+    boundary, cpu, direct = budget.traffic
     out.append(
-        f"<p>Boundary traffic (exact, from the program): <b>{crossing:,} B</b> cross into partitions"
-        + (f", {v.host_out:,} B back to the host" if v.host_out is not None else "")
-        + ".</p>"
+        f"<p>Boundary traffic ({_t(boundary.basis)}, from the program): <b>{boundary.value:,} B</b> cross a delegate call's boundary: "
+        f"{cpu.value:,} B between the CPU and a delegate, {direct.value:,} B handed straight from one delegate call to another.</p>"
     )
     out.append(
         _table(
             "budget",
-            ["partition", "what", "instructions", "predicted", f"measured ({TICKS})", "basis", "bytes in", "bytes out", "why unknown"],
+            ["line", "part", "instructions", "predicted", f"measured ({TICKS})", "basis", "why unknown"],
             rows,
-            total=len(entries),
-            what="entries",
+            total=len(lines),
+            what="lines",
         )
     )
     return "".join(out)
+
+
+def _budget_key(line: BudgetLine) -> str:
+    """A short key for a budget line's bar segment: its part and first instruction."""
+    return f"{line.part}@{line.instructions[0]}" if line.instructions else line.part
 
 
 def estimate_section(v: MethodView) -> str | None:

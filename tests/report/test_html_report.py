@@ -6,6 +6,7 @@ error) is tests/report/test_report_browser.py.
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -360,7 +361,7 @@ def test_measured_time_section(tmp_path):
             assert f"{share:.1%}" in time, k
     budget = _section(doc, "budget")
     assert "Measured (ticks, medians)" in budget and "Predicted (Vela" not in budget  # no --estimate: nothing predicted
-    assert "no --estimate" in budget
+    assert "no Vela estimate (--estimate)" in budget
 
 
 @pytest.fixture
@@ -417,26 +418,48 @@ def test_estimate_budget_and_tosa_views(tmp_path, private_cache):
     assert f"{layer.cycles:,} cycles (predicted by Vela)" in graph or "cycles (predicted by Vela)" in graph
 
 
-def test_budget_entries_in_execution_order():
-    """Each partition once in execution order, CPU work and glue apart; bytes counted once;
-    a figure only where a side file gives one."""
-    from edgeinspect.report.html_budget import basis, budget_entries
+def _budget_rows(section: str) -> list[list[str]]:
+    """The cells of the budget table's rows (tags stripped, entities undone)."""
+    table = section[section.index('<table class="budget">') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table)[1:]  # the header row left out
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", r)] for r in rows]
+
+
+def test_budget_section_follows_latency_budget():
+    """The report's budget is analysis.latency_budget's: one row per line, in its order (delegate
+    calls, islands and glue by instruction, then the runtime),
+    each with its figures and their bases; a figure only where a side file gives one."""
+    from edgeinspect.analysis import latency_budget
+    from edgeinspect.report.profile import ticks_text
 
     evidence = edgeinspect.gather(DATA / "u55_multi.pte", etdump=ETDUMP / "u55_multi_synthetic.etdp")
     m = evidence.program.method()
-    parts = partitions(m)
-    into, out_of = partition_traffic(m, parts)
-    entries = budget_entries(m, evidence, parts, into, out_of)
-    assert [e.kind for e in entries] == ["glue", "delegate", "cpu", "glue", "delegate", "cpu", "glue", "delegate", "glue"]
-    assert sorted(i for e in entries for i in e.instructions) == list(range(len(m.instructions)))
-    assert sum(e.bytes_in for e in entries) == sum(into.values()) and sum(e.bytes_out for e in entries) == sum(out_of.values())
-    profile = evidence.profile("forward")
-    for e in entries:
-        assert e.measured_ticks == sum(profile.instruction(i).timing.median_ticks for i in e.instructions)
-        assert basis(e) == "measured" and e.predicted_s is None
-    bare = budget_entries(m, Evidence(evidence.program), parts, into, out_of)
-    assert {basis(e) for e in bare} == {"unknown"}
-    assert all("no --estimate" in e.why_unknown for e in bare if e.kind == "delegate")
+    budget = latency_budget(m, evidence)
+    section = _section(report_html(evidence), "budget")
+    rows = _budget_rows(section)
+    assert [r[0] for r in rows] == [line.label for line in budget.lines]
+    assert [r[1] for r in rows] == [line.part for line in budget.lines]
+    assert [r[1] for r in rows] == ["glue", "delegate", "cpu_island", "delegate", "cpu_island", "delegate", "glue", "runtime"]
+    for r, line in zip(rows, budget.lines, strict=True):
+        ins = line.instructions
+        assert r[2] == ((f"#{ins[0]}" + (f"\u2013#{ins[-1]}" if len(ins) > 1 else "") + f" ({len(ins):,})") if ins else "-")
+        measured = line.figure("measured", "ticks")
+        assert measured is not None and measured.value is not None  # every line ran in the synthetic ETDump
+        assert r[4].startswith(ticks_text(measured.value))
+        if line.glue is not None:
+            assert r[4].endswith(f"(glue {ticks_text(line.glue.value)})")
+        assert r[3] == "-" and r[5] in ("measured", "measured+unknown")
+        unknown = [f.source for f in line.figures if f.basis == "unknown"]
+        assert r[6] == "; ".join(unknown)
+        if line.part == "delegate":
+            assert unknown == ["not predicted: no Vela estimate (--estimate)"]
+    boundary, cpu, direct = budget.traffic
+    assert boundary.value == boundary_bytes(m) and f"<b>{boundary.value:,} B</b>" in section
+    assert f"{cpu.value:,} B between the CPU and a delegate, {direct.value:,} B handed straight" in section
+    # Nothing measured or predicted: no section; measured only: no predicted bar.
+    assert 'class="part-budget"' not in report_html(Evidence(evidence.program))
+    assert "Measured (ticks, medians)" in section and "Predicted (Vela" not in section
 
 
 def test_estimate_and_etdump_together(tmp_path, private_cache):
