@@ -513,6 +513,8 @@ def _group_attributes(
         values = [cycles[k] for k in layer.nodes if k in cycles] + [v for v in (cycles_of(c) for c in layer.children) if v is not None]
         return sum(values) if values else None
 
+    island_of = {i: k for k, isl in enumerate(islands) for i in isl.instructions}
+
     for top in layers:
         for path, layer in top.walk():
             keys = layer.all_nodes()
@@ -527,6 +529,16 @@ def _group_attributes(
                     d = str(devices.get(k) or "-")
                     mix[d] = mix.get(d, 0) + 1
                 attrs["devices"] = ", ".join(f"{_name(d)} x{n}" for d, n in mix.items())
+                # what the island and recommendation overlays mark inside a fold or block, summed:
+                # its CPU islands and the operators that cause them (the splitters)
+                held = sorted({island_of[i] for i in indices if i in island_of})
+                if held:
+                    causes: dict[str, int] = {}
+                    for k in held:
+                        for c in islands[k].causes:
+                            causes[c] = causes.get(c, 0) + 1
+                    said = ", ".join(f"{_name(c)} x{n}" for c, n in list(causes.items())[:10]) or "glue only"
+                    attrs["cpu_islands"] = f"{len(held)} (caused by {said})"
             else:
                 attrs.update(_partition_attributes(method, graph, layer, keys, islands, decode, devices))
             t = time_of(layer)

@@ -80,6 +80,9 @@ def test_repetition_is_folded_with_its_members(tmp_path, xnn_payload):
     fold = graph["groupNodeAttributes"]["XNNPACK -> CPU(cumsum) x 210"]
     assert fold["repetitions"] == "210" and fold["nodes"] == "420"
     assert fold["partitions"] == "XnnpackBackend_0 .. CPU_island_209"
+    # What the overlays mark inside, summed onto the fold: the device mix, the islands and their cause.
+    assert fold["devices"] == "XnnpackBackend x210, CPU x210"
+    assert fold["cpu_islands"] == "210 (caused by aten::cumsum.out x210)"
     # The members are inside: each repetition holds its two partitions, their nodes in them.
     by_name = {ns.rsplit("/", 1)[-1]: ns for ns in graph["groupNodeAttributes"] if ns}
     assert all(f"XnnpackBackend_{k}" in by_name and f"CPU_island_{k}" in by_name for k in range(210))
