@@ -200,9 +200,16 @@ def _page_shows_graph(iframe_html: str) -> dict[str, str]:
                 for host in ("localhost", "127.0.0.1"):
                     page = browser.new_page(viewport={"width": 1400, "height": 900})
                     page.route("**/*", _local_only)
+                    said: list[str] = []
+                    page.on("console", lambda m, said=said: said.append(f"{m.type}: {m.text}"))
+                    page.on("pageerror", lambda e, said=said: said.append(f"page error: {e}"))
                     page.goto(f"http://{host}:{port}/")
                     frame = page.frame_locator("iframe")
-                    frame.get_by_text("nodes").first.wait_for(timeout=60000)
+                    try:
+                        frame.get_by_text("nodes").first.wait_for(timeout=120_000)
+                    except sync_api.TimeoutError:
+                        inside = frame.locator("body").inner_text(timeout=5000) if frame.locator("body").count() else "(no iframe body)"
+                        pytest.fail(f"{host}: the iframe never showed the graph; it shows {inside[:500]!r}; console: {said[-20:]}")
                     shown[host] = re.findall(r"\d+ nodes", frame.locator("body").inner_text())[0]
                     page.close()
             finally:
