@@ -240,3 +240,29 @@ def test_a_failure_inside_vela_is_said_to_be_vela():
         raise ValueError("quantizer said no")
     except ValueError as err:
         assert _stage_of(err, "quantize") == "quantize"
+
+
+def test_sweep_without_the_export_extra_is_a_usage_error_naming_it(monkeypatch, capsys, tmp_path):
+    """No torch or executorch: exit 2 and one line that names the extra, before anything is written."""
+    import importlib.util
+
+    from edgeinspect.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("torch", "executorch") else real(name, *a))
+    code = main(["sweep", "squeezenet1_1", "--targets", "xnnpack", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().splitlines() == [
+        "edgeinspect: error: sweep exports with torch and executorch: pip install 'edgeinspect[export]'"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_ray_without_ray_names_the_extra(monkeypatch):
+    import sys
+
+    from edgeinspect.export.sweep import ray_outcomes
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(UsageError, match=r"--ray needs Ray: pip install 'edgeinspect\[ray\]'"):
+        next(iter(ray_outcomes([])))
