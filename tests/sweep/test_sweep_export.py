@@ -384,3 +384,19 @@ def test_torchvision_zoo_path(tmp_path):
     assert row(doc, "tinynet", "xnnpack")["boundary_bytes"] == 3 * 224 * 224 * 4 + 10 * 4
     failed = row(doc, "nosuchnet", "xnnpack")
     assert failed["error"]["stage"] == "build" and "has no model named 'nosuchnet'" in failed["error"]["message"]
+
+
+def test_the_command_with_estimate_gives_velas_cycles(tmp_path):
+    """`sweep --estimate` end to end: each Ethos-U row holds Vela's cycles for that pair's own dumps,
+    the same figure edgeinspect.gather(estimate=True) gives on the files the sweep wrote."""
+    import edgeinspect
+
+    out = tmp_path / "est"
+    doc, _ = sweep(out, "edgeinspect.export.models:upsample_cnn", "--targets", "ethos-u55-128,xnnpack", "--estimate", "--workers", "1")
+    u55, xnn = row(doc, "upsample_cnn", "ethos-u55-128"), row(doc, "upsample_cnn", "xnnpack")
+    ev = edgeinspect.gather(out / u55["pte"], tosa=[out / d for d in u55["tosa_dumps"]], estimate=True, cache=False)
+    found = ev.method_estimates("forward")
+    assert len(found) == 2 and all(f.estimate is not None for f in found.values())  # the upsample splits U55 in two
+    assert u55["cycles"] == sum(f.estimate.cycles_total for f in found.values())
+    assert xnn["cycles"] is None  # Vela predicts Ethos-U only
+    assert f"{u55['cycles']:,}" in (out / "sweep.html").read_text()
