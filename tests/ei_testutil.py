@@ -209,3 +209,27 @@ def flatc_xnnpack(payload: bytes, tmp: Path) -> dict:
     )
     text = (tmp / "g.json").read_text()
     return json.loads(re.sub(r":\s*(-?inf|nan)\b", r': "\1"', text))
+
+
+def repartition_work(monkeypatch: Any, call: Any) -> tuple[Any, int]:
+    """``(call(), work)``: work counts the nodes each re-partition of the recommender sweeps plus
+    the convexity checks it makes, a measure of its cost that does not depend on the machine."""
+    flow = importlib.import_module("edgeinspect.recommend.counterfactual")._Flow  # the package exports a function of that name
+    work = [0]
+    sweep, convex = flow.sweep, flow.convex
+
+    def counted_sweep(self: Any, candidates: Any) -> Any:
+        work[0] += len(candidates)
+        return sweep(self, candidates)
+
+    def counted_convex(self: Any, *args: Any, **kwargs: Any) -> Any:
+        work[0] += 1
+        return convex(self, *args, **kwargs)
+
+    monkeypatch.setattr(flow, "sweep", counted_sweep)
+    monkeypatch.setattr(flow, "convex", counted_convex)
+    try:
+        result = call()
+    finally:
+        monkeypatch.undo()
+    return result, work[0]

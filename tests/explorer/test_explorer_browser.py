@@ -38,15 +38,7 @@ from edgeinspect.commands.view import free_port  # noqa: E402
 from edgeinspect.report.html import partition_boundaries  # noqa: E402
 from edgeinspect.report.overlays import DEVICE_COLORS, explorer_graph, load_for_view, partitions  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--enable-unsafe-swiftshader",  # WebGL in software: Model Explorer draws the graph with it
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = me_browser.CHROMIUM_ARGS  # one set of flags for every browser test
 
 
 def _fragmented_arm_fixture() -> str:

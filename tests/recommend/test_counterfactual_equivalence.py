@@ -5,11 +5,10 @@ and frees), down to the partitions, the call order and the order of the backends
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 import reference_counterfactual as reference
 from conftest import DATA, zoo_index
+from ei_testutil import repartition_work
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -116,27 +115,11 @@ def test_generated_programs_give_the_reference_answers(method):
 
 
 def _work(monkeypatch, data: bytes) -> tuple[int, int]:
-    """(recommendations, work) of ``recommend()``: work counts the nodes each re-partition
-    sweeps plus the convexity checks it makes, a measure that does not depend on the machine."""
+    """(recommendations, work) of ``recommend()`` (:func:`ei_testutil.repartition_work`)."""
     from edgeinspect.recommend import recommend
 
-    flow = importlib.import_module("edgeinspect.recommend.counterfactual")._Flow  # the package exports a function of that name
-    work = [0]
-    sweep, convex = flow.sweep, flow.convex
-
-    def counted_sweep(self, candidates):
-        work[0] += len(candidates)
-        return sweep(self, candidates)
-
-    def counted_convex(self, *args, **kwargs):
-        work[0] += 1
-        return convex(self, *args, **kwargs)
-
-    monkeypatch.setattr(flow, "sweep", counted_sweep)
-    monkeypatch.setattr(flow, "convex", counted_convex)
-    recs = recommend(edgeinspect.load(data, name="hostile.pte"))
-    monkeypatch.undo()
-    return len(recs), work[0]
+    recs, work = repartition_work(monkeypatch, lambda: recommend(edgeinspect.load(data, name="hostile.pte")))
+    return len(recs), work
 
 
 @pytest.mark.parametrize("distinct", [None, 16], ids=["every-island-its-own-operator", "16-operators"])

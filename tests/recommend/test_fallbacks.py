@@ -10,11 +10,11 @@ cpu_lrn_stacktrace).
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
 from conftest import DATA, zoo_index
+from ei_testutil import repartition_work
 
 import edgeinspect
 from edgeinspect.analysis import base_operator, cpu_islands, is_glue
@@ -347,25 +347,10 @@ def test_measured_glue_is_reported_with_the_glue(capsys):
 
 # -- linear (issue 12's contract, kept for the fallbacks) -------------------------------------
 def _work(monkeypatch, data: bytes) -> tuple[int, int]:
-    """(fallbacks, work) of ``account()``: work counts the nodes each re-partition sweeps plus
-    the convexity checks it makes (the measure of tests/recommend/test_counterfactual_equivalence.py)."""
-    flow = importlib.import_module("edgeinspect.recommend.counterfactual")._Flow
-    work = [0]
-    sweep, convex = flow.sweep, flow.convex
-
-    def counted_sweep(self, candidates):
-        work[0] += len(candidates)
-        return sweep(self, candidates)
-
-    def counted_convex(self, *args, **kwargs):
-        work[0] += 1
-        return convex(self, *args, **kwargs)
-
-    monkeypatch.setattr(flow, "sweep", counted_sweep)
-    monkeypatch.setattr(flow, "convex", counted_convex)
-    cpu = account(edgeinspect.load(data, name="hostile.pte"))
-    monkeypatch.undo()
-    return len(cpu.fallbacks), work[0]
+    """(fallbacks, work) of ``account()`` (:func:`ei_testutil.repartition_work`, the measure of
+    tests/recommend/test_counterfactual_equivalence.py)."""
+    cpu, work = repartition_work(monkeypatch, lambda: account(edgeinspect.load(data, name="hostile.pte")))
+    return len(cpu.fallbacks), work
 
 
 def _fan_out_pte(n: int) -> bytes:
